@@ -1,0 +1,6 @@
+import './telemetry';
+import { bootstrapService } from '@kizuna/shared/service-kit';
+import { escalationRoutingData } from '@kizuna/escalation-routing/data-access';
+import { EscalationRoutingModule } from '@kizuna/escalation-routing/feature';
+
+void bootstrapService({ name: 'escalation-routing', defaultPort: 3004, data: escalationRoutingData, feature: EscalationRoutingModule });

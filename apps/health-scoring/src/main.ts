@@ -1,0 +1,6 @@
+import './telemetry';
+import { bootstrapService } from '@kizuna/shared/service-kit';
+import { healthScoringData } from '@kizuna/health-scoring/data-access';
+import { HealthScoringModule } from '@kizuna/health-scoring/feature';
+
+void bootstrapService({ name: 'health-scoring', defaultPort: 3002, data: healthScoringData, feature: HealthScoringModule });

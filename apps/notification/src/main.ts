@@ -1,0 +1,6 @@
+import './telemetry';
+import { bootstrapService } from '@kizuna/shared/service-kit';
+import { notificationData } from '@kizuna/notification/data-access';
+import { NotificationModule } from '@kizuna/notification/feature';
+
+void bootstrapService({ name: 'notification', defaultPort: 3005, data: notificationData, feature: NotificationModule });

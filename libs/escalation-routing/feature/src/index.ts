@@ -1,0 +1,2 @@
+export * from './lib/escalation-routing.module';
+export * from './lib/escalation-signals.consumer';

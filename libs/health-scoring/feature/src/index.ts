@@ -1,0 +1,2 @@
+export * from './lib/health-scoring.module';
+export * from './lib/product-activity.consumer';

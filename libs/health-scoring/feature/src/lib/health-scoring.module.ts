@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { ProductActivityConsumer } from './product-activity.consumer';
+
+@Module({ providers: [ProductActivityConsumer] })
+export class HealthScoringModule {}

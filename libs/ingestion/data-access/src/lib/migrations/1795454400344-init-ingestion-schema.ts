@@ -1,0 +1,17 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export class InitIngestionSchema1795454400344 implements MigrationInterface {
+  name = 'InitIngestionSchema1795454400344';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "ingestion"."inbox" ("consumer" text NOT NULL, "event_id" text NOT NULL, "event_type" text NOT NULL, "account_id" text NOT NULL, "trace_id" text, "received_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_625a303addbbe1f30d3f65ed7fe" PRIMARY KEY ("consumer", "event_id"))`);
+    await q.query(`CREATE TABLE "ingestion"."outbox" ("seq" BIGSERIAL NOT NULL, "event_id" text NOT NULL, "topic" text NOT NULL, "message_key" text NOT NULL, "envelope" jsonb NOT NULL, "headers" jsonb NOT NULL DEFAULT '{}', "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "published_at" TIMESTAMP WITH TIME ZONE, CONSTRAINT "UQ_cc0c9e40998e45ecfc5e313429d" UNIQUE ("event_id"), CONSTRAINT "PK_acf0725c6a7245b71c651964ee4" PRIMARY KEY ("seq"))`);
+    await q.query(`CREATE INDEX "outbox_unpublished_idx" ON "ingestion"."outbox" ("seq") WHERE published_at IS NULL`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX "ingestion"."outbox_unpublished_idx"`);
+    await q.query(`DROP TABLE "ingestion"."outbox"`);
+    await q.query(`DROP TABLE "ingestion"."inbox"`);
+  }
+}

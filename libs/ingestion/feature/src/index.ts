@@ -1,0 +1,2 @@
+export * from './lib/ingestion.module';
+export * from './lib/track.controller';

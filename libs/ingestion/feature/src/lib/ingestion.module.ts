@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { TrackController } from './track.controller';
+
+@Module({ controllers: [TrackController] })
+export class IngestionModule {}

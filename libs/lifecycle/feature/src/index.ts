@@ -1,0 +1,2 @@
+export * from './lib/lifecycle.module';
+export * from './lib/lifecycle-signals.consumer';

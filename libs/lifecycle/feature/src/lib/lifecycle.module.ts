@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { LifecycleSignalsConsumer } from './lifecycle-signals.consumer';
+
+@Module({ providers: [LifecycleSignalsConsumer] })
+export class LifecycleModule {}

@@ -1,0 +1,10 @@
+import { AccountHealthProjection, INBOX_OUTBOX_ENTITIES, type ServiceDataSpec } from '@kizuna/shared/persistence';
+import { MIGRATIONS } from './migrations';
+
+export const NOTIFICATION_SCHEMA = 'notification';
+
+export const notificationData: ServiceDataSpec = {
+  schema: NOTIFICATION_SCHEMA,
+  entities: [...INBOX_OUTBOX_ENTITIES, AccountHealthProjection],
+  migrations: MIGRATIONS,
+};

@@ -1,0 +1,2 @@
+export * from './lib/notification.module';
+export * from './lib/notification-signals.consumer';

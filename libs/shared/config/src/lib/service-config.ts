@@ -1,0 +1,62 @@
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kizuna';
+export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
+
+/**
+ * The environment every Kizuna service reads. Property names are the env var names;
+ * the values assigned here are the defaults. docker-compose.yml and `npm start` use the same names.
+ */
+export class ServiceConfig {
+  /** HTTP port; each service's default is set by its main.ts (3001..3005). */
+  @IsOptional() @IsInt() @Min(0) @Max(65535)
+  PORT?: number = undefined;
+
+  @IsString() @IsNotEmpty()
+  HOST = '0.0.0.0';
+
+  /** Comma-separated host:port list. */
+  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
+  KAFKA_BROKERS = DEFAULT_KAFKA_BROKERS;
+
+  /** Consumer groups are named `<prefix>.<service>`; tests use a unique prefix per run. */
+  @Matches(/^[A-Za-z0-9._-]+$/, { message: 'KAFKA_GROUP_PREFIX may only contain letters, digits, ".", "_" and "-"' })
+  KAFKA_GROUP_PREFIX = 'kizuna';
+
+  @IsInt() @Min(1) @Max(1000)
+  KAFKA_TOPIC_PARTITIONS = 6;
+
+  @IsInt() @Min(1) @Max(10)
+  KAFKA_TOPIC_REPLICATION = 1;
+
+  /** Attempts per message before it is dead-lettered (the first try included). */
+  @IsInt() @Min(1) @Max(20)
+  KAFKA_MAX_ATTEMPTS = 5;
+
+  @IsInt() @Min(1)
+  KAFKA_RETRY_BACKOFF_MS = 200;
+
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = DEFAULT_DATABASE_URL;
+
+  @IsInt() @Min(1) @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** OTLP/HTTP endpoint (e.g. http://localhost:4318); traces are exported only when set. */
+  @IsOptional() @IsString()
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string = undefined;
+
+  /** Time given to in-flight work on SIGTERM before the process exits anyway. */
+  @IsInt() @Min(1000)
+  SHUTDOWN_TIMEOUT_MS = 30000;
+}
+
+export function kafkaBrokers(config: Pick<ServiceConfig, 'KAFKA_BROKERS'>): string[] {
+  return config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { Kafka, Producer } from 'kafkajs';
+import { ALL_TOPICS, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
+import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { ConsumerRunner, DlqHeader, PermanentError } from './consumer-runner';
+import { EventPublisher } from './event-publisher';
+import { ensureTopics } from './topics-admin';
+
+const logger = pino({ level: 'silent' });
+const clock = new ManualClock('2026-02-01T00:00:00Z');
+
+function trackEvent(accountId: string, n: number): CloudEvent<'cs.product.track.v1'> {
+  return createEvent(
+    'test',
+    {
+      type: 'cs.product.track.v1',
+      subject: accountId,
+      data: {
+        kind: 'track', sourceId: 'test', messageId: `m-${n}`, accountId, userId: 'u1', event: `E${n}`,
+        properties: {}, timestamp: '2026-02-01T00:00:00.000Z', receivedAt: '2026-02-01T00:00:00.000Z',
+      },
+    },
+    clock.now(),
+  );
+}
+
+describe('ConsumerRunner against a real broker', () => {
+  let kafka: Kafka;
+  let publisher: EventPublisher;
+  let rawProducer: Producer;
+  const runners: ConsumerRunner[] = [];
+  const recorders: TopicRecorder[] = [];
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    await ensureTopics(kafka, ALL_TOPICS, { partitions: 3, replication: 1 });
+    publisher = new EventPublisher(kafka, 'kizuna/test', clock);
+    await publisher.connect();
+    rawProducer = kafka.producer();
+    await rawProducer.connect();
+  });
+
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop()));
+    await Promise.all(recorders.splice(0).map((r) => r.stop()));
+  });
+
+  afterAll(async () => {
+    await publisher.disconnect();
+    await rawProducer.disconnect();
+  });
+
+  function runner(groupId: string, maxAttempts = 3): ConsumerRunner {
+    const r = new ConsumerRunner(kafka, publisher, { groupId, maxAttempts, retryBackoffMs: 10, logger, clock });
+    runners.push(r);
+    return r;
+  }
+
+  async function committedOffsets(groupId: string): Promise<number> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [t] = await admin.fetchOffsets({ groupId, topics: [Topics.product] });
+      return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  it('hands each event to its handler, in order per account, and commits after the effect', async () => {
+    const account = `acc-${randomUUID()}`;
+    const seen: string[] = [];
+    const group = `test-ok-${randomUUID()}`;
+    await runner(group)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject === account) seen.push(e.data.event ?? '');
+      })
+      .start();
+    await publisher.publish([1, 2, 3].map((n) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, n).data })));
+    await waitFor('three events handled', () => seen.length === 3);
+    expect(seen).toEqual(['E1', 'E2', 'E3']);
+    await waitFor('offsets committed', async () => (await committedOffsets(group)) >= 3);
+  });
+
+  it('retries a failing handler with backoff until it succeeds', async () => {
+    const account = `acc-${randomUUID()}`;
+    let calls = 0;
+    const attempts: number[] = [];
+    await runner(`test-retry-${randomUUID()}`, 5)
+      .on('cs.product.track.v1', async (e, ctx) => {
+        if (e.subject !== account) return;
+        calls++;
+        attempts.push(ctx.attempt);
+        if (ctx.attempt < 3) throw new Error('transient');
+      })
+      .start();
+    await publisher.publish([{ type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 1).data }]);
+    await waitFor('the third attempt', () => calls === 3);
+    expect(attempts).toEqual([1, 2, 3]);
+  });
+
+  it('dead-letters a message that keeps failing, with the original payload and the reason, and keeps the partition flowing', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-dlq-${randomUUID()}`;
+    const handled: string[] = [];
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    await runner(group, 3)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        if (e.data.event === 'E1') throw new Error('boom');
+        handled.push(e.data.event ?? '');
+      })
+      .start();
+    const [first] = await publisher.publish([
+      { type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 1).data },
+      { type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 2).data },
+    ]);
+    await waitFor('the next message handled after the poison one', () => handled.includes('E2'));
+    const dead = await waitFor('the dead letter', () => dlq.messages.find((m) => m.headers[DlqHeader.group] === group));
+    expect(JSON.parse(dead.value ?? '{}')).toMatchObject({ id: first?.id, type: 'cs.product.track.v1' });
+    expect(dead.headers).toMatchObject({
+      [DlqHeader.reason]: 'handler-failed',
+      [DlqHeader.error]: 'Error: boom',
+      [DlqHeader.attempts]: '3',
+      [DlqHeader.topic]: Topics.product,
+    });
+    expect(dead.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+  });
+
+  it('dead-letters a PermanentError at once', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-perm-${randomUUID()}`;
+    let calls = 0;
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    await runner(group, 5)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        calls++;
+        throw new PermanentError('cannot ever work');
+      })
+      .start();
+    await publisher.publish([{ type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 1).data }]);
+    const dead = await waitFor('the dead letter', () => dlq.messages.find((m) => m.headers[DlqHeader.group] === group));
+    expect(dead.headers[DlqHeader.reason]).toBe('permanent-error');
+    expect(dead.headers[DlqHeader.attempts]).toBe('1');
+    expect(calls).toBe(1);
+  });
+
+  it('dead-letters a malformed message with the validation reason and handles the next one', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-malformed-${randomUUID()}`;
+    const handled: string[] = [];
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    await runner(group)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject === account) handled.push(e.data.event ?? '');
+      })
+      .start();
+    await rawProducer.send({ topic: Topics.product, messages: [{ key: account, value: '{"not":"an envelope"}' }] });
+    await publisher.publish([{ type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 7).data }]);
+    await waitFor('the valid message after the malformed one', () => handled.includes('E7'));
+    const dead = await waitFor('the dead letter', () => dlq.messages.find((m) => m.headers[DlqHeader.group] === group));
+    expect(dead.value).toBe('{"not":"an envelope"}');
+    expect(dead.headers[DlqHeader.reason]).toBe('invalid-message');
+    expect(dead.headers[DlqHeader.error]).toMatch(/specversion: must be "1.0"/);
+  });
+});

@@ -1,0 +1,18 @@
+import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
+import type { MessageContext } from './consumer-runner';
+
+export const ON_EVENT_METADATA = 'kizuna:on-event';
+
+type HandlerMethod<T extends EventType> = (event: CloudEvent<T>, ctx: MessageContext) => Promise<void>;
+
+/**
+ * Marks a provider method as the handler of one event type. The method's signature is checked
+ * against the EventMap; the service's consumer group subscribes to the type's topic.
+ */
+export function OnEvent<T extends EventType>(type: T) {
+  return (target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<HandlerMethod<T>>): void => {
+    const types: EventType[] = Reflect.getMetadata(ON_EVENT_METADATA, target, key) ?? [];
+    Reflect.defineMetadata(ON_EVENT_METADATA, [...types, type], target, key);
+    void descriptor;
+  };
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
+import type { Kafka } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { ALL_TOPICS, ManualClock, Topics } from '@kizuna/shared/contracts';
+import {
+  INBOX_OUTBOX_ENTITIES, InboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
+} from '@kizuna/shared/persistence';
+import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { EventPublisher } from './event-publisher';
+import { OutboxRelay } from './outbox-relay';
+import { ensureTopics } from './topics-admin';
+
+const clock = new ManualClock('2026-02-01T00:00:00Z');
+const schema = `test_outbox_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+
+describe('inbox, outbox and relay against real Postgres and Kafka', () => {
+  let ds: DataSource;
+  let kafka: Kafka;
+  let publisher: EventPublisher;
+  let relay: OutboxRelay;
+
+  beforeAll(async () => {
+    ds = createDataSource({ schema, entities: INBOX_OUTBOX_ENTITIES, migrations: [] }, { url: process.env['DATABASE_URL'] ?? '', poolSize: 4 });
+    await ds.initialize();
+    await runServiceMigrations(ds, schema);
+    await ds.synchronize(); // a throw-away schema for this test only; services use migrations
+    kafka = testKafka();
+    await ensureTopics(kafka, ALL_TOPICS, { partitions: 3, replication: 1 });
+    publisher = new EventPublisher(kafka, 'kizuna/test', clock);
+    relay = new OutboxRelay(ds, publisher, pino({ level: 'silent' }), { idleMs: 50 });
+  });
+
+  afterAll(async () => {
+    await relay.stop();
+    await publisher.disconnect();
+    await ds.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await ds.destroy();
+  });
+
+  function healthEvent(accountId: string) {
+    return publisher.envelope({
+      type: 'cs.health.score.changed.v1',
+      subject: accountId,
+      data: {
+        score: 50, band: 'caution' as never, previousScore: null, previousBand: null, scorecardId: 'x', scorecardVersion: 1,
+        topMovers: [], computedAt: clock.now().toISOString(),
+      },
+    });
+  }
+
+  it('applies an event once per consumer, however often it is delivered', async () => {
+    const e = healthEvent(`acc-${randomUUID()}`);
+    let effects = 0;
+    const first = await processOnce(ds, 'group-a', e, async () => void effects++);
+    const again = await processOnce(ds, 'group-a', e, async () => void effects++);
+    const otherGroup = await processOnce(ds, 'group-b', e, async () => void effects++);
+    expect([first, again, otherGroup]).toEqual([true, false, true]);
+    expect(effects).toBe(2);
+    expect(await ds.getRepository(InboxEntry).countBy({ eventId: e.id })).toBe(2);
+  });
+
+  it('rolls the inbox claim back with a failed effect, so the retry applies it', async () => {
+    const e = healthEvent(`acc-${randomUUID()}`);
+    await expect(processOnce(ds, 'group-a', e, async () => Promise.reject(new Error('db hiccup')))).rejects.toThrow('db hiccup');
+    expect(await processOnce(ds, 'group-a', e, async () => undefined)).toBe(true);
+  });
+
+  it('publishes committed outbox rows with their trace context, and nothing from a rolled-back transaction', async () => {
+    const account = `acc-${randomUUID()}`;
+    const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();
+    try {
+      const kept = healthEvent(account);
+      const dropped = healthEvent(account);
+      const traceId = randomUUID().replace(/-/g, '');
+      const parent = trace.setSpanContext(context.active(), { traceId, spanId: '1234567890abcdef', traceFlags: TraceFlags.SAMPLED });
+      await context.with(parent, () => ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: kept }])));
+      await expect(
+        ds.transaction(async (m) => {
+          await enqueueOutbox(m, [{ topic: Topics.health, event: dropped }]);
+          throw new Error('rollback');
+        }),
+      ).rejects.toThrow('rollback');
+      relay.start();
+      relay.kick();
+      const msg = await waitFor('the outbox event on Kafka', () => recorder.messages.find((m) => m.value?.includes(kept.id)));
+      expect(JSON.parse(msg.value ?? 'null')).toEqual(kept);
+      expect(msg.headers['traceparent']).toContain(traceId);
+      await waitFor('the backlog drained', async () => (await relay.backlog()) === 0);
+      expect(recorder.messages.some((m) => m.value?.includes(dropped.id))).toBe(false);
+    } finally {
+      await recorder.stop();
+    }
+  });
+});

@@ -1,0 +1,131 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { OutboxEntry } from '@kizuna/shared/persistence';
+import type { EventPublisher } from './event-publisher';
+import { extractTraceContext } from './trace-headers';
+
+export interface OutboxRelayOptions {
+  batchSize?: number;
+  /** Poll interval when idle; `kick()` wakes the relay at once after a commit. */
+  idleMs?: number;
+  /** Published rows are kept this long (for inspection), then deleted. */
+  retainMs?: number;
+}
+
+interface OutboxRow {
+  seq: string;
+  event_id: string;
+  topic: string;
+  message_key: string;
+  envelope: { type?: string };
+  headers: Record<string, string>;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publishes outbox rows in commit order and marks them sent. Rows are locked with
+ * FOR UPDATE SKIP LOCKED, so several instances can run; a crash after the send and before the
+ * mark re-sends the same event ids, which consumers' inboxes deduplicate.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private lastPurge = 0;
+  private readonly table: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly publisher: EventPublisher,
+    private readonly logger: Logger,
+    private readonly options: OutboxRelayOptions = {},
+  ) {
+    this.table = dataSource.getMetadata(OutboxEntry).tablePath;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Wakes the relay now (call after committing a transaction that wrote outbox rows). */
+  kick(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.kick();
+    await this.loop;
+  }
+
+  /** Publishes up to one batch; returns how many rows were sent. */
+  async drainOnce(): Promise<number> {
+    const batchSize = this.options.batchSize ?? 500;
+    return this.dataSource.transaction(async (manager) => {
+      const rows: OutboxRow[] = await manager.query(
+        `SELECT seq, event_id, topic, message_key, envelope, headers FROM ${this.table}
+          WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batchSize],
+      );
+      if (rows.length === 0) return 0;
+      await this.publisher.send(
+          rows.map((r) => ({
+            topic: r.topic,
+            key: r.message_key,
+            value: JSON.stringify(r.envelope),
+            parent: extractTraceContext(r.headers ?? {}),
+            eventId: r.event_id,
+            ...(r.envelope.type ? { eventType: r.envelope.type } : {}),
+          })),
+      );
+      await manager.query(`UPDATE ${this.table} SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
+      return rows.length;
+    });
+  }
+
+  /** Rows not yet published (the outbox backlog). */
+  async backlog(): Promise<number> {
+    const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM ${this.table} WHERE published_at IS NULL`);
+    return (row as { n: number }).n;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const sent = await this.drainOnce();
+        failures = 0;
+        await this.purge();
+        if (sent > 0) continue;
+      } catch (e) {
+        failures++;
+        this.logger.error({ err: { message: (e as Error).message } }, 'outbox relay failed; will retry');
+        await delay(Math.min(10000, 200 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.idleMs ?? 250);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async purge(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPurge < 60000) return;
+    this.lastPurge = now;
+    const retainMs = this.options.retainMs ?? 24 * 3600 * 1000;
+    await this.dataSource.query(
+      `DELETE FROM ${this.table} WHERE published_at IS NOT NULL AND published_at < now() - ($1::bigint * interval '1 millisecond')`,
+      [retainMs],
+    );
+  }
+}

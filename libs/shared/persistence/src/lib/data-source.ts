@@ -1,0 +1,101 @@
+import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
+import { Client } from 'pg';
+import { createHash } from 'node:crypto';
+
+type EntityTarget = string | EntitySchema | (new (...args: never[]) => unknown);
+
+/** What a service declares about its own data: one schema, its entities and migrations. */
+export interface ServiceDataSpec {
+  /** Postgres schema owned by the service, e.g. "health_scoring". */
+  schema: string;
+  entities: MixedList<EntityTarget>;
+  migrations: MixedList<string | (new () => unknown)>;
+}
+
+export interface DataSourceParams {
+  url: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+export function dataSourceOptions(spec: ServiceDataSpec, params: DataSourceParams): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: params.url,
+    schema: spec.schema,
+    entities: spec.entities as DataSourceOptions['entities'],
+    migrations: spec.migrations as DataSourceOptions['migrations'],
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['error'],
+    applicationName: params.applicationName ?? `kizuna-${spec.schema}`,
+    extra: { max: params.poolSize ?? 10 },
+  };
+}
+
+export function createDataSource(spec: ServiceDataSpec, params: DataSourceParams): DataSource {
+  return new DataSource(dataSourceOptions(spec, params));
+}
+
+/** A stable advisory-lock key per schema, so concurrent instances migrate one at a time. */
+function lockKey(schema: string): string {
+  return BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`kizuna:migrate:${schema}`).digest('hex').slice(0, 16)}`)).toString();
+}
+
+/**
+ * Creates the service's schema if needed and applies its pending migrations, holding a
+ * Postgres advisory lock so that several instances starting together do not race.
+ * Returns the names of the migrations applied.
+ */
+export async function runServiceMigrations(ds: DataSource, schema: string): Promise<string[]> {
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  const key = lockKey(schema);
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [key]);
+    await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/**
+ * The SQL `migration:generate` would write: empty when entities and migrations are in step.
+ * Run it after the migrations have been applied.
+ */
+export async function pendingSchemaChanges(ds: DataSource): Promise<string[]> {
+  const log = await ds.driver.createSchemaBuilder().log();
+  return log.upQueries.map((q) => q.query);
+}
+
+/** Creates the database named in the URL when it does not exist (connects to "postgres" to do so). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const dbName = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new Error(
+      `cannot reach Postgres at ${target.host} (${(e as Error).message}). ` +
+        'Set DATABASE_URL, or start the local server (see docs/operations.md).',
+    );
+  }
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE "${dbName.replace(/"/g, '""')}"`).catch((e: { code?: string }) => {
+        if (e.code !== '42P04') throw e; // created concurrently
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,65 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * Events a consumer group has already applied. The row is written in the same transaction
+ * as the effect, so a redelivered event is recognised and skipped (effectively-once effects).
+ * Lives in each service's own schema.
+ */
+@Entity({ name: 'inbox' })
+export class InboxEntry {
+  @PrimaryColumn({ type: 'text' })
+  consumer!: string;
+
+  @PrimaryColumn({ name: 'event_id', type: 'text' })
+  eventId!: string;
+
+  @Column({ name: 'event_type', type: 'text' })
+  eventType!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  /** The trace the event arrived on: answers "why did/didn't this happen" in one lookup. */
+  @Column({ name: 'trace_id', type: 'text', nullable: true })
+  traceId!: string | null;
+
+  @CreateDateColumn({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+}
+
+/**
+ * Events waiting to be published. Written in the same transaction as the state change that
+ * causes them; the relay publishes them and marks them sent, so a crash in between loses nothing.
+ */
+@Entity({ name: 'outbox' })
+@Index('outbox_unpublished_idx', ['seq'], { where: 'published_at IS NULL' })
+export class OutboxEntry {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  seq!: string;
+
+  @Column({ name: 'event_id', type: 'text', unique: true })
+  eventId!: string;
+
+  @Column({ type: 'text' })
+  topic!: string;
+
+  /** Kafka key: the accountId. */
+  @Column({ name: 'message_key', type: 'text' })
+  messageKey!: string;
+
+  /** The whole CloudEvents envelope. */
+  @Column({ type: 'jsonb' })
+  envelope!: Record<string, unknown>;
+
+  /** W3C trace context of the transaction that wrote the row, so the trace continues. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  headers!: Record<string, string>;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'published_at', type: 'timestamptz', nullable: true })
+  publishedAt!: Date | null;
+}
+
+export const INBOX_OUTBOX_ENTITIES = [InboxEntry, OutboxEntry];

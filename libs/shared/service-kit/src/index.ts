@@ -1,0 +1,6 @@
+export * from './lib/tokens';
+export * from './lib/kizuna-service.module';
+export * from './lib/run-service';
+export * from './lib/readiness.service';
+export { SERVICE_SCHEMA } from './lib/migrations.runner';
+export * from './lib/bootstrap-service';

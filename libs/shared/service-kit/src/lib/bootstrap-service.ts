@@ -1,0 +1,53 @@
+import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import type { Clock } from '@kizuna/shared/contracts';
+import { ConfigError, ServiceConfig, loadConfig } from '@kizuna/shared/config';
+import type { ServiceDataSpec } from '@kizuna/shared/persistence';
+import { createLogger } from '@kizuna/shared/telemetry';
+import { KizunaServiceModule } from './kizuna-service.module';
+import { runService } from './run-service';
+
+export interface ServiceDefinition {
+  name: string;
+  defaultPort: number;
+  data: ServiceDataSpec;
+  /** The service's feature module (controllers, consumers). */
+  feature: Type<unknown>;
+  bodyLimit?: number;
+}
+
+@Module({})
+class ServiceRootModule {}
+
+/** The root module of a service: the shared kit plus its feature module. */
+export function serviceRootModule(def: ServiceDefinition, config: ServiceConfig, logger: ReturnType<typeof createLogger>, clock?: Clock): DynamicModule {
+  return {
+    module: ServiceRootModule,
+    imports: [
+      KizunaServiceModule.forRoot({ name: def.name, config, logger, data: def.data, ...(clock ? { clock } : {}) }),
+      def.feature,
+    ],
+  };
+}
+
+/** What every app's main.ts calls: config, logger, root module, HTTP, graceful shutdown. */
+export async function bootstrapService(def: ServiceDefinition): Promise<INestApplication | undefined> {
+  let logger = createLogger(def.name);
+  try {
+    const config = loadConfig(ServiceConfig);
+    logger = createLogger(def.name, config.LOG_LEVEL);
+    return await runService({
+      name: def.name,
+      module: serviceRootModule(def, config, logger),
+      config,
+      logger,
+      defaultPort: def.defaultPort,
+      ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
+    });
+  } catch (e) {
+    const err = e as Error;
+    logger.fatal({ err: { name: err.name, message: err.message, ...(e instanceof ConfigError ? {} : { stack: err.stack }) } }, `${def.name} failed to start`);
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 100).unref();
+    return undefined;
+  }
+}

@@ -1,0 +1,88 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { CLOCK, SystemClock, type Clock } from '@kizuna/shared/contracts';
+import { kafkaBrokers, type ServiceConfig } from '@kizuna/shared/config';
+import { ConsumerRunner, EventPublisher, OutboxRelay, createKafka } from '@kizuna/shared/messaging';
+import { dataSourceOptions, type ServiceDataSpec } from '@kizuna/shared/persistence';
+import { HealthController } from './health.controller';
+import { MessagingLifecycle } from './messaging.lifecycle';
+import { MigrationsRunner, SERVICE_SCHEMA } from './migrations.runner';
+import { ReadinessService } from './readiness.service';
+import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
+
+export interface KizunaServiceOptions {
+  /** Service name: consumer group `<KAFKA_GROUP_PREFIX>.<name>`, CloudEvents source `kizuna/<name>`. */
+  name: string;
+  config: ServiceConfig;
+  logger: Logger;
+  data: ServiceDataSpec;
+  /** Injected clock; the system clock unless a test or a replay provides one. */
+  clock?: Clock;
+}
+
+/**
+ * Everything a Kizuna service shares: validated config, clock, logger, its Postgres schema
+ * (TypeORM, migrations at startup, inbox/outbox tables), Kafka (publisher, consumer runner,
+ * outbox relay, topic creation) and the /health endpoints.
+ */
+@Global()
+@Module({})
+export class KizunaServiceModule {
+  static forRoot(options: KizunaServiceOptions): DynamicModule {
+    const { name, config, logger } = options;
+    const spec = options.data;
+    return {
+      module: KizunaServiceModule,
+      imports: [
+        DiscoveryModule,
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions(spec, { url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: `kizuna-${name}` }),
+          retryAttempts: 3,
+          retryDelay: 1000,
+        }),
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: SERVICE_NAME, useValue: name },
+        { provide: SERVICE_CONFIG, useValue: config },
+        { provide: SERVICE_LOGGER, useValue: logger },
+        { provide: SERVICE_SCHEMA, useValue: options.data.schema },
+        { provide: CLOCK, useValue: options.clock ?? new SystemClock() },
+        {
+          provide: KAFKA,
+          useFactory: () => createKafka({ clientId: `kizuna-${name}`, brokers: kafkaBrokers(config), logger: logger.child({ component: 'kafka' }) }),
+        },
+        {
+          provide: EventPublisher,
+          inject: [KAFKA, CLOCK],
+          useFactory: (kafka: Kafka, clock: Clock) => new EventPublisher(kafka, `kizuna/${name}`, clock),
+        },
+        {
+          provide: ConsumerRunner,
+          inject: [KAFKA, EventPublisher, CLOCK],
+          useFactory: (kafka: Kafka, publisher: EventPublisher, clock: Clock) =>
+            new ConsumerRunner(kafka, publisher, {
+              groupId: `${config.KAFKA_GROUP_PREFIX}.${name}`,
+              maxAttempts: config.KAFKA_MAX_ATTEMPTS,
+              retryBackoffMs: config.KAFKA_RETRY_BACKOFF_MS,
+              logger: logger.child({ component: 'consumer' }),
+              clock,
+            }),
+        },
+        {
+          provide: OutboxRelay,
+          inject: [DataSource, EventPublisher],
+          useFactory: (ds: DataSource, publisher: EventPublisher) => new OutboxRelay(ds, publisher, logger.child({ component: 'outbox' })),
+        },
+        MigrationsRunner,
+        MessagingLifecycle,
+        ReadinessService,
+      ],
+      exports: [SERVICE_NAME, SERVICE_CONFIG, SERVICE_LOGGER, CLOCK, KAFKA, EventPublisher, ConsumerRunner, OutboxRelay, ReadinessService],
+    };
+  }
+}

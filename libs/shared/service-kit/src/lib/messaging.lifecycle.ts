@@ -1,0 +1,65 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { ALL_TOPICS, type EventType } from '@kizuna/shared/contracts';
+import type { ServiceConfig } from '@kizuna/shared/config';
+import {
+  ConsumerRunner, EventPublisher, ON_EVENT_METADATA, OutboxRelay, ensureTopics, type EventHandler,
+} from '@kizuna/shared/messaging';
+import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
+
+/**
+ * Starts messaging in the right order and stops it in the reverse one:
+ * topics -> producer -> outbox relay -> consumer on bootstrap; on shutdown the consumer stops
+ * first (in-flight work finishes and is committed), then the relay and the producer,
+ * and only then does TypeORM close the database.
+ */
+@Injectable()
+export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    private readonly publisher: EventPublisher,
+    private readonly runner: ConsumerRunner,
+    private readonly relay: OutboxRelay,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const created = await ensureTopics(this.kafka, ALL_TOPICS, {
+      partitions: this.config.KAFKA_TOPIC_PARTITIONS,
+      replication: this.config.KAFKA_TOPIC_REPLICATION,
+    });
+    if (created.length) this.logger.info({ topics: created }, 'created topics');
+    await this.publisher.connect();
+    this.relay.start();
+    this.registerHandlers();
+    if (this.runner.topics().length) {
+      await this.runner.start();
+      this.logger.info({ group: this.runner.groupId, topics: this.runner.topics() }, 'consumer started');
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.runner.stop();
+    await this.relay.stop();
+    await this.publisher.disconnect();
+  }
+
+  private registerHandlers(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object') continue;
+      const proto = Object.getPrototypeOf(instance) as object;
+      for (const method of this.scanner.getAllMethodNames(proto)) {
+        const types: EventType[] | undefined = Reflect.getMetadata(ON_EVENT_METADATA, proto, method);
+        if (!types) continue;
+        const fn = (instance[method] as EventHandler).bind(instance);
+        for (const type of types) this.runner.on(type, fn);
+      }
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+
+let sdk: NodeSDK | undefined;
+
+/** Keeps a recording tracer provider (real trace ids in logs and headers) when nothing is exported. */
+class DiscardingSpanProcessor implements SpanProcessor {
+  onStart(): void {
+    // spans are kept only for their ids
+  }
+  onEnd(): void {
+    // nothing to export
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export interface TelemetryOptions {
+  serviceName: string;
+  serviceVersion?: string;
+  /** Defaults to OTEL_EXPORTER_OTLP_ENDPOINT; traces are only exported when an endpoint is known. */
+  otlpEndpoint?: string;
+  /** Extra processors, e.g. an in-memory exporter in tests. */
+  spanProcessors?: SpanProcessor[];
+}
+
+const quietDiag: DiagLogger = {
+  error: (msg, ...args) => process.stderr.write(`[otel] ${msg} ${args.map(String).join(' ')}\n`),
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+  verbose: () => undefined,
+};
+
+/**
+ * Starts the OpenTelemetry SDK. Call it before anything else is imported (each app's
+ * `telemetry.ts` is its first import) so that http and pg are instrumented.
+ * Trace context is always created and propagated (W3C traceparent), exported or not.
+ */
+export function startTelemetry(options: TelemetryOptions): NodeSDK {
+  if (sdk) return sdk;
+  diag.setLogger(quietDiag, DiagLogLevel.ERROR);
+  const endpoint = options.otlpEndpoint ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
+  // An explicit empty otlpEndpoint turns export off whatever the environment says.
+  const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
+  if (endpoint) {
+    const url = `${endpoint.replace(/\/$/, '')}/v1/traces`;
+    spanProcessors.push(
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url }),
+        scheduledDelayMillis: Number(process.env['OTEL_BSP_SCHEDULE_DELAY'] ?? 1000),
+      }),
+    );
+  }
+  if (spanProcessors.length === 0) spanProcessors.push(new DiscardingSpanProcessor());
+  // Logs go to stdout through pino; metrics are wired by the operations work. Without these the
+  // SDK would default to OTLP exporters and complain when no collector listens.
+  process.env['OTEL_LOGS_EXPORTER'] ??= 'none';
+  process.env['OTEL_METRICS_EXPORTER'] ??= 'none';
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.1.0',
+    }),
+    spanProcessors,
+    // Metrics and logs SDKs are configured by the operations work; traces only here.
+    instrumentations: [
+      new HttpInstrumentation({
+        // Health probes would drown the traces that matter.
+        ignoreIncomingRequestHook: (req) => (req.url ?? '').startsWith('/health'),
+        // Never record headers: they may carry write keys or tokens.
+        headersToSpanAttributes: { client: { requestHeaders: [], responseHeaders: [] }, server: { requestHeaders: [], responseHeaders: [] } },
+      }),
+      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+    ],
+  });
+  sdk.start();
+  return sdk;
+}
+
+/** Flushes and stops the SDK (called last on shutdown). */
+export async function stopTelemetry(): Promise<void> {
+  if (!sdk) return;
+  const s = sdk;
+  sdk = undefined;
+  await s.shutdown().catch(() => undefined);
+}

@@ -1,0 +1,4 @@
+export * from './lib/infrastructure';
+export * from './lib/wait-for';
+export * from './lib/kafka-helpers';
+export * from './lib/otlp-receiver';

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+
+export function testKafka(brokers = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092'): Kafka {
+  // kafkajs reports retried, harmless errors (e.g. "coordinator is loading" on a fresh broker) loudly;
+  // KIZUNA_TEST_KAFKA_LOG=debug shows them.
+  const level = process.env['KIZUNA_TEST_KAFKA_LOG'] === 'debug' ? logLevel.DEBUG : logLevel.NOTHING;
+  return new Kafka({
+    clientId: `kizuna-test-${randomUUID().slice(0, 8)}`,
+    brokers: brokers.split(','),
+    logLevel: level,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+  });
+}
+
+export interface RecordedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+function toRecorded(topic: string, partition: number, m: KafkaMessage): RecordedMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) headers[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return { topic, partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value?.toString('utf8') ?? null, headers };
+}
+
+/**
+ * Reads topics from the beginning in a throw-away consumer group and keeps the messages that
+ * match `filter` (tests use unique account ids as keys, so history does not interfere).
+ */
+export class TopicRecorder {
+  readonly messages: RecordedMessage[] = [];
+  private consumer?: Consumer;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: string[],
+    private readonly filter: (m: RecordedMessage) => boolean = () => true,
+  ) {}
+
+  async start(): Promise<this> {
+    const consumer = this.kafka.consumer({ groupId: `kizuna-test-recorder-${randomUUID()}`, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const r = toRecorded(topic, partition, message);
+        if (this.filter(r)) this.messages.push(r);
+      },
+    });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+

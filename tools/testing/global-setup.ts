@@ -1,0 +1,32 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDataSource, ensureDatabase, runServiceMigrations } from '@kizuna/shared/persistence';
+import { provisionTestInfrastructure, repoRoot } from '@kizuna/shared/testing';
+import { SERVICE_DATA } from '../db/data-specs';
+
+export const STATE_FILE = join(repoRoot(), '.kizuna', 'test-infra.json');
+
+/**
+ * Jest globalSetup for integration and e2e tests: real Kafka and Postgres (see
+ * provisionTestInfrastructure), every service schema rebuilt from its migrations once.
+ */
+export default async function globalSetup(): Promise<void> {
+  const log = (m: string) => process.stderr.write(`[test-infra] ${m}\n`);
+  const infra = await provisionTestInfrastructure(log);
+  process.env['KAFKA_BROKERS'] = infra.kafkaBrokers;
+  process.env['DATABASE_URL'] = infra.databaseUrl;
+  await ensureDatabase(infra.databaseUrl);
+  log(`kafka ${infra.kafkaBrokers} (${infra.kafkaFrom}), postgres ${new URL(infra.databaseUrl).host} (${infra.postgresFrom})`);
+  for (const { spec } of Object.values(SERVICE_DATA)) {
+    const ds = createDataSource(spec, { url: infra.databaseUrl, poolSize: 2 });
+    await ds.initialize();
+    try {
+      await ds.query(`DROP SCHEMA IF EXISTS "${spec.schema}" CASCADE`);
+      await runServiceMigrations(ds, spec.schema);
+    } finally {
+      await ds.destroy();
+    }
+  }
+  mkdirSync(join(repoRoot(), '.kizuna'), { recursive: true });
+  writeFileSync(STATE_FILE, JSON.stringify(infra, null, 2));
+}
