@@ -2,3 +2,4 @@ export * from './lib/infrastructure';
 export * from './lib/wait-for';
 export * from './lib/kafka-helpers';
 export * from './lib/otlp-receiver';
+export * from './lib/service-processes';

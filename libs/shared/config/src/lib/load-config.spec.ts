@@ -11,8 +11,9 @@ describe('loadConfig', () => {
   });
 
   it('converts numbers and keeps given values', () => {
-    const c = loadConfig(ServiceConfig, { PORT: '4000', KAFKA_BROKERS: 'a:1,b:2', LOG_LEVEL: 'debug' });
+    const c = loadConfig(ServiceConfig, { PORT: '4000', KAFKA_BROKERS: 'a:1,b:2', LOG_LEVEL: 'debug', KAFKA_TOPIC_PARTITIONS: '3' });
     expect(c.PORT).toBe(4000);
+    expect(c.KAFKA_TOPIC_PARTITIONS).toBe(3);
     expect(kafkaBrokers(c)).toEqual(['a:1', 'b:2']);
     expect(c.LOG_LEVEL).toBe('debug');
   });

@@ -1,3 +1,4 @@
+import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,7 +13,7 @@ export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
  */
 export class ServiceConfig {
   /** HTTP port; each service's default is set by its main.ts (3001..3005). */
-  @IsOptional() @IsInt() @Min(0) @Max(65535)
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
   PORT?: number = undefined;
 
   @IsString() @IsNotEmpty()
@@ -26,23 +27,23 @@ export class ServiceConfig {
   @Matches(/^[A-Za-z0-9._-]+$/, { message: 'KAFKA_GROUP_PREFIX may only contain letters, digits, ".", "_" and "-"' })
   KAFKA_GROUP_PREFIX = 'kizuna';
 
-  @IsInt() @Min(1) @Max(1000)
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   KAFKA_TOPIC_PARTITIONS = 6;
 
-  @IsInt() @Min(1) @Max(10)
+  @Type(() => Number) @IsInt() @Min(1) @Max(10)
   KAFKA_TOPIC_REPLICATION = 1;
 
   /** Attempts per message before it is dead-lettered (the first try included). */
-  @IsInt() @Min(1) @Max(20)
+  @Type(() => Number) @IsInt() @Min(1) @Max(20)
   KAFKA_MAX_ATTEMPTS = 5;
 
-  @IsInt() @Min(1)
+  @Type(() => Number) @IsInt() @Min(1)
   KAFKA_RETRY_BACKOFF_MS = 200;
 
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = DEFAULT_DATABASE_URL;
 
-  @IsInt() @Min(1) @Max(200)
+  @Type(() => Number) @IsInt() @Min(1) @Max(200)
   DATABASE_POOL_SIZE = 10;
 
   @IsIn(LOG_LEVELS)
@@ -53,7 +54,7 @@ export class ServiceConfig {
   OTEL_EXPORTER_OTLP_ENDPOINT?: string = undefined;
 
   /** Time given to in-flight work on SIGTERM before the process exits anyway. */
-  @IsInt() @Min(1000)
+  @Type(() => Number) @IsInt() @Min(1000)
   SHUTDOWN_TIMEOUT_MS = 30000;
 }
 

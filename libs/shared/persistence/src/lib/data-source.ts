@@ -73,28 +73,39 @@ export async function pendingSchemaChanges(ds: DataSource): Promise<string[]> {
   return log.upQueries.map((q) => q.query);
 }
 
-/** Creates the database named in the URL when it does not exist (connects to "postgres" to do so). */
+/**
+ * Makes sure the database named in the URL exists: connects to it, and when Postgres answers
+ * "does not exist" creates it through the "postgres" maintenance database.
+ */
 export async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const dbName = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  try {
-    await client.connect();
-  } catch (e) {
-    throw new Error(
+  const unreachable = (e: unknown) =>
+    new Error(
       `cannot reach Postgres at ${target.host} (${(e as Error).message}). ` +
         'Set DATABASE_URL, or start the local server (see docs/operations.md).',
     );
+  const probe = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await probe.connect();
+    return;
+  } catch (e) {
+    if ((e as { code?: string }).code !== '3D000') throw unreachable(e);
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (e) {
+    throw unreachable(e);
   }
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
-    if (found.rowCount === 0) {
-      await client.query(`CREATE DATABASE "${dbName.replace(/"/g, '""')}"`).catch((e: { code?: string }) => {
-        if (e.code !== '42P04') throw e; // created concurrently
-      });
-    }
+    await client.query(`CREATE DATABASE "${dbName.replace(/"/g, '""')}"`).catch((e: { code?: string }) => {
+      if (e.code !== '42P04') throw e; // created concurrently
+    });
   } finally {
     await client.end();
   }

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import type { Clock } from '@kizuna/shared/contracts';
 import { ConfigError, ServiceConfig, loadConfig } from '@kizuna/shared/config';
-import type { ServiceDataSpec } from '@kizuna/shared/persistence';
+import { ensureDatabase, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import { createLogger } from '@kizuna/shared/telemetry';
 import { KizunaServiceModule } from './kizuna-service.module';
 import { runService } from './run-service';
@@ -35,6 +35,7 @@ export async function bootstrapService(def: ServiceDefinition): Promise<INestApp
   try {
     const config = loadConfig(ServiceConfig);
     logger = createLogger(def.name, config.LOG_LEVEL);
+    await ensureDatabase(config.DATABASE_URL);
     return await runService({
       name: def.name,
       module: serviceRootModule(def, config, logger),

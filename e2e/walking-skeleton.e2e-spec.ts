@@ -1,0 +1,143 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { Producer } from 'kafkajs';
+import {
+  OtlpReceiver, SERVICES, TopicRecorder, repoRoot, startServiceProcess, stopServiceProcess, testKafka, waitFor,
+  waitUntilReady, type ReceivedSpan, type RunningService,
+} from '@kizuna/shared/testing';
+
+const SPAN_KIND = { server: 2, producer: 4, consumer: 5 } as const;
+const BASE_PORT = 13001;
+
+/**
+ * The walking skeleton, end to end: the five services run as separate processes against the real
+ * broker and Postgres; a Segment `track` call posted over HTTP travels ingestion -> health-scoring
+ * -> lifecycle, escalation-routing and notification, under one trace id.
+ */
+describe('walking skeleton across the five services', () => {
+  const receiver = new OtlpReceiver();
+  const groupPrefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const services: RunningService[] = [];
+  let db: Client;
+  let producer: Producer;
+  const kafka = testKafka();
+
+  const url = (name: string) => services.find((s) => s.name === name)?.url ?? '';
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
+    await receiver.start();
+    const env = {
+      KAFKA_BROKERS: process.env['KAFKA_BROKERS'],
+      DATABASE_URL: process.env['DATABASE_URL'],
+      KAFKA_GROUP_PREFIX: groupPrefix,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      LOG_LEVEL: 'info',
+      KAFKA_TOPIC_PARTITIONS: '3',
+    };
+    SERVICES.forEach((name, i) => services.push(startServiceProcess(name, BASE_PORT + i, env)));
+    await Promise.all(services.map((s) => waitUntilReady(s)));
+    db = new Client({ connectionString: process.env['DATABASE_URL'] });
+    await db.connect();
+    producer = kafka.producer();
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await db?.end();
+    const codes = await Promise.all(services.map((s) => stopServiceProcess(s)));
+    await receiver.stop();
+    // Graceful shutdown: every service exits 0 on SIGTERM.
+    expect(codes).toEqual(SERVICES.map(() => 0));
+  });
+
+  async function track(accountId: string, event: string): Promise<Response> {
+    return fetch(`${url('ingestion')}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'user-1', event, context: { groupId: accountId } }),
+    });
+  }
+
+  const spansOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
+  const find = (spans: ReceivedSpan[], service: string, kind: number, topic?: string) =>
+    spans.find((s) => s.service === service && s.kind === kind && (!topic || s.attributes['messaging.destination.name'] === topic));
+
+  it('carries one track call through all five services under one trace id', async () => {
+    const accountId = `acc-${randomUUID()}`;
+    const res = await track(accountId, 'Report Shared');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true });
+
+    const server = await waitFor('the ingestion HTTP span', () =>
+      receiver.spans.find((s) => s.service === 'ingestion' && s.kind === SPAN_KIND.server && s.attributes['kizuna.account_id'] === accountId),
+    );
+    const traceId = server.traceId;
+    const chain = await waitFor(
+      'consumer spans from every downstream service in the same trace',
+      () => {
+        const spans = spansOf(traceId);
+        const hs = find(spans, 'health-scoring', SPAN_KIND.consumer, 'cs.product.v1');
+        const lc = find(spans, 'lifecycle', SPAN_KIND.consumer, 'cs.health.v1');
+        const er = find(spans, 'escalation-routing', SPAN_KIND.consumer, 'cs.health.v1');
+        const nt = find(spans, 'notification', SPAN_KIND.consumer, 'cs.health.v1');
+        return hs && lc && er && nt ? { spans, hs, lc, er, nt } : undefined;
+      },
+      { timeoutMs: 30000 },
+    );
+    expect(new Set(chain.spans.map((s) => s.service))).toEqual(new Set(SERVICES));
+
+    // Parent/child across each Kafka hop: consumer span <- producer span of the previous service.
+    const ingestSend = find(chain.spans, 'ingestion', SPAN_KIND.producer, 'cs.product.v1');
+    expect(chain.hs.parentSpanId).toBe(ingestSend?.spanId);
+    const healthSend = find(chain.spans, 'health-scoring', SPAN_KIND.producer, 'cs.health.v1');
+    expect(healthSend).toBeDefined();
+    for (const consumer of [chain.lc, chain.er, chain.nt]) expect(consumer.parentSpanId).toBe(healthSend?.spanId);
+    expect(chain.nt.attributes['kizuna.account_id']).toBe(accountId);
+
+    // And each service recorded what it consumed, in its own schema.
+    const health = await db.query('SELECT score, band FROM health_scoring.account_health WHERE account_id = $1', [accountId]);
+    expect(health.rows).toHaveLength(1);
+    for (const schema of ['lifecycle', 'escalation_routing', 'notification']) {
+      const projected = await db.query(`SELECT band FROM ${schema}.account_health_projection WHERE account_id = $1`, [accountId]);
+      expect(projected.rows).toEqual([{ band: health.rows[0].band }]);
+      const inbox = await db.query(`SELECT trace_id FROM ${schema}.inbox WHERE account_id = $1 AND event_type = 'cs.health.score.changed.v1'`, [accountId]);
+      expect(inbox.rows).toEqual([{ trace_id: traceId }]);
+    }
+  });
+
+  it('sends a malformed message to the dead-letter topic with the reason, and the partition keeps flowing', async () => {
+    const accountId = `acc-${randomUUID()}`;
+    const dlq = await new TopicRecorder(kafka, ['cs.product.v1.dlq'], (m) => m.key === accountId).start();
+    try {
+      await producer.send({ topic: 'cs.product.v1', messages: [{ key: accountId, value: '{"specversion":"1.0","type":"cs.product.track.v1"}' }] });
+      expect((await track(accountId, 'After The Poison')).status).toBe(200);
+      const dead = await waitFor('the dead letter from health-scoring', () =>
+        dlq.messages.find((m) => m.headers['kizuna-dlq-consumer-group'] === `${groupPrefix}.health-scoring`),
+      );
+      expect(dead.value).toBe('{"specversion":"1.0","type":"cs.product.track.v1"}');
+      expect(dead.headers['kizuna-dlq-reason']).toBe('invalid-message');
+      expect(dead.headers['kizuna-dlq-error']).toMatch(/id: must be a non-empty string/);
+      await waitFor('the next event on the partition processed', async () => {
+        const r = await db.query('SELECT 1 FROM health_scoring.account_health WHERE account_id = $1', [accountId]);
+        return r.rowCount === 1;
+      });
+    } finally {
+      await dlq.stop();
+    }
+  });
+
+  it('rejects bad input at the edge with a precise 400', async () => {
+    const res = await fetch(`${url('ingestion')}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'u', event: 'x', context: { groupId: 'a' }, tenant: 'other' }),
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('property tenant should not exist');
+  });
+});

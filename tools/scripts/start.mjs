@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// `npm start`: the whole platform in the foreground. Postgres (DATABASE_URL or the local server),
+// the local Kafka broker (unless KAFKA_BROKERS is set or one already runs), a build, the five
+// services; waits until every /health/ready answers, prints where to look; Ctrl-C stops it all
+// (the broker too, unless it was running before).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SERVICES = [
+  ['ingestion', 3001],
+  ['health-scoring', 3002],
+  ['lifecycle', 3003],
+  ['escalation-routing', 3004],
+  ['notification', 3005],
+];
+const READY_TIMEOUT_MS = Number(process.env.KIZUNA_READY_TIMEOUT_MS ?? 90000);
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kizuna';
+const colors = [36, 32, 35, 33, 34];
+const say = (msg) => process.stdout.write(`\x1b[1m[kizuna]\x1b[0m ${msg}\n`);
+const children = [];
+let broker; // the broker child when we started it
+let stopping = false;
+
+function portOpen(host, port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function ensurePostgres() {
+  const url = new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL);
+  const host = url.hostname;
+  const port = Number(url.port || 5432);
+  if (await portOpen(host, port)) return;
+  const isLocal = ['127.0.0.1', 'localhost'].includes(host) && !process.env.DATABASE_URL;
+  if (isLocal && existsSync('/etc/postgresql') && spawnSync('which', ['pg_ctlcluster']).status === 0) {
+    for (const version of readdirSync('/etc/postgresql')) {
+      say(`Postgres is not answering on ${host}:${port}; starting the local cluster ${version}/main`);
+      spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
+    }
+    for (let i = 0; i < 30; i++) {
+      if (await portOpen(host, port)) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  throw new Error(
+    `Postgres does not answer on ${host}:${port}. Set DATABASE_URL to a reachable server, or start the local one ` +
+      '(Debian: pg_ctlcluster --skip-systemctl-redirect <version> main start).',
+  );
+}
+
+async function ensureKafka() {
+  if (process.env.KAFKA_BROKERS) {
+    say(`using Kafka at ${process.env.KAFKA_BROKERS}`);
+    return;
+  }
+  if (await portOpen('127.0.0.1', Number(process.env.KAFKA_PORT ?? 9092))) {
+    say('a Kafka broker is already running on 127.0.0.1:9092; using it (and leaving it running)');
+    return;
+  }
+  say('starting the local Kafka broker (infra/kafka; the first run fetches it with Maven)');
+  broker = spawn('bash', [join(root, 'infra/kafka/kafka.sh'), 'run'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  pipe(broker, 'kafka', 90);
+  const wait = spawnSync('bash', [join(root, 'infra/kafka/kafka.sh'), 'wait'], { stdio: 'inherit' });
+  if (wait.status !== 0) throw new Error('the Kafka broker did not become ready (see .kizuna/kafka/logs/server.log)');
+}
+
+function pipe(child, name, color) {
+  const prefix = `\x1b[${color}m${name.padEnd(18)}\x1b[0m|`;
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix} ${line}\n`));
+  }
+}
+
+function startServices() {
+  SERVICES.forEach(([name, port], i) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', join(root, 'dist/apps', name, 'src/main.js')], {
+      cwd: root,
+      env: { ...process.env, PORT: process.env[`${name.toUpperCase().replace(/-/g, '_')}_PORT`] ?? String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    pipe(child, name, colors[i]);
+    child.on('exit', (code, signal) => {
+      if (!stopping) {
+        say(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping the platform`);
+        void shutdown(1);
+      }
+    });
+    children.push({ name, child });
+  });
+}
+
+async function waitReady() {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const pending = new Set(SERVICES.map(([name]) => name));
+  while (pending.size && Date.now() < deadline && !stopping) {
+    for (const [name, port] of SERVICES) {
+      if (!pending.has(name)) continue;
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+      if (res?.status === 200) pending.delete(name);
+    }
+    if (pending.size) await new Promise((r) => setTimeout(r, 500));
+  }
+  if (pending.size) throw new Error(`not ready within ${READY_TIMEOUT_MS / 1000} s: ${[...pending].join(', ')}`);
+}
+
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping the services...');
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', resolve);
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 35000).unref();
+        }),
+    ),
+  );
+  if (broker && broker.exitCode === null) {
+    say('stopping the Kafka broker this run started...');
+    await new Promise((resolve) => {
+      broker.once('exit', resolve);
+      process.kill(-broker.pid, 'SIGTERM');
+      setTimeout(() => broker.exitCode === null && process.kill(-broker.pid, 'SIGKILL'), 35000).unref();
+    });
+  }
+  say('stopped.');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  const t0 = Date.now();
+  await ensurePostgres();
+  await ensureKafka();
+  say('building (SWC)...');
+  const build = spawnSync(process.execPath, [join(root, 'tools/scripts/build.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+  say('starting the five services (each applies its own migrations)...');
+  startServices();
+  await waitReady();
+  say(`all five services ready in ${((Date.now() - t0) / 1000).toFixed(1)} s:`);
+  for (const [name, port] of SERVICES) say(`  ${name.padEnd(18)} http://127.0.0.1:${port}/health/ready`);
+  say('send an event:  curl -XPOST http://127.0.0.1:3001/v1/track -H "content-type: application/json" \\');
+  say('                  -d \'{"userId":"u1","event":"Report Shared","context":{"groupId":"acme"}}\'');
+  say('press Ctrl-C to stop everything.');
+} catch (e) {
+  say(`\x1b[31m${e.message}\x1b[0m`);
+  await shutdown(1);
+}
