@@ -26,7 +26,9 @@ RUN npm install --global "npm@${NPM_VERSION}" && npm --version
 
 # Dependencies first, so this layer is cached until the lockfile changes.
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the lockfile lacks the optional native packages of other platforms
+# (@swc/core-darwin-*, ...), which the registry this project is developed against does not serve.
+RUN npm install --no-audit --no-fund
 
 COPY . .
 RUN npm run build \
@@ -48,7 +50,7 @@ ENV NODE_ENV=production \
 # No production dependency needs an install script (the two that have one,
 # @scarf/scarf and protobufjs, are denied in allowScripts), so skip them all.
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 COPY --from=build /app/dist ./dist

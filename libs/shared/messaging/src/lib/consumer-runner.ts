@@ -50,6 +50,8 @@ export interface ConsumerRunnerOptions {
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** Fetch long-poll; also bounds how long stop() waits for an idle fetch (kafkajs default 5000). */
+  maxWaitTimeMs?: number;
   logger: Logger;
   clock: Clock;
 }
@@ -101,6 +103,7 @@ export class ConsumerRunner {
       groupId: this.options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
     });

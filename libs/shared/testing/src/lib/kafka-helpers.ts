@@ -46,7 +46,11 @@ export class TopicRecorder {
   ) {}
 
   async start(): Promise<this> {
-    const consumer = this.kafka.consumer({ groupId: `kizuna-test-recorder-${randomUUID()}`, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({
+      groupId: `kizuna-test-recorder-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 250,
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: true });
