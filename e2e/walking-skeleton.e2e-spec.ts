@@ -10,6 +10,8 @@ import {
 
 const SPAN_KIND = { server: 2, producer: 4, consumer: 5 } as const;
 const BASE_PORT = 13001;
+const WRITE_KEY = `e2e-write-key-${randomUUID()}`;
+const auth = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` };
 
 /**
  * The walking skeleton, end to end: the five services run as separate processes against the real
@@ -37,6 +39,7 @@ describe('walking skeleton across the five services', () => {
       OTEL_BSP_SCHEDULE_DELAY: '100',
       LOG_LEVEL: 'info',
       KAFKA_TOPIC_PARTITIONS: '3',
+      INGESTION_BOOTSTRAP_WRITE_KEY: WRITE_KEY,
     };
     SERVICES.forEach((name, i) => services.push(startServiceProcess(name, BASE_PORT + i, env)));
     await Promise.all(services.map((s) => waitUntilReady(s)));
@@ -58,7 +61,7 @@ describe('walking skeleton across the five services', () => {
   async function track(accountId: string, event: string): Promise<Response> {
     return fetch(`${url('ingestion')}/v1/track`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ userId: 'user-1', event, context: { groupId: accountId } }),
     });
   }
@@ -73,10 +76,12 @@ describe('walking skeleton across the five services', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ success: true });
 
-    const server = await waitFor('the ingestion HTTP span', () =>
-      receiver.spans.find((s) => s.service === 'ingestion' && s.kind === SPAN_KIND.server && s.attributes['kizuna.account_id'] === accountId),
+    const ingestSend = await waitFor('the ingestion producer span for the account', () =>
+      receiver.spans.find(
+        (s) => s.service === 'ingestion' && s.kind === SPAN_KIND.producer && s.attributes['kizuna.account_id'] === accountId,
+      ),
     );
-    const traceId = server.traceId;
+    const traceId = ingestSend.traceId;
     const chain = await waitFor(
       'consumer spans from every downstream service in the same trace',
       () => {
@@ -91,9 +96,11 @@ describe('walking skeleton across the five services', () => {
     );
     expect(new Set(chain.spans.map((s) => s.service))).toEqual(new Set(SERVICES));
 
-    // Parent/child across each Kafka hop: consumer span <- producer span of the previous service.
-    const ingestSend = find(chain.spans, 'ingestion', SPAN_KIND.producer, 'cs.product.v1');
-    expect(chain.hs.parentSpanId).toBe(ingestSend?.spanId);
+    // The HTTP request is the root; then parent/child across each Kafka hop.
+    const server = find(chain.spans, 'ingestion', SPAN_KIND.server);
+    expect(server?.parentSpanId).toBe('');
+    expect(ingestSend.parentSpanId).toBe(server?.spanId);
+    expect(chain.hs.parentSpanId).toBe(ingestSend.spanId);
     const healthSend = find(chain.spans, 'health-scoring', SPAN_KIND.producer, 'cs.health.v1');
     expect(healthSend).toBeDefined();
     for (const consumer of [chain.lc, chain.er, chain.nt]) expect(consumer.parentSpanId).toBe(healthSend?.spanId);
@@ -134,10 +141,12 @@ describe('walking skeleton across the five services', () => {
   it('rejects bad input at the edge with a precise 400', async () => {
     const res = await fetch(`${url('ingestion')}/v1/track`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ userId: 'u', event: 'x', context: { groupId: 'a' }, tenant: 'other' }),
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ userId: 'u', event: 'x', context: { groupId: 'a' }, timestamp: 'last tuesday' }),
     });
     expect(res.status).toBe(400);
-    expect(JSON.stringify(await res.json())).toContain('property tenant should not exist');
+    expect(await res.json()).toMatchObject({ message: 'timestamp: must match format "date-time"' });
+    const anonymous = await fetch(`${url('ingestion')}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
   });
 });

@@ -18,6 +18,11 @@ const SERVICES = [
   ['escalation-routing', 3004],
   ['notification', 3005],
 ];
+// Development defaults (printed at startup); set real values in the environment for anything else.
+const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
+const DEV_WRITE_KEY = 'dev-write-key';
+process.env.INGESTION_ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;
+process.env.INGESTION_BOOTSTRAP_WRITE_KEY ??= DEV_WRITE_KEY;
 const READY_TIMEOUT_MS = Number(process.env.KIZUNA_READY_TIMEOUT_MS ?? 90000);
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kizuna';
 const colors = [36, 32, 35, 33, 34];
@@ -158,7 +163,8 @@ try {
   await waitReady();
   say(`all five services ready in ${((Date.now() - t0) / 1000).toFixed(1)} s:`);
   for (const [name, port] of SERVICES) say(`  ${name.padEnd(18)} http://127.0.0.1:${port}/health/ready`);
-  say('send an event:  curl -XPOST http://127.0.0.1:3001/v1/track -H "content-type: application/json" \\');
+  say(`write key of source "default": ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}   admin token: ${process.env.INGESTION_ADMIN_TOKEN === DEV_ADMIN_TOKEN ? DEV_ADMIN_TOKEN : '(from INGESTION_ADMIN_TOKEN)'}`);
+  say(`send an event:  curl -u ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}: -XPOST http://127.0.0.1:3001/v1/track -H "content-type: application/json" \\`);
   say('                  -d \'{"userId":"u1","event":"Report Shared","context":{"groupId":"acme"}}\'');
   say('press Ctrl-C to stop everything.');
 } catch (e) {

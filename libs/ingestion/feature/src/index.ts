@@ -1,2 +1,4 @@
 export * from './lib/ingestion.module';
-export * from './lib/track.controller';
+export * from './lib/ingestion.config';
+export * from './lib/segment-ingest.service';
+export * from './lib/source-registry.service';

@@ -110,3 +110,13 @@ export async function ensureDatabase(url: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * Runs a query and returns its rows. TypeORM's Postgres driver answers UPDATE and DELETE with
+ * `[rows, rowCount]` and everything else with `rows`; this hides the difference.
+ */
+export async function queryRows<T>(runner: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, sql: string, params: unknown[] = []): Promise<T[]> {
+  const result = await runner.query(sql, params);
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}

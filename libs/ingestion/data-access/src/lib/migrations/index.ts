@@ -1,4 +1,5 @@
 import { InitIngestionSchema1795454400344 } from './1795454400344-init-ingestion-schema';
+import { AddSourcesDedupAndAttribution1795455732724 } from './1795455732724-add-sources-dedup-and-attribution';
 
 /** In the order they run. Written by `npm run db:generate`. */
-export const MIGRATIONS: (new () => unknown)[] = [InitIngestionSchema1795454400344];
+export const MIGRATIONS: (new () => unknown)[] = [InitIngestionSchema1795454400344, AddSourcesDedupAndAttribution1795455732724];

@@ -20,7 +20,8 @@ export class AccountTraitsV1 {
 export class UserIdentifiedV1 {
   @IsString() @IsNotEmpty() sourceId!: string;
   @IsString() @IsNotEmpty() messageId!: string;
-  @IsString() @IsNotEmpty() userId!: string;
+  @IsOptional() @IsString() @IsNotEmpty() userId?: string;
+  @IsOptional() @IsString() @IsNotEmpty() anonymousId?: string;
   @IsString() @IsNotEmpty() accountId!: string;
   @IsObject() traits!: Record<string, unknown>;
   @IsISO8601() timestamp!: string;
@@ -31,6 +32,7 @@ export class AccountUpdatedV1 {
   @IsString() @IsNotEmpty() messageId!: string;
   @IsString() @IsNotEmpty() accountId!: string;
   @IsOptional() @IsString() userId?: string;
+  @IsOptional() @IsString() anonymousId?: string;
   @ValidateNested() @Type(() => AccountTraitsV1) traits!: AccountTraitsV1;
   /** Traits as sent, including ones Kizuna does not interpret. */
   @IsObject() rawTraits!: Record<string, unknown>;

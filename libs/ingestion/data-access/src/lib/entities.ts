@@ -1,0 +1,103 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A system that sends data (an app's SDKs, a help desk, a billing system). */
+@Entity({ name: 'source' })
+export class Source {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  /** A revoked source's keys stop working (within the key cache's TTL, 30 s). */
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+}
+
+/** A write key of a source, stored only as its SHA-256 (keys are random, 192 bits). */
+@Entity({ name: 'source_key' })
+export class SourceKey {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Index('source_key_source_idx')
+  @Column({ name: 'source_id', type: 'text' })
+  sourceId!: string;
+
+  @Index('source_key_hash_idx', { unique: true })
+  @Column({ name: 'key_hash', type: 'text' })
+  keyHash!: string;
+
+  /** The last characters, to tell keys apart in listings. */
+  @Column({ type: 'text' })
+  hint!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  /** Set by a rotation with a grace period, or a revocation: the key works until then. */
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+}
+
+/** (source, messageId) seen in the last 24 h: an SDK retry is accepted and counted once. */
+@Entity({ name: 'received_message' })
+@Index('received_message_time_idx', ['receivedAt'])
+export class ReceivedMessage {
+  @PrimaryColumn({ name: 'source_id', type: 'text' })
+  sourceId!: string;
+
+  @PrimaryColumn({ name: 'message_id', type: 'text' })
+  messageId!: string;
+
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+}
+
+/** The account a user (or anonymous id) was last associated with by a `group` call. */
+@Entity({ name: 'user_account' })
+export class UserAccount {
+  @PrimaryColumn({ name: 'source_id', type: 'text' })
+  sourceId!: string;
+
+  /** "u:<userId>" or "a:<anonymousId>". */
+  @PrimaryColumn({ name: 'user_key', type: 'text' })
+  userKey!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
+
+/** An accepted message whose account is not known yet: attributed when the user's group call arrives. */
+@Entity({ name: 'pending_event' })
+@Index('pending_event_source_idx', ['sourceId'])
+@Index('pending_event_expiry_idx', ['expiresAt'])
+export class PendingEvent {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  seq!: string;
+
+  @Column({ name: 'source_id', type: 'text' })
+  sourceId!: string;
+
+  @Column({ name: 'message_id', type: 'text' })
+  messageId!: string;
+
+  @Column({ name: 'user_keys', type: 'text', array: true })
+  userKeys!: string[];
+
+  /** The validated Segment message. */
+  @Column({ type: 'jsonb' })
+  message!: Record<string, unknown>;
+
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+}

@@ -1,0 +1,29 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+
+/** Ingestion's own settings (env var names; defaults as assigned). */
+export class IngestionConfig {
+  /** Bearer token of the admin API (sources and keys). The admin API is off while unset. */
+  @IsOptional() @IsString() @MinLength(16, { message: 'INGESTION_ADMIN_TOKEN must be at least 16 characters' })
+  INGESTION_ADMIN_TOKEN?: string = undefined;
+
+  /** When set, a source "default" accepting this write key exists from startup (development, demos). */
+  @IsOptional() @IsString() @MinLength(8, { message: 'INGESTION_BOOTSTRAP_WRITE_KEY must be at least 8 characters' })
+  INGESTION_BOOTSTRAP_WRITE_KEY?: string = undefined;
+
+  /** How long an event whose account is unknown waits for the user's group call. */
+  @Type(() => Number) @IsInt() @Min(1000)
+  INGESTION_PENDING_WINDOW_MS = 24 * 3600 * 1000;
+
+  /** Window within which a repeated (source, messageId) is counted once. */
+  @Type(() => Number) @IsInt() @Min(60000)
+  INGESTION_DEDUP_WINDOW_MS = 24 * 3600 * 1000;
+
+  /** Longest wait for Kafka's acknowledgement before answering 503. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(120000)
+  INGESTION_KAFKA_ACK_TIMEOUT_MS = 10000;
+
+  /** How long a write key lookup is cached (revocation takes effect within this). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(60000)
+  INGESTION_KEY_CACHE_TTL_MS = 30000;
+}

@@ -1,0 +1,100 @@
+import {
+  BadRequestException, Body, Controller, HttpCode, HttpException, HttpStatus, Param, Post, Req, Res,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { trace } from '@opentelemetry/api';
+import { SEGMENT_TYPES, checkBatch, checkMessageSize, mergeBatchDefaults, type SegmentType } from '@kizuna/ingestion/domain';
+import { EventStoreUnavailable, SegmentIngestService, type IngestResult, type RejectedItem } from './segment-ingest.service';
+import { SourceRegistry } from './source-registry.service';
+import { missingWriteKey, unknownWriteKey, writeKeyOf } from './write-key';
+
+export interface BatchResponse extends Omit<IngestResult, 'rejected'> {
+  success: true;
+  rejected: RejectedItem[];
+}
+
+const RETRY_AFTER_SECONDS = '5';
+
+function bodyBytes(req: FastifyRequest, body: unknown): number {
+  const header = Number(req.headers['content-length']);
+  return Number.isFinite(header) && header > 0 ? header : Buffer.byteLength(JSON.stringify(body) ?? '');
+}
+
+/**
+ * The Segment HTTP tracking API (`/v1/track`, `/identify`, `/group`, `/page`, `/screen`, `/alias`,
+ * `/batch`, `/import`), so existing Segment and RudderStack SDKs can point at Kizuna unchanged.
+ * 200 `{"success": true}` only after Kafka acknowledged; 400 names the problem; 401 for a bad key;
+ * 503 with Retry-After when the event store is unavailable.
+ */
+@Controller('v1')
+export class SegmentController {
+  constructor(
+    private readonly registry: SourceRegistry,
+    private readonly ingest: SegmentIngestService,
+  ) {}
+
+  @Post(['batch', 'import'])
+  @HttpCode(200)
+  async batch(@Req() req: FastifyRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<BatchResponse> {
+    const sourceId = await this.authenticate(req, body);
+    if (typeof body !== 'object' || body === null || !Array.isArray((body as Record<string, unknown>)['batch'])) {
+      throw new BadRequestException('batch: must be an array of messages ({"batch": [...]})');
+    }
+    const b = body as { batch: unknown[]; context?: unknown; integrations?: unknown };
+    const limit = checkBatch(bodyBytes(req, body), b.batch.length);
+    if (limit) throw new BadRequestException(limit.message);
+    const outer = {
+      ...(isObject(b.context) ? { context: b.context } : {}),
+      ...(isObject(b.integrations) ? { integrations: b.integrations } : {}),
+    };
+    const items = b.batch.map((item) => mergeBatchDefaults(item, outer));
+    const result = await this.run(reply, () => this.ingest.ingest(sourceId, req.url.split('?')[0] ?? '/v1/batch', items));
+    if (result.accepted + result.duplicates === 0 && result.rejected.length > 0) {
+      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'no valid message in the batch', rejected: result.rejected });
+    }
+    return { success: true, ...result };
+  }
+
+  @Post(':type')
+  @HttpCode(200)
+  async single(
+    @Param('type') type: string,
+    @Req() req: FastifyRequest,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ success: true }> {
+    if (!(SEGMENT_TYPES as readonly string[]).includes(type)) {
+      throw new HttpException(`unknown endpoint /v1/${type}`, HttpStatus.NOT_FOUND);
+    }
+    const sourceId = await this.authenticate(req, body);
+    const tooBig = checkMessageSize(bodyBytes(req, body));
+    if (tooBig) throw new BadRequestException(tooBig.message);
+    const result = await this.run(reply, () => this.ingest.ingest(sourceId, `/v1/${type}`, [body], type as SegmentType));
+    const rejected = result.rejected[0];
+    if (rejected) throw new BadRequestException(rejected.reason);
+    return { success: true };
+  }
+
+  private async authenticate(req: FastifyRequest, body: unknown): Promise<string> {
+    const key = writeKeyOf(req, body);
+    if (!key) throw missingWriteKey();
+    const sourceId = await this.registry.authenticate(key);
+    if (!sourceId) throw unknownWriteKey();
+    trace.getActiveSpan()?.setAttribute('kizuna.source_id', sourceId);
+    return sourceId;
+  }
+
+  private async run(reply: FastifyReply, work: () => Promise<IngestResult>): Promise<IngestResult> {
+    try {
+      return await work();
+    } catch (e) {
+      if (e instanceof EventStoreUnavailable) {
+        reply.header('Retry-After', RETRY_AFTER_SECONDS);
+        throw new HttpException({ statusCode: 503, error: 'Service Unavailable', message: `${e.message}; nothing was stored, retry later` }, 503);
+      }
+      throw e;
+    }
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
