@@ -3,3 +3,4 @@ export * from './lib/limits';
 export * from './lib/segment-message';
 export * from './lib/segment-normalise';
 export * from './lib/account-resolution';
+export * from './lib/support-intake';

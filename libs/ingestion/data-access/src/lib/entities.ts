@@ -101,3 +101,106 @@ export class PendingEvent {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 }
+
+/** A webhook signing secret of a source (e.g. Zendesk's), encrypted at rest (AES-256-GCM). */
+@Entity({ name: 'source_secret' })
+@Index('source_secret_source_idx', ['sourceId'])
+export class SourceSecret {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ name: 'source_id', type: 'text' })
+  sourceId!: string;
+
+  /** base64(iv | tag | ciphertext). */
+  @Column({ name: 'secret_enc', type: 'text' })
+  secretEnc!: string;
+
+  @Column({ type: 'text' })
+  hint!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  /** Set when a newer secret replaces it: both verify until then (rotation). */
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+}
+
+/** E-mail domains registered for an account (group traits `domain`, `domains`, `website`). */
+@Entity({ name: 'account_domain' })
+export class AccountDomain {
+  @PrimaryColumn({ type: 'text' })
+  domain!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
+
+/** Known contacts' e-mails (identify traits `email` of an attributed user). */
+@Entity({ name: 'contact' })
+export class Contact {
+  @PrimaryColumn({ type: 'text' })
+  email!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ name: 'user_id', type: 'text', nullable: true })
+  userId!: string | null;
+
+  @Column({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
+
+/** Support records (tickets, calls, survey answers) whose account is not known yet: listed, matched later. */
+@Entity({ name: 'unmatched_record' })
+@Index('unmatched_record_email_idx', ['email'])
+@Index('unmatched_record_domain_idx', ['domain'])
+export class UnmatchedRecord {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  seq!: string;
+
+  @Column({ name: 'source_id', type: 'text' })
+  sourceId!: string;
+
+  /** ticket | call | survey */
+  @Column({ type: 'text' })
+  kind!: string;
+
+  /** The record's own id (ticket id, contact id, response id). */
+  @Column({ name: 'external_id', type: 'text' })
+  externalId!: string;
+
+  @Column({ name: 'message_id', type: 'text' })
+  messageId!: string;
+
+  @Column({ type: 'text', nullable: true })
+  email!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  domain!: string | null;
+
+  /** The contract payload without its accountId, ready to publish once matched. */
+  @Column({ type: 'jsonb' })
+  draft!: Record<string, unknown>;
+
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+}
+
+/** The newest version of each call-center contact record seen (newest lastUpdatedAt wins). */
+@Entity({ name: 'call_record_state' })
+export class CallRecordState {
+  @PrimaryColumn({ name: 'source_id', type: 'text' })
+  sourceId!: string;
+
+  @PrimaryColumn({ name: 'contact_id', type: 'text' })
+  contactId!: string;
+
+  @Column({ name: 'last_updated_at', type: 'timestamptz' })
+  lastUpdatedAt!: Date;
+}

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsBase64, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
 
 /** Ingestion's own settings (env var names; defaults as assigned). */
 export class IngestionConfig {
@@ -10,6 +10,10 @@ export class IngestionConfig {
   /** When set, a source "default" accepting this write key exists from startup (development, demos). */
   @IsOptional() @IsString() @MinLength(8, { message: 'INGESTION_BOOTSTRAP_WRITE_KEY must be at least 8 characters' })
   INGESTION_BOOTSTRAP_WRITE_KEY?: string = undefined;
+
+  /** 32 bytes, base64: encrypts webhook signing secrets at rest. Webhook secrets cannot be stored while unset. */
+  @IsOptional() @IsBase64()
+  INGESTION_SECRET_KEY?: string = undefined;
 
   /** How long an event whose account is unknown waits for the user's group call. */
   @Type(() => Number) @IsInt() @Min(1000)

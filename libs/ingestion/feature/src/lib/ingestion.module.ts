@@ -7,14 +7,23 @@ import { SegmentController } from './segment.controller';
 import { SegmentIngestService } from './segment-ingest.service';
 import { SourceRegistry } from './source-registry.service';
 import { PendingController, SourcesController } from './sources.controller';
+import { AccountDirectoryService } from './account-directory.service';
+import { EventIntake } from './event-intake.service';
+import { SupportController } from './support.controller';
+import { SupportIntakeService } from './support-intake.service';
+import { WriteKeyAuth } from './write-key';
 
 @Module({
-  controllers: [SourcesController, PendingController, SegmentController],
+  controllers: [SourcesController, PendingController, SupportController, SegmentController],
   providers: [
     { provide: IngestionConfig, useFactory: () => loadConfig(IngestionConfig) },
     AdminGuard,
     SourceRegistry,
+    WriteKeyAuth,
+    EventIntake,
+    AccountDirectoryService,
     SegmentIngestService,
+    SupportIntakeService,
     PendingSweeper,
   ],
 })

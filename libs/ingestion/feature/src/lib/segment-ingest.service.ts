@@ -4,14 +4,18 @@ import { trace } from '@opentelemetry/api';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
-import { EventPublisher, type AnyNewEvent } from '@kizuna/shared/messaging';
+import type { AnyNewEvent } from '@kizuna/shared/messaging';
 import { queryRows } from '@kizuna/shared/persistence';
-import { PendingEvent, ReceivedMessage, UserAccount } from '@kizuna/ingestion/data-access';
+import { PendingEvent, UserAccount } from '@kizuna/ingestion/data-access';
 import {
   anonymousKey, checkMessageSize, ingestEventId, resolveAccounts, toContractEvent, userKey, userKeysOf, validateSegmentMessage,
   type SegmentMessage, type SegmentType,
 } from '@kizuna/ingestion/domain';
+import { AccountDirectoryService } from './account-directory.service';
+import { EventIntake } from './event-intake.service';
 import { IngestionConfig } from './ingestion.config';
+
+export { EventStoreUnavailable } from './event-intake.service';
 
 export interface RejectedItem {
   index: number;
@@ -26,11 +30,6 @@ export interface IngestResult {
   /** Of the accepted, how many wait for the user's group call to know their account. */
   pending: number;
   rejected: RejectedItem[];
-}
-
-/** Kafka did not acknowledge in time: nothing was stored, the client should retry (503). */
-export class EventStoreUnavailable extends Error {
-  override readonly name = 'EventStoreUnavailable';
 }
 
 interface Valid {
@@ -49,7 +48,8 @@ interface Valid {
 export class SegmentIngestService {
   constructor(
     private readonly ds: DataSource,
-    private readonly publisher: EventPublisher,
+    private readonly intake: EventIntake,
+    private readonly directory: AccountDirectoryService,
     private readonly config: IngestionConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -78,6 +78,7 @@ export class SegmentIngestService {
       const events: AnyNewEvent[] = [];
       const { resolved, unresolved } = await this.attribute(m, sourceId, fresh, receivedAt);
       for (const { message, messageId, accountId } of resolved) events.push(this.contractEvent(sourceId, message, messageId, accountId, receivedAt));
+      events.push(...(await this.directory.learnFromSegment(m, resolved, receivedAt)));
       await this.keepPending(m, sourceId, unresolved, receivedAt);
       for (const r of rejected) events.push(this.rejection(sourceId, endpoint, r, receivedAt));
       await this.publish(events);
@@ -91,20 +92,8 @@ export class SegmentIngestService {
     return { ...result, rejected: rejected.map(({ index, reason }) => ({ index, reason })) };
   }
 
-  /** Records the message ids; returns the ones not seen within the dedup window. */
   private async claimMessageIds(m: EntityManager, sourceId: string, valid: Valid[], at: Date): Promise<Valid[]> {
-    if (valid.length === 0) return [];
-    const table = m.connection.getMetadata(ReceivedMessage).tablePath;
-    const since = new Date(at.getTime() - this.config.INGESTION_DEDUP_WINDOW_MS);
-    const rows: { message_id: string }[] = await m.query(
-      `INSERT INTO ${table} AS r (source_id, message_id, received_at)
-       SELECT $1, id, $3 FROM unnest($2::text[]) AS id
-       ON CONFLICT (source_id, message_id) DO UPDATE SET received_at = EXCLUDED.received_at
-         WHERE r.received_at < $4
-       RETURNING message_id`,
-      [sourceId, valid.map((v) => v.messageId), at, since],
-    );
-    const fresh = new Set(rows.map((r) => r.message_id));
+    const fresh = await this.intake.claim(m, sourceId, valid.map((v) => v.messageId), at);
     return valid.filter((v) => fresh.has(v.messageId));
   }
 
@@ -178,40 +167,10 @@ export class SegmentIngestService {
   }
 
   rejection(sourceId: string, endpoint: string, r: { index?: number; reason: string; raw: unknown }, at: Date): AnyNewEvent {
-    const raw = JSON.stringify(r.raw) ?? 'undefined';
-    return {
-      type: 'cs.ingest.rejected.v1',
-      subject: `source:${sourceId}`,
-      data: {
-        sourceId,
-        endpoint,
-        ...(r.index !== undefined && r.index >= 0 ? { index: r.index } : {}),
-        reason: r.reason,
-        raw: raw.length > 64 * 1024 ? `${raw.slice(0, 64 * 1024)}…(truncated)` : raw,
-        receivedAt: at.toISOString(),
-      },
-    };
+    return this.intake.rejection(sourceId, endpoint, r, at);
   }
 
-  /** Publishes and waits for Kafka's acknowledgement, at most INGESTION_KAFKA_ACK_TIMEOUT_MS. */
-  async publish(events: AnyNewEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new EventStoreUnavailable(`Kafka did not acknowledge within ${this.config.INGESTION_KAFKA_ACK_TIMEOUT_MS} ms`)),
-        this.config.INGESTION_KAFKA_ACK_TIMEOUT_MS,
-      );
-    });
-    try {
-      await Promise.race([
-        this.publisher.publish(events).catch((e: unknown) => {
-          throw new EventStoreUnavailable(`Kafka refused the events: ${(e as Error).message}`);
-        }),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  publish(events: AnyNewEvent[]): Promise<void> {
+    return this.intake.publish(events);
   }
 }

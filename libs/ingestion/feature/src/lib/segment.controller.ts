@@ -2,11 +2,9 @@ import {
   BadRequestException, Body, Controller, HttpCode, HttpException, HttpStatus, Param, Post, Req, Res,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { trace } from '@opentelemetry/api';
 import { SEGMENT_TYPES, checkBatch, checkMessageSize, mergeBatchDefaults, type SegmentType } from '@kizuna/ingestion/domain';
 import { EventStoreUnavailable, SegmentIngestService, type IngestResult, type RejectedItem } from './segment-ingest.service';
-import { SourceRegistry } from './source-registry.service';
-import { missingWriteKey, unknownWriteKey, writeKeyOf } from './write-key';
+import { WriteKeyAuth } from './write-key';
 
 export interface BatchResponse extends Omit<IngestResult, 'rejected'> {
   success: true;
@@ -29,14 +27,14 @@ function bodyBytes(req: FastifyRequest, body: unknown): number {
 @Controller('v1')
 export class SegmentController {
   constructor(
-    private readonly registry: SourceRegistry,
+    private readonly auth: WriteKeyAuth,
     private readonly ingest: SegmentIngestService,
   ) {}
 
   @Post(['batch', 'import'])
   @HttpCode(200)
   async batch(@Req() req: FastifyRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<BatchResponse> {
-    const sourceId = await this.authenticate(req, body);
+    const sourceId = await this.auth.source(req, body);
     if (typeof body !== 'object' || body === null || !Array.isArray((body as Record<string, unknown>)['batch'])) {
       throw new BadRequestException('batch: must be an array of messages ({"batch": [...]})');
     }
@@ -66,22 +64,13 @@ export class SegmentController {
     if (!(SEGMENT_TYPES as readonly string[]).includes(type)) {
       throw new HttpException(`unknown endpoint /v1/${type}`, HttpStatus.NOT_FOUND);
     }
-    const sourceId = await this.authenticate(req, body);
+    const sourceId = await this.auth.source(req, body);
     const tooBig = checkMessageSize(bodyBytes(req, body));
     if (tooBig) throw new BadRequestException(tooBig.message);
     const result = await this.run(reply, () => this.ingest.ingest(sourceId, `/v1/${type}`, [body], type as SegmentType));
     const rejected = result.rejected[0];
     if (rejected) throw new BadRequestException(rejected.reason);
     return { success: true };
-  }
-
-  private async authenticate(req: FastifyRequest, body: unknown): Promise<string> {
-    const key = writeKeyOf(req, body);
-    if (!key) throw missingWriteKey();
-    const sourceId = await this.registry.authenticate(key);
-    if (!sourceId) throw unknownWriteKey();
-    trace.getActiveSpan()?.setAttribute('kizuna.source_id', sourceId);
-    return sourceId;
   }
 
   private async run(reply: FastifyReply, work: () => Promise<IngestResult>): Promise<IngestResult> {

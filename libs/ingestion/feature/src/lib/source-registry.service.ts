@@ -1,11 +1,12 @@
-import { Inject, Injectable, NotFoundException, type OnApplicationBootstrap } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException, type OnApplicationBootstrap } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import type { Logger } from 'pino';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
-import { Source, SourceKey } from '@kizuna/ingestion/data-access';
+import { Source, SourceKey, SourceSecret } from '@kizuna/ingestion/data-access';
 import { IngestionConfig } from './ingestion.config';
+import { SecretBox } from './secret-box';
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`;
@@ -32,13 +33,17 @@ export interface IssuedKey {
 @Injectable()
 export class SourceRegistry implements OnApplicationBootstrap {
   private readonly cache = new Map<string, { sourceId: string | null; until: number }>();
+  private readonly secretCache = new Map<string, { secrets: string[]; until: number }>();
+  private readonly box?: SecretBox;
 
   constructor(
     private readonly ds: DataSource,
     private readonly config: IngestionConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    if (config.INGESTION_SECRET_KEY) this.box = new SecretBox(config.INGESTION_SECRET_KEY);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const key = this.config.INGESTION_BOOTSTRAP_WRITE_KEY;
@@ -117,6 +122,42 @@ export class SourceRegistry implements OnApplicationBootstrap {
     if (!result.affected) await this.get(id); // 404 when unknown; already revoked is fine
     this.cache.clear();
     return this.get(id);
+  }
+
+  /** Stores a webhook signing secret (encrypted); the previous ones keep verifying for `graceSeconds`. */
+  async setWebhookSecret(id: string, secret: string, graceSeconds: number): Promise<{ sourceId: string; hint: string; previousValidUntil: string }> {
+    if (!this.box) throw new ConflictException('webhook secrets cannot be stored: set INGESTION_SECRET_KEY (32 bytes, base64)');
+    const box = this.box;
+    await this.get(id);
+    const until = new Date(this.clock.now().getTime() + graceSeconds * 1000);
+    await this.ds.transaction(async (m) => {
+      await m.query(
+        `UPDATE ${m.connection.getMetadata(SourceSecret).tablePath} SET expires_at = $2
+          WHERE source_id = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+        [id, until],
+      );
+      await m.getRepository(SourceSecret).insert({ id: newId('sec'), sourceId: id, secretEnc: box.seal(secret), hint: secret.slice(-4) });
+    });
+    this.secretCache.delete(id);
+    return { sourceId: id, hint: `…${secret.slice(-4)}`, previousValidUntil: until.toISOString() };
+  }
+
+  /** The source's signing secrets that verify now (two during a rotation). */
+  async webhookSecrets(sourceId: string): Promise<string[]> {
+    const now = Date.now();
+    const hit = this.secretCache.get(sourceId);
+    if (hit && hit.until > now) return hit.secrets;
+    const box = this.box;
+    const rows: { secret_enc: string }[] = box
+      ? await this.ds.query(
+          `SELECT secret_enc FROM ${this.ds.getMetadata(SourceSecret).tablePath}
+            WHERE source_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC`,
+          [sourceId, this.clock.now()],
+        )
+      : [];
+    const secrets = box ? rows.map((r) => box.open(r.secret_enc)) : [];
+    this.secretCache.set(sourceId, { secrets, until: now + this.config.INGESTION_KEY_CACHE_TTL_MS });
+    return secrets;
   }
 
   private view(s: Source, keys: SourceKey[]): SourceView {

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AdminGuard } from './admin.guard';
 import { PendingSweeper } from './pending-sweeper.service';
+import { WebhookSecretDto } from './support.dto';
 import { SourceRegistry, type IssuedKey, type SourceView } from './source-registry.service';
 
 export class CreateSourceDto {
@@ -41,6 +42,12 @@ export class SourcesController {
   @HttpCode(200)
   rotate(@Param('id') id: string, @Body() body: RotateKeyDto): Promise<IssuedKey> {
     return this.registry.rotate(id, body.graceSeconds ?? 0);
+  }
+
+  /** Sets the webhook signing secret the help desk shows (e.g. Zendesk's); stored encrypted, never returned. */
+  @Put(':id/webhook-secret')
+  setWebhookSecret(@Param('id') id: string, @Body() body: WebhookSecretDto): Promise<{ sourceId: string; hint: string; previousValidUntil: string }> {
+    return this.registry.setWebhookSecret(id, body.secret, body.graceSeconds ?? 0);
   }
 
   @Post(':id/revoke')

@@ -1,5 +1,7 @@
-import { UnauthorizedException } from '@nestjs/common';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { trace } from '@opentelemetry/api';
+import { SourceRegistry } from './source-registry.service';
 
 /** The write key: HTTP Basic username (empty password), else `writeKey` in the body. */
 export function writeKeyOf(req: FastifyRequest, body: unknown): string | undefined {
@@ -16,6 +18,17 @@ export function writeKeyOf(req: FastifyRequest, body: unknown): string | undefin
   return typeof fromBody === 'string' && fromBody ? fromBody : undefined;
 }
 
-export const missingWriteKey = () =>
-  new UnauthorizedException('missing write key: send it as the HTTP Basic username (empty password) or as "writeKey" in the body');
-export const unknownWriteKey = () => new UnauthorizedException('unknown or revoked write key');
+/** Resolves the calling source from its write key, or answers 401. */
+@Injectable()
+export class WriteKeyAuth {
+  constructor(private readonly registry: SourceRegistry) {}
+
+  async source(req: FastifyRequest, body?: unknown): Promise<string> {
+    const key = writeKeyOf(req, body);
+    if (!key) throw new UnauthorizedException('missing write key: send it as the HTTP Basic username (empty password) or as "writeKey" in the body');
+    const sourceId = await this.registry.authenticate(key);
+    if (!sourceId) throw new UnauthorizedException('unknown or revoked write key');
+    trace.getActiveSpan()?.setAttribute('kizuna.source_id', sourceId);
+    return sourceId;
+  }
+}

@@ -13,6 +13,7 @@ export interface ServiceDefinition {
   /** The service's feature module (controllers, consumers). */
   feature: Type<unknown>;
   bodyLimit?: number;
+  rawBody?: boolean;
 }
 
 @Module({})
@@ -43,6 +44,7 @@ export async function bootstrapService(def: ServiceDefinition): Promise<INestApp
       logger,
       defaultPort: def.defaultPort,
       ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
+      ...(def.rawBody ? { rawBody: true } : {}),
     });
   } catch (e) {
     const err = e as Error;

@@ -15,6 +15,8 @@ export interface RunServiceOptions {
   defaultPort: number;
   /** Request body limit in bytes. */
   bodyLimit?: number;
+  /** Keep each request's raw body (`req.rawBody`), e.g. to verify webhook signatures. */
+  rawBody?: boolean;
 }
 
 /** Creates the Nest app on Fastify with the shared validation, logging and shutdown behaviour. */
@@ -22,7 +24,7 @@ export async function createServiceApp(options: RunServiceOptions): Promise<Nest
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module as never,
     new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true }),
-    { logger: new PinoNestLogger(options.logger.child({ component: 'nest' })) },
+    { logger: new PinoNestLogger(options.logger.child({ component: 'nest' })), rawBody: options.rawBody ?? false },
   );
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   return app;
