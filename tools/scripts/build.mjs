@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compiles apps/, libs/ and tools/db/ with SWC into dist/, mirroring the source tree, so each
-// service runs as `node dist/apps/<service>/src/main.js`. Type checking is `npm run typecheck`.
-import { mkdir, readdir, writeFile, rm } from 'node:fs/promises';
+// service runs as `node dist/apps/<service>/src/main.js`; docs/api (OpenAPI) is copied beside it.
+// Type checking is `npm run typecheck`.
+import { cp, mkdir, readdir, writeFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -38,4 +39,6 @@ await Promise.all(
     done++;
   }),
 );
+// The OpenAPI descriptions are read at runtime (served at /docs).
+await cp(join(root, 'docs', 'api'), join(out, 'docs', 'api'), { recursive: true });
 console.log(`build: ${done} files compiled into dist/ in ${Date.now() - started} ms`);

@@ -22,7 +22,7 @@ describe('resolveAccounts', () => {
     expect(resolutions.map((r) => r.accountId)).toEqual(['acc-1', 'acc-2', undefined]);
   });
 
-  it('applies group calls in order within the batch', () => {
+  it('applies group calls in order within the batch, and to the user\'s earlier calls', () => {
     const { resolutions, associations } = resolveAccounts(
       [
         msg({ type: 'track', userId: 'u1' }),
@@ -32,7 +32,7 @@ describe('resolveAccounts', () => {
       ],
       new Map(),
     );
-    expect(resolutions.map((r) => r.accountId)).toEqual([undefined, 'acc-9', 'acc-9', 'acc-9']);
+    expect(resolutions.map((r) => r.accountId)).toEqual(['acc-9', 'acc-9', 'acc-9', 'acc-9']);
     expect([...associations]).toEqual([['u:u1', 'acc-9'], ['a:x1', 'acc-9']]);
   });
 

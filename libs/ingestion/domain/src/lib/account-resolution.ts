@@ -56,5 +56,13 @@ export function resolveAccounts<T extends { message: SegmentMessage }>(
     if (m.type === 'group' && accountId) for (const key of userKeysOf(m)) associations.set(key, accountId);
     return { item, accountId };
   });
+  // A later group call of the same request also attributes the user's earlier calls.
+  for (const r of resolutions) {
+    if (r.accountId) continue;
+    for (const key of userKeysOf(r.item.message)) {
+      r.accountId = associations.get(key);
+      if (r.accountId) break;
+    }
+  }
   return { resolutions, associations };
 }

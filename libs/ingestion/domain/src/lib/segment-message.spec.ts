@@ -49,6 +49,11 @@ describe('mergeBatchDefaults', () => {
       integrations: { All: true },
     });
   });
+
+  it('applies the batch sentAt to items without their own', () => {
+    expect(mergeBatchDefaults({ type: 'track' }, { sentAt: '2026-01-01T00:00:00Z' })).toEqual({ type: 'track', sentAt: '2026-01-01T00:00:00Z' });
+    expect(mergeBatchDefaults({ type: 'track', sentAt: 'own' }, { sentAt: 'outer' })).toEqual({ type: 'track', sentAt: 'own' });
+  });
 });
 
 describe('effectiveTimestamp', () => {

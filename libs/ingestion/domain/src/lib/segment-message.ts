@@ -108,10 +108,13 @@ export function validateSegmentMessage(raw: unknown, expectedType?: SegmentType)
   return { ok: true, message: m };
 }
 
-/** Batch: the outer context and integrations are merged into each item (the item's own keys win). */
+/**
+ * Batch: the outer context and integrations are merged into each item (the item's own keys win),
+ * and the batch's sentAt (analytics-node sends it once per batch) applies to items without one.
+ */
 export function mergeBatchDefaults(
   item: unknown,
-  outer: { context?: Record<string, unknown>; integrations?: Record<string, unknown> },
+  outer: { context?: Record<string, unknown>; integrations?: Record<string, unknown>; sentAt?: string },
 ): unknown {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
   const i = item as Record<string, unknown>;
@@ -122,6 +125,7 @@ export function mergeBatchDefaults(
       merged[k] = { ...o, ...((i[k] as Record<string, unknown> | undefined) ?? {}) };
     }
   }
+  if (outer.sentAt !== undefined && i['sentAt'] === undefined) merged['sentAt'] = outer.sentAt;
   return merged;
 }
 

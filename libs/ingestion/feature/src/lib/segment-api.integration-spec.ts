@@ -8,6 +8,7 @@ import { TopicRecorder, testKafka, waitFor, type RecordedMessage } from '@kizuna
 import { ingestionData } from '@kizuna/ingestion/data-access';
 import { ingestEventId } from '@kizuna/ingestion/domain';
 import { IngestionModule } from './ingestion.module';
+import { ingestionHttpOptions } from './openapi';
 import { PendingSweeper } from './pending-sweeper.service';
 
 const ADMIN = 'integration-admin-token-0123456789';
@@ -26,7 +27,7 @@ describe('ingestion: the Segment tracking API', () => {
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_TOPIC_PARTITIONS: '3' });
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger, clock);
-    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, bodyLimit: 4 * 1024 * 1024 });
+    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, ...ingestionHttpOptions() });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     const created = await admin('POST', '/v1/admin/sources', { name: 'web app' });

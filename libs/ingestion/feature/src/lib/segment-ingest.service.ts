@@ -115,10 +115,29 @@ export class SegmentIngestService {
     }
     const { resolutions, associations } = resolveAccounts(fresh, known);
     const resolved: (Valid & { accountId: string })[] = [];
-    const unresolved: Valid[] = [];
+    let unresolved: Valid[] = [];
     for (const r of resolutions) {
       if (r.accountId) resolved.push({ ...r.item, accountId: r.accountId });
       else unresolved.push(r.item);
+    }
+    if (associations.size === 0 && unresolved.length === 0) return { resolved, unresolved };
+    // A group call and a user's other calls may arrive in concurrent requests: serialise on the
+    // users involved (sorted: no deadlock), then look again, so neither side misses the other.
+    const lockKeys = [...new Set([...associations.keys(), ...unresolved.flatMap((v) => userKeysOf(v.message))])].sort();
+    await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1 || k, 0)) FROM unnest($2::text[]) AS k', [`${sourceId}\n`, lockKeys]);
+    if (unresolved.length) {
+      const rows: { user_key: string; account_id: string }[] = await m.query(
+        `SELECT user_key, account_id FROM ${uaTable} WHERE source_id = $1 AND user_key = ANY($2::text[])`,
+        [sourceId, unresolved.flatMap((v) => userKeysOf(v.message))],
+      );
+      const now = new Map(rows.map((r) => [r.user_key, r.account_id]));
+      const still: Valid[] = [];
+      for (const v of unresolved) {
+        const accountId = userKeysOf(v.message).map((k) => associations.get(k) ?? now.get(k)).find(Boolean);
+        if (accountId) resolved.push({ ...v, accountId });
+        else still.push(v);
+      }
+      unresolved = still;
     }
     if (associations.size) {
       await m.query(

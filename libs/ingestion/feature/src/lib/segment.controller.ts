@@ -13,7 +13,9 @@ export interface BatchResponse extends Omit<IngestResult, 'rejected'> {
 
 const RETRY_AFTER_SECONDS = '5';
 
+/** The body's size as sent, uncompressed (a gzip body's Content-Length is the compressed size). */
 function bodyBytes(req: FastifyRequest, body: unknown): number {
+  if (req.headers['content-encoding']) return Buffer.byteLength(JSON.stringify(body) ?? '');
   const header = Number(req.headers['content-length']);
   return Number.isFinite(header) && header > 0 ? header : Buffer.byteLength(JSON.stringify(body) ?? '');
 }
@@ -38,12 +40,13 @@ export class SegmentController {
     if (typeof body !== 'object' || body === null || !Array.isArray((body as Record<string, unknown>)['batch'])) {
       throw new BadRequestException('batch: must be an array of messages ({"batch": [...]})');
     }
-    const b = body as { batch: unknown[]; context?: unknown; integrations?: unknown };
+    const b = body as { batch: unknown[]; context?: unknown; integrations?: unknown; sentAt?: unknown };
     const limit = checkBatch(bodyBytes(req, body), b.batch.length);
     if (limit) throw new BadRequestException(limit.message);
     const outer = {
       ...(isObject(b.context) ? { context: b.context } : {}),
       ...(isObject(b.integrations) ? { integrations: b.integrations } : {}),
+      ...(typeof b.sentAt === 'string' ? { sentAt: b.sentAt } : {}),
     };
     const items = b.batch.map((item) => mergeBatchDefaults(item, outer));
     const result = await this.run(reply, () => this.ingest.ingest(sourceId, req.url.split('?')[0] ?? '/v1/batch', items));

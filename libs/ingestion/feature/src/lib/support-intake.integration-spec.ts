@@ -8,6 +8,7 @@ import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
 import { ingestionData } from '@kizuna/ingestion/data-access';
 import { signZendesk } from '@kizuna/ingestion/domain';
 import { IngestionModule } from './ingestion.module';
+import { ingestionHttpOptions } from './openapi';
 
 const ADMIN = 'integration-admin-token-support-0123';
 
@@ -28,7 +29,7 @@ describe('ingestion: support, calls, surveys, billing, Zendesk', () => {
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_TOPIC_PARTITIONS: '3' });
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger, clock);
-    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, rawBody: true });
+    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, ...ingestionHttpOptions() });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     const created = await call('POST', '/v1/admin/sources', { name: `help desk ${run}` }, { authorization: `Bearer ${ADMIN}` });

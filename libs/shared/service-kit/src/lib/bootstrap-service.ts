@@ -14,6 +14,10 @@ export interface ServiceDefinition {
   feature: Type<unknown>;
   bodyLimit?: number;
   rawBody?: boolean;
+  /** Served at /docs. */
+  openApi?: () => Record<string, unknown>;
+  jsonContentTypes?: string[];
+  decompressBodies?: boolean;
 }
 
 @Module({})
@@ -45,6 +49,9 @@ export async function bootstrapService(def: ServiceDefinition): Promise<INestApp
       defaultPort: def.defaultPort,
       ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
       ...(def.rawBody ? { rawBody: true } : {}),
+      ...(def.openApi ? { openApi: def.openApi() } : {}),
+      ...(def.jsonContentTypes ? { jsonContentTypes: def.jsonContentTypes } : {}),
+      ...(def.decompressBodies ? { decompressBodies: true } : {}),
     });
   } catch (e) {
     const err = e as Error;

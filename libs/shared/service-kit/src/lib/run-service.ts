@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { Logger } from 'pino';
+import { createGunzip, createInflate } from 'node:zlib';
 import type { ServiceConfig } from '@kizuna/shared/config';
 import { PinoNestLogger, stopTelemetry } from '@kizuna/shared/telemetry';
 
@@ -17,6 +19,12 @@ export interface RunServiceOptions {
   bodyLimit?: number;
   /** Keep each request's raw body (`req.rawBody`), e.g. to verify webhook signatures. */
   rawBody?: boolean;
+  /** An OpenAPI description to serve at /docs (UI), /docs/openapi.json and /docs/openapi.yaml. */
+  openApi?: Record<string, unknown>;
+  /** Other content types whose bodies are parsed as JSON (some SDKs declare a form or text/plain). */
+  jsonContentTypes?: string[];
+  /** Accept `Content-Encoding: gzip | deflate` request bodies. */
+  decompressBodies?: boolean;
 }
 
 /** Creates the Nest app on Fastify with the shared validation, logging and shutdown behaviour. */
@@ -24,10 +32,42 @@ export async function createServiceApp(options: RunServiceOptions): Promise<Nest
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module as never,
     new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true }),
-    { logger: new PinoNestLogger(options.logger.child({ component: 'nest' })), rawBody: options.rawBody ?? false },
+    { logger: new PinoNestLogger(options.logger.child({ component: 'nest' })), bodyParser: false },
   );
+  registerBodyParsers(app.getHttpAdapter().getInstance(), options);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  if (options.openApi) {
+    SwaggerModule.setup('docs', app, options.openApi as unknown as OpenAPIObject, {
+      jsonDocumentUrl: 'docs/openapi.json',
+      yamlDocumentUrl: 'docs/openapi.yaml',
+    });
+  }
   return app;
+}
+
+/** JSON bodies (also under `jsonContentTypes`), raw bodies kept on request, optional decompression. */
+type Fastify = ReturnType<ReturnType<NestFastifyApplication['getHttpAdapter']>['getInstance']>;
+
+function registerBodyParsers(fastify: Fastify, options: RunServiceOptions): void {
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const types = ['application/json', ...(options.jsonContentTypes ?? [])];
+  for (const t of types) if (fastify.hasContentTypeParser(t)) fastify.removeContentTypeParser(t);
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser(types, { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
+    if (options.rawBody) (req as { rawBody?: Buffer }).rawBody = body as Buffer;
+    json(req, (body as Buffer).toString('utf8'), done);
+  });
+  if (!options.decompressBodies) return;
+  fastify.addHook('preParsing', async (req, _reply, payload) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== 'gzip' && encoding !== 'deflate') return payload;
+    let encoded = 0;
+    payload.on('data', (chunk: Buffer) => (encoded += chunk.length));
+    const decoded = payload.pipe(encoding === 'gzip' ? createGunzip() : createInflate());
+    // Fastify checks Content-Length against the encoded size it is told here.
+    Object.defineProperty(decoded, 'receivedEncodedLength', { get: () => encoded });
+    return decoded;
+  });
 }
 
 /**
