@@ -4,7 +4,8 @@
 // services; waits until every /health/ready answers, prints where to look; Ctrl-C stops it all
 // (the broker too, unless it was running before).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,15 @@ const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
 const DEV_WRITE_KEY = 'dev-write-key';
 process.env.INGESTION_ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;
 process.env.INGESTION_BOOTSTRAP_WRITE_KEY ??= DEV_WRITE_KEY;
+// Encrypts webhook signing secrets at rest: a random key kept (git-ignored) in .kizuna/.
+if (!process.env.INGESTION_SECRET_KEY) {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.kizuna', 'dev-secret-key');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  }
+  process.env.INGESTION_SECRET_KEY = readFileSync(file, 'utf8').trim();
+}
 const READY_TIMEOUT_MS = Number(process.env.KIZUNA_READY_TIMEOUT_MS ?? 90000);
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kizuna';
 const colors = [36, 32, 35, 33, 34];
