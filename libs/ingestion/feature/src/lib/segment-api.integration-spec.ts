@@ -83,6 +83,35 @@ describe('ingestion: the Segment tracking API', () => {
     expect(events(Topics.product, (x) => x.subject === account)).toHaveLength(1);
   });
 
+  it('under concurrent batches with retried messageIds, every message acknowledged with 200 is on Kafka exactly once', async () => {
+    const account = `acc-${randomUUID()}`;
+    const ids = Array.from({ length: 300 }, (_, i) => `m-${account}-${i}`);
+    // 12 batches of 50, overlapping: each id is sent one to three times, concurrently
+    const batches = Array.from({ length: 12 }, (_, b) => ids.slice((b * 25) % 300, ((b * 25) % 300) + 50));
+    const results = await Promise.all(
+      batches.map((batch) =>
+        post('/v1/batch', { context: { groupId: account }, batch: batch.map((messageId) => ({ type: 'track', userId: 'u1', event: 'E', messageId })) }),
+      ),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const sent = new Set(batches.flat());
+    const accepted = results.reduce((n, r) => n + (r.json.accepted as number), 0);
+    const duplicates = results.reduce((n, r) => n + (r.json.duplicates as number), 0);
+    expect(accepted).toBe(sent.size);
+    expect(accepted + duplicates).toBe(batches.flat().length);
+    const onKafka = await waitFor('every accepted message', () => {
+      const mine = events(Topics.product, (e) => e.subject === account);
+      return mine.length >= sent.size ? mine : undefined;
+    });
+    const marker = `acc-marker-${randomUUID()}`;
+    await post('/v1/track', { userId: 'u1', event: 'Marker', context: { groupId: marker } });
+    await waitFor('the marker', () => events(Topics.product, (x) => x.subject === marker).length === 1);
+    const seen = events(Topics.product, (e) => e.subject === account).map((e) => (e.data as { messageId: string }).messageId);
+    expect(seen.length).toBe(onKafka.length);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(new Set(seen)).toEqual(sent);
+  });
+
   it('accepts the valid items of a batch, reports the invalid ones by index and sends them to cs.ingest.rejected.v1', async () => {
     const account = `acc-${randomUUID()}`;
     const res = await post('/v1/batch', {
