@@ -50,7 +50,7 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.integration-spec.ts', 'e2e/**/*.ts', 'tools/testing/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.test-helper.ts', 'e2e/**/*.ts', 'tools/testing/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(true) },
   },
   { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },

@@ -11,7 +11,7 @@ const swc = require('@swc/core');
 const { root, swcOptions } = require('./swc-options.cjs');
 
 const SOURCES = ['apps', 'libs', 'tools/db'];
-const SKIP = /\.(spec|integration-spec|e2e-spec)\.ts$|\.d\.ts$/;
+const SKIP = /\.(spec|integration-spec|e2e-spec|test-helper)\.ts$|\.d\.ts$/;
 
 async function* walk(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {

@@ -1,10 +1,6 @@
-import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
-import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
-import { ingestionData } from '@kizuna/ingestion/data-access';
-import { IngestionModule } from './ingestion.module';
-import { ingestionHttpOptions } from './openapi';
+import { createIngestionTestApp } from './ingestion-test-app.test-helper';
+import { ingestionOpenApi } from './openapi';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
@@ -12,13 +8,10 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 describe('ingestion OpenAPI description', () => {
   let app: NestFastifyApplication;
   const routes = new Set<string>();
-  const spec = ingestionHttpOptions().openApi as { openapi: string; paths: Record<string, Record<string, unknown>> };
+  const spec = ingestionOpenApi() as { openapi: string; paths: Record<string, Record<string, unknown>> };
 
   beforeAll(async () => {
-    const config = loadConfig(ServiceConfig, process.env);
-    const logger = pino({ level: 'silent' });
-    const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger);
-    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, ...ingestionHttpOptions() });
+    app = await createIngestionTestApp();
     app.getHttpAdapter().getInstance().addHook('onRoute', (r) => {
       for (const m of [r.method].flat()) routes.add(`${String(m).toLowerCase()} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
     });

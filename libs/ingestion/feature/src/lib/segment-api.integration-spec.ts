@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ManualClock, Topics, type CloudEvent } from '@kizuna/shared/contracts';
-import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
-import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
 import { TopicRecorder, testKafka, waitFor, type RecordedMessage } from '@kizuna/shared/testing';
-import { ingestionData } from '@kizuna/ingestion/data-access';
 import { ingestEventId } from '@kizuna/ingestion/domain';
-import { IngestionModule } from './ingestion.module';
-import { ingestionHttpOptions } from './openapi';
+import { createIngestionTestApp } from './ingestion-test-app.test-helper';
 import { PendingSweeper } from './pending-sweeper.service';
 
 const ADMIN = 'integration-admin-token-0123456789';
@@ -23,11 +18,10 @@ describe('ingestion: the Segment tracking API', () => {
   let sourceId = '';
 
   beforeAll(async () => {
-    Object.assign(process.env, { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0', INGESTION_PENDING_WINDOW_MS: '3600000' });
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_TOPIC_PARTITIONS: '3' });
-    const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
-    const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger, clock);
-    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, ...ingestionHttpOptions() });
+    app = await createIngestionTestApp({
+      clock,
+      env: { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0', INGESTION_PENDING_WINDOW_MS: '3600000' },
+    });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     const created = await admin('POST', '/v1/admin/sources', { name: 'web app' });

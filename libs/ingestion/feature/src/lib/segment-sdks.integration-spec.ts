@@ -2,17 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { ManualClock, Topics, type CloudEvent } from '@kizuna/shared/contracts';
-import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
-import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
-import { ingestionData } from '@kizuna/ingestion/data-access';
-import { IngestionModule } from './ingestion.module';
-import { ingestionHttpOptions } from './openapi';
+import { createIngestionTestApp } from './ingestion-test-app.test-helper';
 
 const ADMIN = 'integration-admin-token-0123456789';
 
@@ -151,11 +146,10 @@ describe('ingestion: the official Segment and RudderStack Node SDKs', () => {
   let writeKey = '';
 
   beforeAll(async () => {
-    Object.assign(process.env, { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0', INGESTION_PENDING_WINDOW_MS: '3600000' });
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_TOPIC_PARTITIONS: '3' });
-    const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
-    const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger, clock);
-    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, ...ingestionHttpOptions() });
+    app = await createIngestionTestApp({
+      clock,
+      env: { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0', INGESTION_PENDING_WINDOW_MS: '3600000' },
+    });
     await app.listen(0, '127.0.0.1');
     baseUrl = `http://127.0.0.1:${portOf(app.getHttpServer().address())}`;
     const res = await fetch(`${baseUrl}/v1/admin/sources`, {

@@ -1,14 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ManualClock, Topics, type CloudEvent } from '@kizuna/shared/contracts';
-import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
-import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
-import { ingestionData } from '@kizuna/ingestion/data-access';
 import { signZendesk } from '@kizuna/ingestion/domain';
-import { IngestionModule } from './ingestion.module';
-import { ingestionHttpOptions } from './openapi';
+import { createIngestionTestApp } from './ingestion-test-app.test-helper';
 
 const ADMIN = 'integration-admin-token-support-0123';
 
@@ -23,13 +18,10 @@ describe('ingestion: support, calls, surveys, billing, Zendesk', () => {
   let sourceId = '';
 
   beforeAll(async () => {
-    Object.assign(process.env, {
-      INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0', INGESTION_SECRET_KEY: randomBytes(32).toString('base64'),
+    app = await createIngestionTestApp({
+      clock,
+      env: { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0', INGESTION_SECRET_KEY: randomBytes(32).toString('base64') },
     });
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_TOPIC_PARTITIONS: '3' });
-    const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
-    const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger, clock);
-    app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, ...ingestionHttpOptions() });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     const created = await call('POST', '/v1/admin/sources', { name: `help desk ${run}` }, { authorization: `Bearer ${ADMIN}` });
