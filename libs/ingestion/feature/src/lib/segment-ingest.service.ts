@@ -8,7 +8,7 @@ import type { AnyNewEvent } from '@kizuna/shared/messaging';
 import { queryRows } from '@kizuna/shared/persistence';
 import { PendingEvent, UserAccount } from '@kizuna/ingestion/data-access';
 import {
-  anonymousKey, checkMessageSize, ingestEventId, resolveAccounts, toContractEvent, userKey, userKeysOf, validateSegmentMessage,
+  anonymousKey, checkMessageSize, explicitAccountId, ingestEventId, resolveAccounts, toContractEvent, userKey, userKeysOf, validateSegmentMessage,
   type SegmentMessage, type SegmentType,
 } from '@kizuna/ingestion/domain';
 import { AccountDirectoryService } from './account-directory.service';
@@ -99,8 +99,11 @@ export class SegmentIngestService {
 
   /** Resolves accounts (stored and in-request group calls), stores new associations, releases waiting events. */
   private async attribute(m: EntityManager, sourceId: string, fresh: Valid[], at: Date) {
+    // Only calls that do not name their account need the stored associations (the common case,
+    // SDK calls with context.groupId, costs no lookup).
     const keys = new Set<string>();
     for (const v of fresh) {
+      if (v.message.type !== 'alias' && explicitAccountId(v.message)) continue;
       for (const k of userKeysOf(v.message)) keys.add(k);
       if (v.message.previousId) keys.add(userKey(v.message.previousId)).add(anonymousKey(v.message.previousId));
     }
