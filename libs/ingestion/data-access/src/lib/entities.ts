@@ -43,7 +43,11 @@ export class SourceKey {
   expiresAt!: Date | null;
 }
 
-/** (source, messageId) seen in the last 24 h: an SDK retry is accepted and counted once. */
+/**
+ * (source, natural id) of support, survey and billing records seen in the last 24 h: a retried
+ * delivery is accepted and counted once. (Segment calls are deduplicated in memory and by their
+ * deterministic event id.)
+ */
 @Entity({ name: 'received_message' })
 @Index('received_message_time_idx', ['receivedAt'])
 export class ReceivedMessage {
@@ -76,7 +80,7 @@ export class UserAccount {
 
 /** An accepted message whose account is not known yet: attributed when the user's group call arrives. */
 @Entity({ name: 'pending_event' })
-@Index('pending_event_source_idx', ['sourceId'])
+@Index('pending_event_message_idx', ['sourceId', 'messageId'], { unique: true })
 @Index('pending_event_expiry_idx', ['expiresAt'])
 export class PendingEvent {
   @PrimaryGeneratedColumn({ type: 'bigint' })

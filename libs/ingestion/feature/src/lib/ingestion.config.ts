@@ -23,6 +23,10 @@ export class IngestionConfig {
   @Type(() => Number) @IsInt() @Min(60000)
   INGESTION_DEDUP_WINDOW_MS = 24 * 3600 * 1000;
 
+  /** Recently accepted (source, messageId) pairs remembered in memory for dedup (about 150 bytes each). */
+  @Type(() => Number) @IsInt() @Min(1000)
+  INGESTION_DEDUP_CACHE_ENTRIES = 1_000_000;
+
   /** Longest wait for Kafka's acknowledgement before answering 503. */
   @Type(() => Number) @IsInt() @Min(100) @Max(120000)
   INGESTION_KAFKA_ACK_TIMEOUT_MS = 10000;

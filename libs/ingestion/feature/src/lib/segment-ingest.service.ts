@@ -8,11 +8,11 @@ import type { AnyNewEvent } from '@kizuna/shared/messaging';
 import { queryRows } from '@kizuna/shared/persistence';
 import { PendingEvent, UserAccount } from '@kizuna/ingestion/data-access';
 import {
-  anonymousKey, checkMessageSize, explicitAccountId, ingestEventId, resolveAccounts, toContractEvent, userKey, userKeysOf, validateSegmentMessage,
+  RecentCache, SEGMENT_LIMITS, anonymousKey, checkMessageSize, explicitAccountId, ingestEventId, resolveAccounts, toContractEvent, userKey, userKeysOf, validateSegmentMessage,
   type SegmentMessage, type SegmentType,
 } from '@kizuna/ingestion/domain';
 import { AccountDirectoryService } from './account-directory.service';
-import { EventIntake } from './event-intake.service';
+import { EventIntake, EventStoreUnavailable } from './event-intake.service';
 import { IngestionConfig } from './ingestion.config';
 
 export { EventStoreUnavailable } from './event-intake.service';
@@ -32,6 +32,8 @@ export interface IngestResult {
   rejected: RejectedItem[];
 }
 
+const recentKey = (sourceId: string, key: string) => `${sourceId}\n${key}`;
+
 interface Valid {
   index: number;
   message: SegmentMessage;
@@ -41,60 +43,134 @@ interface Valid {
 /**
  * The Segment/RudderStack intake: validate, deduplicate per source, attribute to accounts
  * (explicitly, or through the user's group call, now or later), publish, and answer only after
- * Kafka acknowledged. Dedup rows, account associations and pending events share one transaction
- * with the publication: a failed publish rolls them back, so a retry is not mistaken for a duplicate.
+ * Kafka acknowledged.
+ *
+ * Dedup: recently accepted (source, messageId) pairs are kept in memory (bounded, 24 h), so an SDK
+ * retry is acknowledged without being published again; a retry that races the original waits for
+ * it and shares its outcome. The event id is derived from (source, messageId), so every consumer's
+ * inbox also absorbs a re-publication (after a restart, or through another instance): counted once.
+ *
+ * The common call (it names its account, or its user's account is cached) touches no database:
+ * validate, build, publish. Group and alias calls, unknown users and identify calls with an e-mail
+ * go through one Postgres transaction (associations, contacts, pending events) that commits only
+ * after Kafka acknowledged, so a failed publish leaves no trace.
  */
 @Injectable()
 export class SegmentIngestService {
+  private readonly recent: RecentCache<true | Promise<void>>;
+  private readonly associations = new RecentCache<string>(200_000, 60_000);
+
   constructor(
     private readonly ds: DataSource,
     private readonly intake: EventIntake,
     private readonly directory: AccountDirectoryService,
     private readonly config: IngestionConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.recent = new RecentCache(config.INGESTION_DEDUP_CACHE_ENTRIES, config.INGESTION_DEDUP_WINDOW_MS);
+  }
 
-  async ingest(sourceId: string, endpoint: string, items: readonly unknown[], expectedType?: SegmentType): Promise<IngestResult> {
+  /**
+   * `bodyBytes`: the request's size; when it is under the per-message limit no single message can
+   * exceed it and the per-message size check is skipped.
+   */
+  async ingest(
+    sourceId: string,
+    endpoint: string,
+    items: readonly unknown[],
+    expectedType?: SegmentType,
+    bodyBytes = Number.POSITIVE_INFINITY,
+  ): Promise<IngestResult> {
     const receivedAt = this.clock.now();
+    const now = receivedAt.getTime();
     const rejected: (RejectedItem & { raw: unknown })[] = [];
-    const valid: Valid[] = [];
+    const fresh: Valid[] = [];
+    const waits: Promise<void>[] = [];
     const seenInRequest = new Set<string>();
     let duplicates = 0;
+    const checkSizes = bodyBytes > SEGMENT_LIMITS.messageBytes;
     items.forEach((raw, index) => {
-      const tooBig = checkMessageSize(Buffer.byteLength(JSON.stringify(raw) ?? ''));
+      const tooBig = checkSizes ? checkMessageSize(Buffer.byteLength(JSON.stringify(raw) ?? '')) : undefined;
       if (tooBig) return rejected.push({ index, reason: tooBig.message, raw });
       const r = validateSegmentMessage(raw, expectedType);
       if (!r.ok) return rejected.push({ index, reason: r.reason, raw });
       const messageId = r.message.messageId ?? randomUUID();
-      if (seenInRequest.has(messageId)) return void duplicates++;
+      const seen = this.recent.get(recentKey(sourceId, messageId), now);
+      if (seenInRequest.has(messageId) || seen !== undefined) {
+        duplicates++;
+        if (seen instanceof Promise) waits.push(seen);
+        return undefined;
+      }
       seenInRequest.add(messageId);
-      valid.push({ index, message: { ...r.message, messageId }, messageId });
+      fresh.push({ index, message: { ...r.message, messageId }, messageId });
       return undefined;
     });
 
-    const result = await this.ds.transaction(async (m) => {
-      const fresh = await this.claimMessageIds(m, sourceId, valid, receivedAt);
-      duplicates += valid.length - fresh.length;
+    let settle: (ok: boolean) => void = () => undefined;
+    const inFlight = new Promise<void>((resolve, reject) => {
+      settle = (ok) => (ok ? resolve() : reject(new EventStoreUnavailable('a concurrent request with the same messageId could not store it')));
+    });
+    inFlight.catch(() => undefined);
+    for (const v of fresh) this.recent.set(recentKey(sourceId, v.messageId), inFlight, now);
+    try {
+      // A retry racing its original is acknowledged only once the original is stored.
+      await Promise.all(waits);
+      const result = await this.store(sourceId, endpoint, fresh, rejected, receivedAt);
+      for (const v of fresh) this.recent.set(recentKey(sourceId, v.messageId), true, now);
+      settle(true);
+      trace.getActiveSpan()?.setAttributes({
+        'kizuna.ingest.accepted': fresh.length,
+        'kizuna.ingest.duplicates': duplicates,
+        'kizuna.ingest.rejected': rejected.length,
+      });
+      return { accepted: fresh.length, duplicates, pending: result.pending, rejected: rejected.map(({ index, reason }) => ({ index, reason })) };
+    } catch (e) {
+      for (const v of fresh) this.recent.delete(recentKey(sourceId, v.messageId));
+      settle(false);
+      throw e;
+    }
+  }
+
+  private async store(
+    sourceId: string,
+    endpoint: string,
+    fresh: Valid[],
+    rejected: (RejectedItem & { raw: unknown })[],
+    receivedAt: Date,
+  ): Promise<{ pending: number }> {
+    const rejections = rejected.map((r) => this.rejection(sourceId, endpoint, r, receivedAt));
+    const fast = this.resolveInMemory(sourceId, fresh, receivedAt.getTime());
+    if (fast) {
+      await this.publish([...fast.map((v) => this.contractEvent(sourceId, v.message, v.messageId, v.accountId, receivedAt)), ...rejections]);
+      return { pending: 0 };
+    }
+    return this.ds.transaction(async (m) => {
       const events: AnyNewEvent[] = [];
       const { resolved, unresolved } = await this.attribute(m, sourceId, fresh, receivedAt);
       for (const { message, messageId, accountId } of resolved) events.push(this.contractEvent(sourceId, message, messageId, accountId, receivedAt));
       events.push(...(await this.directory.learnFromSegment(m, resolved, receivedAt)));
       await this.keepPending(m, sourceId, unresolved, receivedAt);
-      for (const r of rejected) events.push(this.rejection(sourceId, endpoint, r, receivedAt));
-      await this.publish(events);
-      return { accepted: fresh.length, duplicates, pending: unresolved.length };
+      await this.publish([...events, ...rejections]);
+      return { pending: unresolved.length };
     });
-    trace.getActiveSpan()?.setAttributes({
-      'kizuna.ingest.accepted': result.accepted,
-      'kizuna.ingest.duplicates': result.duplicates,
-      'kizuna.ingest.rejected': rejected.length,
-    });
-    return { ...result, rejected: rejected.map(({ index, reason }) => ({ index, reason })) };
   }
 
-  private async claimMessageIds(m: EntityManager, sourceId: string, valid: Valid[], at: Date): Promise<Valid[]> {
-    const fresh = await this.intake.claim(m, sourceId, valid.map((v) => v.messageId), at);
-    return valid.filter((v) => fresh.has(v.messageId));
+  /**
+   * Attribution without the database: every call names its account or its user's association is
+   * cached, and none writes anything (no group, alias, or identify carrying an e-mail). Else undefined.
+   */
+  private resolveInMemory(sourceId: string, fresh: Valid[], now: number): (Valid & { accountId: string })[] | undefined {
+    const out: (Valid & { accountId: string })[] = [];
+    for (const v of fresh) {
+      const m = v.message;
+      if (m.type === 'group' || m.type === 'alias') return undefined;
+      if (m.type === 'identify' && typeof m.traits?.['email'] === 'string') return undefined;
+      const accountId =
+        explicitAccountId(m) ?? userKeysOf(m).map((k) => this.associations.get(recentKey(sourceId, k), now)).find((a) => a !== undefined);
+      if (!accountId) return undefined;
+      out.push({ ...v, accountId });
+    }
+    return out;
   }
 
   /** Resolves accounts (stored and in-request group calls), stores new associations, releases waiting events. */
@@ -116,6 +192,8 @@ export class SegmentIngestService {
       );
       for (const r of rows) known.set(r.user_key, r.account_id);
     }
+    const now = at.getTime();
+    for (const [k, a] of known) this.associations.set(recentKey(sourceId, k), a, now);
     const { resolutions, associations } = resolveAccounts(fresh, known);
     const resolved: (Valid & { accountId: string })[] = [];
     let unresolved: Valid[] = [];
@@ -150,6 +228,7 @@ export class SegmentIngestService {
         [sourceId, [...associations.keys()], [...associations.values()], at],
       );
       resolved.push(...(await this.releasePending(m, sourceId, associations)));
+      for (const [k, a] of associations) this.associations.set(recentKey(sourceId, k), a, now);
     }
     return { resolved, unresolved };
   }
@@ -171,7 +250,7 @@ export class SegmentIngestService {
   private async keepPending(m: EntityManager, sourceId: string, unresolved: Valid[], at: Date): Promise<void> {
     if (unresolved.length === 0) return;
     const expiresAt = new Date(at.getTime() + this.config.INGESTION_PENDING_WINDOW_MS);
-    await m.getRepository(PendingEvent).insert(
+    await m.createQueryBuilder().insert().into(PendingEvent).values(
       unresolved.map((v) => ({
         sourceId,
         messageId: v.messageId,
@@ -180,7 +259,7 @@ export class SegmentIngestService {
         receivedAt: at,
         expiresAt,
       })) as QueryDeepPartialEntity<PendingEvent>[],
-    );
+    ).orIgnore().execute();
   }
 
   contractEvent(sourceId: string, message: SegmentMessage, messageId: string, accountId: string, receivedAt: Date): AnyNewEvent {

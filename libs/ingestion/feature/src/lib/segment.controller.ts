@@ -41,7 +41,8 @@ export class SegmentController {
       throw new BadRequestException('batch: must be an array of messages ({"batch": [...]})');
     }
     const b = body as { batch: unknown[]; context?: unknown; integrations?: unknown; sentAt?: unknown };
-    const limit = checkBatch(bodyBytes(req, body), b.batch.length);
+    const bytes = bodyBytes(req, body);
+    const limit = checkBatch(bytes, b.batch.length);
     if (limit) throw new BadRequestException(limit.message);
     const outer = {
       ...(isObject(b.context) ? { context: b.context } : {}),
@@ -49,7 +50,7 @@ export class SegmentController {
       ...(typeof b.sentAt === 'string' ? { sentAt: b.sentAt } : {}),
     };
     const items = b.batch.map((item) => mergeBatchDefaults(item, outer));
-    const result = await this.run(reply, () => this.ingest.ingest(sourceId, req.url.split('?')[0] ?? '/v1/batch', items));
+    const result = await this.run(reply, () => this.ingest.ingest(sourceId, req.url.split('?')[0] ?? '/v1/batch', items, undefined, bytes));
     if (result.accepted + result.duplicates === 0 && result.rejected.length > 0) {
       throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'no valid message in the batch', rejected: result.rejected });
     }
@@ -68,9 +69,10 @@ export class SegmentController {
       throw new HttpException(`unknown endpoint /v1/${type}`, HttpStatus.NOT_FOUND);
     }
     const sourceId = await this.auth.source(req, body);
-    const tooBig = checkMessageSize(bodyBytes(req, body));
+    const bytes = bodyBytes(req, body);
+    const tooBig = checkMessageSize(bytes);
     if (tooBig) throw new BadRequestException(tooBig.message);
-    const result = await this.run(reply, () => this.ingest.ingest(sourceId, `/v1/${type}`, [body], type as SegmentType));
+    const result = await this.run(reply, () => this.ingest.ingest(sourceId, `/v1/${type}`, [body], type as SegmentType, bytes));
     const rejected = result.rejected[0];
     if (rejected) throw new BadRequestException(rejected.reason);
     return { success: true };

@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import {
   createEvent, topicOf, type Clock, type CloudEvent, type EventType, type NewEvent,
@@ -21,6 +21,16 @@ export interface OutgoingMessage {
 
 const tracer = trace.getTracer('kizuna-messaging');
 
+/** Upper bound of messages coalesced into one produce request. */
+const MAX_BATCH_MESSAGES = 10_000;
+
+interface QueuedSend {
+  messages: { topic: string; message: Message }[];
+  spans: Span[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * Publishes CloudEvents to Kafka: idempotent producer, keyed by accountId (the subject),
  * W3C trace context in the headers, one producer span per message.
@@ -29,6 +39,8 @@ const tracer = trace.getTracer('kizuna-messaging');
 export class EventPublisher {
   private readonly producer: Producer;
   private connected?: Promise<void>;
+  private readonly queue: QueuedSend[] = [];
+  private flushing = false;
 
   constructor(
     kafka: Kafka,
@@ -78,54 +90,126 @@ export class EventPublisher {
     return envelopes;
   }
 
-  /** Sends prepared messages, grouped by topic in one request, each with its own producer span. */
+  /**
+   * Sends prepared messages and resolves once the broker acknowledged them (acks = all).
+   * Concurrent calls are coalesced: while one produce request is in flight, later calls queue and
+   * go out together in the next one (natural batching, no added latency when idle). Order is kept
+   * within a call and across calls. Messages sharing the caller's trace context get one producer
+   * span per call; a message with its own `parent` (outbox rows, dead letters) gets its own span.
+   */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.connect();
-    const spans = messages.map((m) => {
-      const parent = m.parent ?? context.active();
-      const span = tracer.startSpan(
-        `send ${m.topic}`,
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            [MessagingAttr.system]: 'kafka',
-            [MessagingAttr.destination]: m.topic,
-            [MessagingAttr.operationType]: 'send',
-            [MessagingAttr.operationName]: 'send',
-            ...(m.key ? { [MessagingAttr.key]: m.key, [KizunaAttr.accountId]: m.key } : {}),
-            ...(m.eventId ? { [MessagingAttr.messageId]: m.eventId } : {}),
-            ...(m.eventType ? { [KizunaAttr.eventType]: m.eventType } : {}),
-          },
-        },
-        parent,
-      );
+    const prepared = this.prepare(messages);
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...prepared, resolve, reject });
+      void this.flush();
+    });
+  }
+
+  private prepare(messages: OutgoingMessage[]): { messages: { topic: string; message: Message }[]; spans: Span[] } {
+    const spans: Span[] = [];
+    let shared: Context | undefined;
+    const out = messages.map((m) => {
+      let ctx: Context;
+      if (m.parent) {
+        const span = this.startSpan([m], m.parent);
+        spans.push(span);
+        ctx = trace.setSpan(m.parent, span);
+      } else {
+        if (!shared) {
+          const parent = context.active();
+          const span = this.startSpan(messages.filter((x) => !x.parent), parent);
+          spans.push(span);
+          shared = trace.setSpan(parent, span);
+        }
+        ctx = shared;
+      }
       const headers: Record<string, string> = { ...(m.headers ?? {}) };
       delete headers['traceparent'];
       delete headers['tracestate'];
-      propagation.inject(trace.setSpan(parent, span), headers);
-      return { span, message: { key: m.key, value: m.value, headers } as Message, topic: m.topic };
+      propagation.inject(ctx, headers);
+      return { topic: m.topic, message: { key: m.key, value: m.value, headers } as Message };
     });
-    const byTopic = new Map<string, Message[]>();
-    for (const s of spans) {
-      const list = byTopic.get(s.topic) ?? [];
-      list.push(s.message);
-      byTopic.set(s.topic, list);
-    }
+    return { messages: out, spans };
+  }
+
+  private startSpan(messages: OutgoingMessage[], parent: Context): Span {
+    const topics = [...new Set(messages.map((m) => m.topic))];
+    const keys = new Set(messages.map((m) => m.key));
+    const types = new Set(messages.map((m) => m.eventType));
+    const [only] = messages;
+    const single = messages.length === 1 && only;
+    return tracer.startSpan(
+      `send ${topics.join(',')}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          [MessagingAttr.system]: 'kafka',
+          [MessagingAttr.destination]: topics.join(','),
+          [MessagingAttr.operationType]: 'send',
+          [MessagingAttr.operationName]: 'send',
+          ...(messages.length > 1 ? { [MessagingAttr.batchCount]: messages.length } : {}),
+          ...(keys.size === 1 && only?.key ? { [MessagingAttr.key]: only.key, [KizunaAttr.accountId]: only.key } : {}),
+          ...(types.size === 1 && only?.eventType ? { [KizunaAttr.eventType]: only.eventType } : {}),
+          ...(single && single.eventId ? { [MessagingAttr.messageId]: single.eventId } : {}),
+        },
+      },
+      parent,
+    );
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
     try {
-      await this.producer.sendBatch({
-        acks: -1,
-        compression: CompressionTypes.None,
-        topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
-      });
-      for (const s of spans) s.span.end();
-    } catch (e) {
-      for (const s of spans) {
-        s.span.recordException(e as Error);
-        s.span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
-        s.span.end();
+      while (this.queue.length) {
+        const batch = this.takeBatch();
+        const byTopic = new Map<string, Message[]>();
+        for (const p of batch) {
+          for (const { topic, message } of p.messages) {
+            const list = byTopic.get(topic) ?? [];
+            list.push(message);
+            byTopic.set(topic, list);
+          }
+        }
+        try {
+          await this.producer.sendBatch({
+            acks: -1,
+            compression: CompressionTypes.None,
+            topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
+          });
+          for (const p of batch) {
+            for (const span of p.spans) span.end();
+            p.resolve();
+          }
+        } catch (e) {
+          for (const p of batch) {
+            for (const span of p.spans) {
+              span.recordException(e as Error);
+              span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+              span.end();
+            }
+            p.reject(e);
+          }
+        }
       }
-      throw e;
+    } finally {
+      this.flushing = false;
     }
+  }
+
+  /** Queued calls for the next request, whole calls only, up to about MAX_BATCH_MESSAGES. */
+  private takeBatch(): QueuedSend[] {
+    const batch: QueuedSend[] = [];
+    let count = 0;
+    while (this.queue.length) {
+      const next = this.queue[0];
+      if (!next || (batch.length > 0 && count + next.messages.length > MAX_BATCH_MESSAGES)) break;
+      batch.push(next);
+      count += next.messages.length;
+      this.queue.shift();
+    }
+    return batch;
   }
 }
