@@ -85,8 +85,8 @@ function isRecord(v: unknown): v is Json {
 function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  return `a ${typeof v}`;
+  if (v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return String(v);
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** Collects `path: message` errors; paths look like `components[1].measures[0].weight`. */
