@@ -1,3 +1,4 @@
+import 'reflect-metadata'; // decorators below read and write design-time metadata
 export * from './lib/topics';
 export * from './lib/enums';
 export * from './lib/clock';

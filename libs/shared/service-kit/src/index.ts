@@ -4,3 +4,4 @@ export * from './lib/run-service';
 export * from './lib/readiness.service';
 export { SERVICE_SCHEMA } from './lib/migrations.runner';
 export * from './lib/bootstrap-service';
+export * from './lib/run-clustered';

@@ -9,15 +9,15 @@ describe('RecentCache', () => {
     expect(c.size).toBe(0);
   });
 
-  it('evicts the oldest entries beyond the bound; setting again refreshes', () => {
+  it('evicts the first inserted entries beyond the bound; setting again refreshes value and time', () => {
     const c = new RecentCache<number>(2, 1000);
     c.set('a', 1, 0);
     c.set('b', 2, 0);
-    c.set('a', 3, 1);
-    c.set('c', 4, 2);
-    expect(c.get('b', 3)).toBeUndefined();
-    expect(c.get('a', 3)).toBe(3);
-    expect(c.get('c', 3)).toBe(4);
+    c.set('a', 3, 900);
+    expect(c.get('a', 1500)).toBe(3);
+    c.set('c', 4, 1500);
+    expect(c.get('a', 1500)).toBeUndefined();
+    expect(c.get('c', 1500)).toBe(4);
   });
 
   it('deletes', () => {

@@ -1,6 +1,6 @@
 /**
- * A bounded, time-limited memory of keys (insertion-ordered Map: the oldest entries are evicted
- * first). Used for recently accepted message ids and user -> account associations. Time is passed
+ * A bounded, time-limited memory of keys (insertion-ordered Map: the first inserted entries are
+ * evicted first). Used for recently accepted message ids and user -> account associations. Time is passed
  * in, so tests control it.
  */
 export class RecentCache<V> {
@@ -29,8 +29,8 @@ export class RecentCache<V> {
     return this.get(key, now) !== undefined;
   }
 
+  /** Stores or refreshes a key; a refreshed key keeps its place in the eviction order. */
   set(key: string, value: V, now: number): void {
-    this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: now + this.ttlMs });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();

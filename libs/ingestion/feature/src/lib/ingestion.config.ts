@@ -23,6 +23,10 @@ export class IngestionConfig {
   @Type(() => Number) @IsInt() @Min(60000)
   INGESTION_DEDUP_WINDOW_MS = 24 * 3600 * 1000;
 
+  /** HTTP worker processes sharing the port (node:cluster); each keeps its own dedup memory. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  INGESTION_WORKERS = 1;
+
   /** Recently accepted (source, messageId) pairs remembered in memory for dedup (about 150 bytes each). */
   @Type(() => Number) @IsInt() @Min(1000)
   INGESTION_DEDUP_CACHE_ENTRIES = 1_000_000;

@@ -57,7 +57,9 @@ interface Valid {
  */
 @Injectable()
 export class SegmentIngestService {
-  private readonly recent: RecentCache<true | Promise<void>>;
+  private readonly recent: RecentCache<true>;
+  /** Messages being stored right now: a racing retry waits for the original's outcome. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly associations = new RecentCache<string>(200_000, 60_000);
 
   constructor(
@@ -95,10 +97,11 @@ export class SegmentIngestService {
       const r = validateSegmentMessage(raw, expectedType);
       if (!r.ok) return rejected.push({ index, reason: r.reason, raw });
       const messageId = r.message.messageId ?? randomUUID();
-      const seen = this.recent.get(recentKey(sourceId, messageId), now);
-      if (seenInRequest.has(messageId) || seen !== undefined) {
+      const key = recentKey(sourceId, messageId);
+      const racing = this.inFlight.get(key);
+      if (seenInRequest.has(messageId) || racing || this.recent.has(key, now)) {
         duplicates++;
-        if (seen instanceof Promise) waits.push(seen);
+        if (racing) waits.push(racing);
         return undefined;
       }
       seenInRequest.add(messageId);
@@ -111,12 +114,13 @@ export class SegmentIngestService {
       settle = (ok) => (ok ? resolve() : reject(new EventStoreUnavailable('a concurrent request with the same messageId could not store it')));
     });
     inFlight.catch(() => undefined);
-    for (const v of fresh) this.recent.set(recentKey(sourceId, v.messageId), inFlight, now);
+    const keys = fresh.map((v) => recentKey(sourceId, v.messageId));
+    for (const k of keys) this.inFlight.set(k, inFlight);
     try {
       // A retry racing its original is acknowledged only once the original is stored.
       await Promise.all(waits);
       const result = await this.store(sourceId, endpoint, fresh, rejected, receivedAt);
-      for (const v of fresh) this.recent.set(recentKey(sourceId, v.messageId), true, now);
+      for (const k of keys) this.recent.set(k, true, now);
       settle(true);
       trace.getActiveSpan()?.setAttributes({
         'kizuna.ingest.accepted': fresh.length,
@@ -125,9 +129,10 @@ export class SegmentIngestService {
       });
       return { accepted: fresh.length, duplicates, pending: result.pending, rejected: rejected.map(({ index, reason }) => ({ index, reason })) };
     } catch (e) {
-      for (const v of fresh) this.recent.delete(recentKey(sourceId, v.messageId));
       settle(false);
       throw e;
+    } finally {
+      for (const k of keys) this.inFlight.delete(k);
     }
   }
 

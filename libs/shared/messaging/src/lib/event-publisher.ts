@@ -21,6 +21,15 @@ export interface OutgoingMessage {
 
 const tracer = trace.getTracer('kizuna-messaging');
 
+/** The message's own headers with the given context's traceparent/tracestate in place of theirs. */
+function traceHeaders(own: Record<string, string> | undefined, ctx: Context): Record<string, string> {
+  const headers: Record<string, string> = { ...(own ?? {}) };
+  delete headers['traceparent'];
+  delete headers['tracestate'];
+  propagation.inject(ctx, headers);
+  return headers;
+}
+
 /** Upper bound of messages coalesced into one produce request. */
 const MAX_BATCH_MESSAGES = 10_000;
 
@@ -109,27 +118,24 @@ export class EventPublisher {
 
   private prepare(messages: OutgoingMessage[]): { messages: { topic: string; message: Message }[]; spans: Span[] } {
     const spans: Span[] = [];
-    let shared: Context | undefined;
+    // Messages in the caller's context share one span and one set of trace headers.
+    let sharedHeaders: Record<string, string> | undefined;
     const out = messages.map((m) => {
-      let ctx: Context;
       if (m.parent) {
         const span = this.startSpan([m], m.parent);
         spans.push(span);
-        ctx = trace.setSpan(m.parent, span);
-      } else {
-        if (!shared) {
+        return { topic: m.topic, message: { key: m.key, value: m.value, headers: traceHeaders(m.headers, trace.setSpan(m.parent, span)) } as Message };
+      }
+      if (!sharedHeaders || m.headers) {
+        if (!sharedHeaders) {
           const parent = context.active();
           const span = this.startSpan(messages.filter((x) => !x.parent), parent);
           spans.push(span);
-          shared = trace.setSpan(parent, span);
+          sharedHeaders = traceHeaders(undefined, trace.setSpan(parent, span));
         }
-        ctx = shared;
+        if (m.headers) return { topic: m.topic, message: { key: m.key, value: m.value, headers: { ...m.headers, ...sharedHeaders } } as Message };
       }
-      const headers: Record<string, string> = { ...(m.headers ?? {}) };
-      delete headers['traceparent'];
-      delete headers['tracestate'];
-      propagation.inject(ctx, headers);
-      return { topic: m.topic, message: { key: m.key, value: m.value, headers } as Message };
+      return { topic: m.topic, message: { key: m.key, value: m.value, headers: sharedHeaders } as Message };
     });
     return { messages: out, spans };
   }
