@@ -15,25 +15,45 @@ export function packageOf(url, functionName) {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summariseProfile(file, top = 25) {
+/**
+ * `window` ({ fromUs, toUs }, CLOCK_MONOTONIC in µs as process.hrtime gives it, the clock V8's
+ * profiler uses too) keeps only the samples of one scenario.
+ */
+export function summariseProfile(file, { top = 25, window } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
   const selfUs = new Map();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const totalUs = profile.timeDeltas.reduce((s, d) => s + Math.max(d, 0), 0);
+  let t = profile.startTime;
+  let totalUs = 0;
+  profile.samples.forEach((id, i) => {
+    const d = Math.max(profile.timeDeltas[i] ?? 0, 0);
+    t += d;
+    if (window && (t < window.fromUs || t > window.toUs)) return;
+    totalUs += d;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + d);
+  });
 
   const fnSelf = new Map();
   const pkgSelf = new Map();
   const pkgIncl = new Map();
+  const pkgResponsible = new Map();
   for (const [id, us] of selfUs) {
     const { callFrame: f } = byId.get(id);
     const name = `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
     fnSelf.set(name, (fnSelf.get(name) ?? 0) + us);
     const pkg = packageOf(f.url, f.functionName);
     pkgSelf.set(pkg, (pkgSelf.get(pkg) ?? 0) + us);
+    // Responsible: Node internals and native code are charged to the nearest package above them.
+    let owner = pkg;
+    for (let cur = parent.get(id); (owner === 'node:internal' || owner === '(native)') && cur !== undefined; cur = parent.get(cur)) {
+      const cf = byId.get(cur).callFrame;
+      const p = packageOf(cf.url, cf.functionName);
+      if (p !== 'node:internal' && p !== '(native)' && p !== '(root)') owner = p;
+    }
+    pkgResponsible.set(owner, (pkgResponsible.get(owner) ?? 0) + us);
     // Inclusive: every package on this node's stack, counted once.
     const seen = new Set();
     for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
@@ -47,10 +67,12 @@ export function summariseProfile(file, top = 25) {
   const idle = (selfUs.size && [...selfUs].filter(([id]) => byId.get(id).callFrame.functionName === '(idle)').reduce((s, [, us]) => s + us, 0)) || 0;
   return {
     file,
+    ...(window ? { label: window.label } : {}),
     totalMs: Math.round(totalUs / 1000),
     busyPct: pct(totalUs - idle),
     topFunctionsSelf: sorted(fnSelf, top),
     packagesSelf: sorted(pkgSelf, 20),
+    packagesResponsible: sorted(pkgResponsible, 20),
     packagesInclusive: sorted(pkgIncl, 25),
   };
 }
@@ -64,11 +86,11 @@ function shortUrl(url) {
 }
 
 export function formatProfile(s) {
-  const lines = [`CPU profile ${s.file}: ${s.totalMs} ms sampled, ${s.busyPct}% not idle`, '', 'top functions (self time):'];
+  const lines = [`CPU profile${s.label ? ` of ${s.label}` : ''} (${s.file}): ${s.totalMs} ms sampled, service busy ${s.busyPct}% of it`, '', 'top functions (self time):'];
   for (const f of s.topFunctionsSelf) lines.push(`  ${String(f.pct).padStart(5)}%  ${String(f.ms).padStart(6)} ms  ${f.name}`);
-  lines.push('', 'packages, self time:');
-  for (const p of s.packagesSelf) lines.push(`  ${String(p.pct).padStart(5)}%  ${p.name}`);
+  lines.push('', 'packages, self time (Node internals and native code charged to the package that called them):');
+  for (const p of s.packagesResponsible) lines.push(`  ${String(p.pct).padStart(5)}%  ${p.name}`);
   lines.push('', 'packages, inclusive (stack contains the package):');
-  for (const p of s.packagesInclusive) lines.push(`  ${String(p.pct).padStart(5)}%  ${p.name}`);
+  for (const p of s.packagesInclusive.filter((x) => x.name !== '(root)')) lines.push(`  ${String(p.pct).padStart(5)}%  ${p.name}`);
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
-// Memory and CPU figures from /proc: peak RSS of a process, and the CPU time each party
-// (server under test, broker, Postgres, load generator, whole machine) used during a scenario.
+// Memory and CPU figures from /proc: peak RSS of a process tree (a service may fork cluster
+// workers), and the CPU time each party (server under test, broker, Postgres, load generator,
+// whole machine) used during a scenario.
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -20,53 +21,81 @@ export function rssKiB(pid) {
   }
 }
 
-/** Samples VmRSS every intervalMs; `peakMiB()` / `lastMiB()` at any time, `stop()` at the end. */
-export function rssSampler(pid, intervalMs = 200) {
+/** /proc/<pid>/stat fields after the command name: [state, ppid, ...]; undefined if gone. */
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+const allPids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+
+/** The process and all its descendants. */
+export function processTree(rootPid) {
+  const children = new Map();
+  for (const pid of allPids()) {
+    const ppid = Number(statFields(pid)?.[1]);
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(pid);
+  }
+  const out = [];
+  for (const queue = [rootPid]; queue.length; ) {
+    const pid = queue.shift();
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+/**
+ * Samples the summed VmRSS of a process tree every intervalMs; `peakMiB()` / `lastMiB()` at any
+ * time, `reset()` starts a new peak window (per scenario), `stop()` at the end.
+ */
+export function rssSampler(rootPid, intervalMs = 200) {
   let peak = 0;
   let last = 0;
+  let processes = 1;
   const read = () => {
-    const kib = rssKiB(pid);
-    if (kib === undefined) return;
+    const pids = processTree(rootPid);
+    const kib = pids.reduce((s, pid) => s + (rssKiB(pid) ?? 0), 0);
+    if (!kib) return;
     last = kib;
+    processes = Math.max(processes, pids.length);
     if (kib > peak) peak = kib;
   };
   read();
   const timer = setInterval(read, intervalMs);
   return {
-    /** Starts a new peak window (per scenario). */
     reset() {
       read();
       peak = last;
     },
     peakMiB: () => (read(), round1(peak / 1024)),
-    lastMiB: () => round1(last / 1024),
+    lastMiB: () => (read(), round1(last / 1024)),
+    /** Most processes seen in the tree (primary + workers). */
+    processes: () => processes,
     stop: () => clearInterval(timer),
   };
 }
 
 /** utime + stime of a process, in seconds (0 if it is gone). */
 function procCpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
-  } catch {
-    return 0;
-  }
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : 0; // utime, stime (fields 14, 15)
 }
 
 /** Every process whose command name is exactly `comm` (e.g. all Postgres backends). */
 function pidsNamed(comm) {
-  const pids = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+  return allPids().filter((pid) => {
     try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === comm) pids.push(Number(d));
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
     } catch {
-      // gone meanwhile
+      return false; // gone meanwhile
     }
-  }
-  return pids;
+  });
 }
 
 function machineCpuSeconds() {
@@ -75,30 +104,45 @@ function machineCpuSeconds() {
   return { busy: (user + nice + system + irq + softirq + steal) / CLK_TCK, total: (user + nice + system + idle + iowait + irq + softirq + steal) / CLK_TCK };
 }
 
+const cpuOf = (pids) => new Map(pids.map((pid) => [pid, procCpuSeconds(pid)]));
+
 /**
- * CPU snapshot of the named parties: { server: pid, broker: pid, ... }; Postgres (every
- * `postgres` process, backends exit and appear, so this is approximate) and this process
- * (the load generator) are added automatically.
+ * CPU snapshot of the named parties, each a process tree: { server: pid, broker: pid }.
+ * Postgres (every `postgres` process) and this process (the load generator) are added.
+ * Kept per pid, so processes exiting between two snapshots never make a sum go down.
  */
-export function cpuSnapshot(pids) {
-  const snap = { at: performance.now(), machine: machineCpuSeconds(), parties: {} };
-  for (const [name, pid] of Object.entries(pids)) if (pid) snap.parties[name] = procCpuSeconds(pid);
-  snap.parties.postgres = pidsNamed('postgres').reduce((s, pid) => s + procCpuSeconds(pid), 0);
+export function cpuSnapshot(roots) {
+  const parties = {};
+  for (const [name, pid] of Object.entries(roots)) if (pid) parties[name] = cpuOf(processTree(pid));
+  parties.postgres = cpuOf(pidsNamed('postgres'));
   const own = process.cpuUsage();
-  snap.parties.loadgen = (own.user + own.system) / 1e6;
-  return snap;
+  parties.loadgen = new Map([[process.pid, (own.user + own.system) / 1e6]]);
+  return { at: performance.now(), machine: machineCpuSeconds(), parties };
 }
 
 /** CPU use between two snapshots, in % of one core (200 % = both cores of a 2-core machine). */
 export function cpuBetween(a, b) {
   const wall = (b.at - a.at) / 1000;
-  const out = {};
-  for (const name of Object.keys(b.parties)) {
-    if (a.parties[name] === undefined) continue;
-    out[name] = Math.round(((b.parties[name] - a.parties[name]) / wall) * 100);
+  const seconds = {};
+  for (const [name, pids] of Object.entries(b.parties)) {
+    if (!a.parties[name]) continue;
+    let s = 0;
+    for (const [pid, sec] of pids) s += sec - (a.parties[name].get(pid) ?? 0);
+    seconds[name] = s;
   }
+  const out = Object.fromEntries(Object.entries(seconds).map(([k, s]) => [k, Math.round((s / wall) * 100)]));
   out.machineBusy = Math.round(((b.machine.busy - a.machine.busy) / wall) * 100);
-  return { wallSeconds: round1(wall), percentOfOneCore: out, serverCpuSeconds: b.parties.server !== undefined ? b.parties.server - a.parties.server : undefined };
+  // Kernel (loopback networking), other processes on the machine, anything not named above.
+  out.other = Math.max(0, out.machineBusy - Object.entries(out).filter(([k]) => k !== 'machineBusy').reduce((s, [, v]) => s + v, 0));
+  return { wallSeconds: round1(wall), percentOfOneCore: out, serverCpuSeconds: seconds.server };
+}
+
+/** How busy the machine is before the bench starts (% of one core): other work skews every figure. */
+export async function backgroundBusyPercent(ms = 2000) {
+  const a = machineCpuSeconds();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = machineCpuSeconds();
+  return Math.round(((b.busy - a.busy) / (ms / 1000)) * 100);
 }
 
 const round1 = (x) => Math.round(x * 10) / 10;

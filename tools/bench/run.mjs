@@ -1,0 +1,458 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick]`: measures the ingestion service against its targets (batched and
+// single-event ingest, latency, RSS) with Kafka's own producer and a bare Fastify server measured
+// beside it in the same run. Writes .kizuna/bench/ingestion-<timestamp>.json and docs/benchmarks.md.
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, totalmem, release, type as osType } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freePort, runCommand, sleep, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
+import {
+  DEFAULT_DATABASE_URL, ensureTopic, freshBenchDatabase, kafkaClient, postgresVersion, sampleMessages, startBenchKafka, stopBenchKafka, topicMessageCount,
+} from './lib/infra.mjs';
+import { batchBody, eventFactory, runLoad, singleBody } from './lib/load.mjs';
+import { backgroundBusyPercent, cpuBetween, cpuSnapshot, rssSampler } from './lib/sampler.mjs';
+import { kafkaLibsDir, runProducerPerf } from './lib/kafka-perf.mjs';
+import { formatProfile, summariseProfile } from './lib/profile.mjs';
+import { TARGETS, cpuTable, foundationSection, markdownDoc, textTable } from './lib/report.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PRODUCT_TOPIC = 'cs.product.v1';
+const PERF_TOPIC = 'bench.producer-perf';
+const WRITE_KEY = 'kizuna-bench-write-key';
+
+const USAGE = `Usage: npm run bench [-- options]
+  --quick                  short run (5 s per scenario), well under 5 minutes in total
+  --duration <s>           seconds per measured scenario (default 30, quick 5)
+  --warmup <s>             warm-up seconds before the service is measured (default 10, quick 3)
+  --batch-connections <n>  concurrent connections for /v1/batch (default 16)
+  --single-connections <n> concurrent connections for /v1/track (default 64)
+  --profile                run the service with node --cpu-prof and print where its CPU time went
+                           (figures are lower with the profiler on; docs/benchmarks.md is not updated)
+  --only <batch|single>    measure only that service scenario, without the references
+                           (for profiling one path; docs/benchmarks.md is not updated)
+  --skip-build             do not run tools/scripts/build.mjs first
+  --skip-docs              do not regenerate docs/benchmarks.md
+  --from <result.json>     measure nothing: print the tables of an earlier result and regenerate
+                           docs/benchmarks.md from it
+Env: KAFKA_BROKERS (use that cluster instead of the bench broker on 127.0.0.1:39092),
+     DATABASE_URL (default ${DEFAULT_DATABASE_URL}; dropped first only if its name contains "bench"),
+     KAFKA_TOPIC_PARTITIONS (default 6).`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      'batch-connections': { type: 'string', default: '16' },
+      'single-connections': { type: 'string', default: '64' },
+      profile: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      from: { type: 'string' },
+      'skip-build': { type: 'boolean', default: false },
+      'skip-docs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const int = (v, name) => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x <= 0) throw new Error(`--${name} must be a positive integer, got ${v}`);
+    return x;
+  };
+  const quick = values.quick;
+  if (values.only && !['batch', 'single'].includes(values.only)) throw new Error(`--only must be batch or single, got ${values.only}`);
+  return {
+    help: values.help,
+    quick,
+    profile: values.profile,
+    build: !values['skip-build'],
+    only: values.only,
+    from: values.from,
+    docs: !values['skip-docs'] && !values.profile && !values.only,
+    durationSec: int(values.duration ?? (quick ? 5 : 30), 'duration'),
+    warmupSec: int(values.warmup ?? (quick ? 3 : 10), 'warmup'),
+    batchConnections: int(values['batch-connections'], 'batch-connections'),
+    singleConnections: int(values['single-connections'], 'single-connections'),
+    partitions: int(process.env.KAFKA_TOPIC_PARTITIONS ?? 6, 'KAFKA_TOPIC_PARTITIONS'),
+    producerPerf: quick ? { records: 1000000, warmup: 300000 } : { records: 3000000, warmup: 500000 },
+  };
+}
+
+const log = (msg) => console.log(`[bench] ${msg}`);
+
+// --- cleanup: everything started here is stopped again, also on failure and Ctrl-C --------------
+
+const cleanups = [];
+let cleaning;
+function cleanup() {
+  cleaning ??= (async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((e) => log(`cleanup: ${e.message}`));
+    await stopAllProcesses();
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping everything the bench started ...`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// --- one bench at a time: runs share the bench broker, the database and the machine -------------
+
+function lockHolder(file) {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return pid !== process.pid && cmdline.includes('tools/bench/run.mjs') ? pid : undefined;
+  } catch {
+    return undefined; // no lock, or its process is gone
+  }
+}
+
+/** Waits (up to 15 min) while another bench run holds .kizuna/bench/run.lock, then takes it. */
+async function takeLock(dir) {
+  const file = join(dir, 'run.lock');
+  const deadline = Date.now() + 15 * 60000;
+  for (let said = false; ; ) {
+    const holder = lockHolder(file);
+    if (!holder) {
+      rmSync(file, { force: true }); // none, or left by a run that died
+      try {
+        writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+        break;
+      } catch {
+        continue; // another run took it at this very moment
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`another bench run (pid ${holder}) still holds ${relative(root, file)} after 15 minutes`);
+    if (!said) log(`another bench run (pid ${holder}) is in progress; waiting for it to finish ...`);
+    said = true;
+    await sleep(2000);
+  }
+  cleanups.push(async () => {
+    if (lockHolder(file) === undefined && existsSync(file) && readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+  });
+}
+
+// --- facts -------------------------------------------------------------------------------------
+
+/** The code measured: commit, and whether apps/ or libs/ had uncommitted changes (read-only git). */
+async function revision() {
+  const git = (args) => runCommand('git', args, { cwd: root, allowFailure: true }).then((r) => (r.code === 0 ? r.stdout.trim() : undefined), () => undefined);
+  const commit = await git(['rev-parse', '--short', 'HEAD']);
+  const dirty = (await git(['status', '--porcelain', '--', 'apps', 'libs']))?.split('\n').filter(Boolean).length ?? 0;
+  return { commit, uncommittedFilesInAppsLibs: dirty };
+}
+
+async function machineFacts(databaseUrl) {
+  const java = await runCommand('java', ['-version'], { allowFailure: true }).catch(() => ({ stderr: '' }));
+  return {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model?.trim() ?? 'unknown',
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${osType()} ${release()}`,
+    node: process.version,
+    java: /version "([^"]+)"/.exec(java.stderr)?.[1] ?? 'unknown',
+    kafkaVersion: kafkaLibsDir(root).version,
+    postgres: await postgresVersion(databaseUrl).catch((e) => `unreachable (${e.message})`),
+  };
+}
+
+// --- scenarios ---------------------------------------------------------------------------------
+
+/** Message count of the topic once in-flight requests have landed (stable for 500 ms). */
+async function settledCount(admin) {
+  let last = await topicMessageCount(admin, PRODUCT_TOPIC);
+  for (let i = 0; i < 40; i++) {
+    await sleep(500);
+    const now = await topicMessageCount(admin, PRODUCT_TOPIC);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
+/** One measured load: autocannon plus CPU, RSS and (for the service) the Kafka offsets check. */
+async function scenario(label, { port, path, connections, durationSec, body, eventsPerRequest, writeKey, pids, rss, admin }) {
+  const before = admin ? await settledCount(admin) : undefined;
+  rss?.reset();
+  const c0 = cpuSnapshot(pids);
+  const fromUs = monotonicUs();
+  const load = await runLoad({ url: `http://127.0.0.1:${port}`, path, connections, durationSec, body, eventsPerRequest, writeKey });
+  const window = { label, fromUs, toUs: monotonicUs() };
+  const c1 = cpuSnapshot(pids);
+  const result = { ...load, cpu: cpuBetween(c0, c1), rssPeakMiB: rss?.peakMiB(), window };
+  if (admin) {
+    const after = await settledCount(admin);
+    result.kafka = { topic: PRODUCT_TOPIC, before, after, delta: after - before };
+  }
+  log(
+    `${label}: ${load.eventsPerSec.toLocaleString('en-US')} events/s (${load.requestsPerSec} req/s), p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ` +
+      `non-2xx ${load.non2xx}, errors ${load.errors}, timeouts ${load.timeouts}` +
+      (result.kafka ? `, Kafka +${result.kafka.delta} for ${load.acceptedEvents} accepted` : ''),
+  );
+  for (const sample of load.errorSamples) log(`  error answer: ${sample}`);
+  return result;
+}
+
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
+function loads(runId, o) {
+  const nextEvent = eventFactory(runId);
+  return {
+    batch: { path: '/v1/batch', connections: o.batchConnections, body: batchBody(nextEvent, TARGETS.batchSize), eventsPerRequest: TARGETS.batchSize },
+    single: { path: '/v1/track', connections: o.singleConnections, body: singleBody(nextEvent), eventsPerRequest: 1 },
+  };
+}
+
+async function fastifyReference(runId, o, logDir) {
+  const port = await freePort();
+  const server = startProcess('hello-fastify', process.execPath, [join(root, 'tools/bench/hello-fastify.mjs')], {
+    env: { ...process.env, PORT: String(port) },
+    logFile: join(logDir, 'hello-fastify.log'),
+  });
+  await waitForHttp(`http://127.0.0.1:${port}/health/ready`, server);
+  const rss = rssSampler(server.pid);
+  const l = loads(`${runId}-fastify`, o);
+  const pids = { server: server.pid };
+  await runLoad({ url: `http://127.0.0.1:${port}`, ...l.batch, durationSec: Math.min(o.warmupSec, 3) });
+  const batch = await scenario('bare Fastify, batch body', { port, ...l.batch, durationSec: o.durationSec, pids, rss });
+  const single = await scenario('bare Fastify, single body', { port, ...l.single, durationSec: o.durationSec, pids, rss });
+  const peak = Math.max(batch.rssPeakMiB, single.rssPeakMiB);
+  rss.stop();
+  await stopProcess(server);
+  return { batch, single, peakRssMiB: peak };
+}
+
+async function startService(o, { brokers, databaseUrl, logDir, profileDir }) {
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    KAFKA_BROKERS: brokers,
+    DATABASE_URL: databaseUrl,
+    INGESTION_BOOTSTRAP_WRITE_KEY: WRITE_KEY,
+    LOG_LEVEL: 'warn',
+    KAFKA_TOPIC_PARTITIONS: String(o.partitions),
+  };
+  delete env.OTEL_EXPORTER_OTLP_ENDPOINT; // measure without a trace exporter
+  const main = join(root, 'dist/apps/ingestion/src/main.js');
+  const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, main] : [main];
+  const started = Date.now();
+  const logFile = join(logDir, 'ingestion.log');
+  const service = startProcess('ingestion', process.execPath, args, { env, cwd: root, logFile });
+  await waitForHttp(`http://127.0.0.1:${port}/health/ready`, service, 90000).catch((e) => {
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => l && !/^\s+at /.test(l)).slice(-8).join('\n') : '';
+    throw new Error(`${e.message}\n--- ${relative(root, logFile)} (last lines) ---\n${tail}`);
+  });
+  return { service, port, startupMs: Date.now() - started };
+}
+
+async function measureService(runId, o, ctx) {
+  const { service, port, startupMs } = await startService(o, ctx);
+  log(`ingestion service ready on :${port} in ${startupMs} ms (pid ${service.pid})`);
+  await sleep(1000);
+  const rss = rssSampler(service.pid);
+  const idleRssMiB = rss.lastMiB();
+  const kafka = kafkaClient(ctx.brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  cleanups.push(() => admin.disconnect());
+  const pids = { server: service.pid, broker: ctx.brokerPid };
+  const l = loads(runId, o);
+  const common = { port, writeKey: WRITE_KEY, pids, rss, admin };
+
+  const wanted = (name) => !o.only || o.only === name;
+  log(`warm-up: ${o.warmupSec} s${o.only ? ` of ${o.only}` : ` of batches, ${Math.ceil(o.warmupSec / 2)} s of single events`}`);
+  if (wanted('batch')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.batch, durationSec: o.warmupSec, writeKey: WRITE_KEY });
+  if (wanted('single')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.single, durationSec: Math.ceil(o.warmupSec / (o.only ? 1 : 2)), writeKey: WRITE_KEY });
+
+  const batch = wanted('batch') ? await scenario('ingestion /v1/batch', { ...common, ...l.batch, durationSec: o.durationSec }) : undefined;
+  const single = wanted('single') ? await scenario('ingestion /v1/track', { ...common, ...l.single, durationSec: o.durationSec }) : undefined;
+  const peakRssMiB = Math.max(batch?.rssPeakMiB ?? 0, single?.rssPeakMiB ?? 0);
+  await sleep(3000);
+  const afterLoadRssMiB = rss.lastMiB(); // idle again, with whatever the load left in memory
+  rss.stop();
+  if (rss.processes() > 1) log(`the service ran as ${rss.processes()} processes (cluster workers); RSS and CPU are summed over all of them`);
+  const stopped = await stopProcess(service, 30000);
+  if (stopped.code !== 0) log(`ingestion service exited with ${stopped.code ?? stopped.signal}`);
+  const processes = rss.processes();
+  return { batch, single, service: { startupMs, processes, idleRssMiB, peakRssMiB, afterLoadRssMiB, exit: stopped.code ?? stopped.signal }, kafka, admin };
+}
+
+/** Kafka's own producer with the service's average record size (key + value + headers), acks=all. */
+async function kafkaReference(runId, o, svc, kafkaInfo) {
+  log(`reference: Kafka ProducerPerformance, same record size as the service's ${PRODUCT_TOPIC} records`);
+  const messageSample = await sampleMessages(svc.kafka, PRODUCT_TOPIC);
+  if (!messageSample.example?.includes(runId)) log(`warning: sampled message does not carry this run's id: ${messageSample.example?.slice(0, 200)}`);
+  const recordSize = messageSample.valueBytes + messageSample.keyBytes + messageSample.headerBytes;
+  await ensureTopic(svc.admin, PERF_TOPIC, o.partitions);
+  const c0 = cpuSnapshot({ broker: kafkaInfo.pid });
+  const kp = await runProducerPerf(root, { brokers: kafkaInfo.brokers, topic: PERF_TOPIC, records: o.producerPerf.records, warmup: o.producerPerf.warmup, recordSize });
+  kp.cpu = cpuBetween(c0, cpuSnapshot({ broker: kafkaInfo.pid }));
+  kp.recordSize = recordSize;
+  kp.command = kp.command.replace(`${root}/`, '');
+  log(`Kafka ProducerPerformance: ${Math.round(kp.recordsPerSec).toLocaleString('en-US')} records/s of ${recordSize} B (${kp.mbPerSec} MB/s), p50 ${kp.p50Ms} ms, p99 ${kp.p99Ms} ms`);
+  return { messageSample, kp };
+}
+
+function serviceLogSummary(file) {
+  if (!existsSync(file)) return { warn: 0, error: 0, samples: [] };
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const levelOf = (l) => /"level":"(\w+)"/.exec(l)?.[1];
+  const bad = lines.filter((l) => ['error', 'fatal'].includes(levelOf(l)));
+  return {
+    warn: lines.filter((l) => levelOf(l) === 'warn').length,
+    error: bad.length,
+    samples: bad.slice(0, 3).map((l) => /"msg":"([^"]*)"/.exec(l)?.[1] ?? l.slice(0, 200)),
+  };
+}
+
+// --- main --------------------------------------------------------------------------------------
+
+async function bench(o) {
+  const outDir = join(root, '.kizuna/bench');
+  mkdirSync(outDir, { recursive: true });
+  await takeLock(outDir);
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const runId = `b${startedAt.getTime().toString(36)}`;
+  const logDir = join(outDir, `logs-${stamp}`);
+  const profileDir = join(outDir, `profile-${stamp}`);
+  mkdirSync(logDir, { recursive: true });
+  const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  log(`${o.quick ? 'quick' : 'full'} run: ${o.durationSec} s per scenario, warm-up ${o.warmupSec} s, logs in ${relative(root, logDir)}`);
+
+  const machine = await machineFacts(databaseUrl);
+  machine.backgroundBusyPct = await backgroundBusyPercent();
+  const code = await revision();
+  log(`machine: ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, Java ${machine.java}, Postgres ${machine.postgres}`);
+  const busy = `machine busy before the bench: ${machine.backgroundBusyPct} % of one core`;
+  log(machine.backgroundBusyPct > 25 ? `WARNING: ${busy}; other work competes for the cores and lowers every figure` : busy);
+  if (o.build) {
+    const { stdout } = await runCommand(process.execPath, [join(root, 'tools/scripts/build.mjs')], { cwd: root });
+    log(stdout.trim());
+  }
+
+  const dropped = await freshBenchDatabase(databaseUrl).catch((e) => {
+    throw new Error(`Postgres not reachable at ${new URL(databaseUrl).host} (DATABASE_URL): ${e.message}`);
+  });
+  if (dropped) log(`dropped ${new URL(databaseUrl).pathname.slice(1)}; the service recreates it`);
+  const kafkaInfo = await startBenchKafka(root, log);
+  cleanups.push(() => stopBenchKafka(root, kafkaInfo).then(() => kafkaInfo.startedByUs && log('bench broker stopped')));
+
+  let fastify = {};
+  if (!o.only) {
+    log('reference: bare Fastify under the same load generator');
+    fastify = await fastifyReference(runId, o, logDir);
+  }
+
+  log('ingestion service');
+  const svc = await measureService(runId, o, { brokers: kafkaInfo.brokers, brokerPid: kafkaInfo.pid, databaseUrl, logDir, profileDir });
+
+  const { messageSample, kp } = o.only ? {} : await kafkaReference(runId, o, svc, kafkaInfo);
+
+  let profile;
+  if (o.profile) {
+    // One file per process (cluster workers each write theirs); an idle primary is left out.
+    const files = existsSync(profileDir) ? readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    profile = files.flatMap((file) =>
+      [svc.batch, svc.single].filter(Boolean).map((s) => summariseProfile(join(profileDir, file), { window: s.window })),
+    ).filter((p) => p.busyPct > 5);
+    if (!files.length) log(`no .cpuprofile found in ${profileDir}`);
+  }
+
+  const { batch, single } = svc;
+  const result = {
+    tool: 'tools/bench/run.mjs',
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    mode: o.quick ? 'quick' : 'full',
+    profiled: o.profile,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    runId,
+    revision: code,
+    machine,
+    settings: {
+      durationSec: o.durationSec,
+      warmupSec: o.warmupSec,
+      batchSize: TARGETS.batchSize,
+      batchConnections: o.batchConnections,
+      singleConnections: o.singleConnections,
+      partitions: o.partitions,
+      producerPerf: o.producerPerf,
+    },
+    targets: TARGETS,
+    infra: { brokers: kafkaInfo.brokers, brokerStartedByUs: kafkaInfo.startedByUs, database: new URL(databaseUrl).pathname.slice(1) },
+    // Settings passed on to the service from the environment (INGESTION_*, DATABASE_*, OTEL_*, NODE_OPTIONS).
+    serviceEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(INGESTION_(?!BOOTSTRAP)|DATABASE_POOL|OTEL_|NODE_OPTIONS$)/.test(k))),
+    service: { ...svc.service, log: serviceLogSummary(join(logDir, 'ingestion.log')) },
+    scenarios: { ...(batch ? { batch } : {}), ...(single ? { single } : {}) },
+    reference: {
+      fastifyBatch: fastify.batch,
+      fastifySingle: fastify.single,
+      fastifyPeakRssMiB: fastify.peakRssMiB,
+      kafkaProducerPerf: kp,
+      messageSample: messageSample && { ...messageSample, example: messageSample.example?.slice(0, 2000) },
+    },
+    checks: {
+      batchThroughput: batch && batch.eventsPerSec >= TARGETS.batchEventsPerSec,
+      batchAcked: batch && batch.kafka.delta >= batch.acceptedEvents,
+      singleThroughput: single && single.eventsPerSec >= TARGETS.singleEventsPerSec,
+      singleAcked: single && single.kafka.delta >= single.acceptedEvents,
+      noErrors: [batch, single].filter(Boolean).every((s) => s.non2xx + s.errors + s.timeouts === 0),
+    },
+    ...(profile ? { profile } : {}),
+    logs: relative(root, logDir),
+  };
+  const file = join(outDir, `ingestion-${stamp}.json`);
+  result.resultFile = relative(root, file);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  report(result, o);
+}
+
+function report(result, o) {
+  const { machine, profile } = result;
+  console.log(`\n${textTable(result)}\n\nCPU during each scenario (% of one core, machine = ${machine.cores * 100} %):\n${cpuTable(result)}\n`);
+  if (result.service.log.error) log(`service logged ${result.service.log.error} errors, e.g. ${result.service.log.samples.join(' | ')}`);
+  for (const p of [].concat(profile ?? [])) console.log(`${formatProfile(p)}\n`);
+  log(`result: ${result.resultFile}`);
+  // Only a complete, unprofiled run describes the service (the CLI options also turn docs off).
+  const complete = !result.profiled && result.reference?.kafkaProducerPerf && result.scenarios.batch && result.scenarios.single;
+  if (o.docs && complete) {
+    const docPath = join(root, 'docs/benchmarks.md');
+    writeFileSync(docPath, markdownDoc(result, foundationSection(docPath)));
+    log('updated docs/benchmarks.md');
+  } else {
+    log('docs/benchmarks.md not updated (--skip-docs, --profile, --only, or an incomplete result)');
+  }
+}
+
+let o;
+try {
+  o = options();
+} catch (e) {
+  console.error(`${e.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (o.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const t0 = Date.now();
+try {
+  if (o.from) report(JSON.parse(readFileSync(resolve(o.from), 'utf8')), o);
+  else await bench(o);
+  await cleanup();
+  log(`done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  process.exit(0);
+} catch (e) {
+  // The message says what failed; the stack only helps when the bench itself is wrong.
+  console.error(`[bench] FAILED: ${process.env.BENCH_DEBUG ? e.stack : e.message}`);
+  await cleanup();
+  process.exit(1);
+}
