@@ -1,2 +1,3 @@
 export * from './lib/entities';
 export * from './lib/health-scoring-data';
+export * from './lib/account-facts.repository';

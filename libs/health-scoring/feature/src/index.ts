@@ -1,2 +1,4 @@
 export * from './lib/health-scoring.module';
-export * from './lib/product-activity.consumer';
+export * from './lib/health-scorer.service';
+export * from './lib/health-sweeper.service';
+export * from './lib/scorecard-store.service';

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { HealthBand } from '@kizuna/shared/contracts';
 
 const numeric = { to: (v: number) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
@@ -40,4 +40,192 @@ export class AccountHealth {
   /** The event that caused the latest computation. */
   @Column({ name: 'last_event_id', type: 'text' })
   lastEventId!: string;
+
+  /** The segment whose scorecard was applied. */
+  @Column({ type: 'text', nullable: true })
+  segment!: string | null;
+
+  /** Every component and measure: raw value, normalised value, weight, contribution. */
+  @Column({ type: 'jsonb', nullable: true })
+  explanation!: Record<string, unknown> | null;
+}
+
+/** What health-scoring knows of an account from directory and billing events. */
+@Entity({ name: 'account_profile' })
+export class AccountProfile {
+  @PrimaryColumn({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ type: 'text', nullable: true })
+  name!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  plan!: string | null;
+
+  @Column({ type: 'numeric', nullable: true, transformer: numeric })
+  arr!: number | null;
+
+  @Column({ name: 'seats_purchased', type: 'integer', nullable: true })
+  seatsPurchased!: number | null;
+
+  @Column({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
+
+/** A user active on a day (active users and session-days over rolling windows). */
+@Entity({ name: 'account_user_day' })
+export class AccountUserDay {
+  @PrimaryColumn({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @PrimaryColumn({ type: 'date' })
+  day!: string;
+
+  @PrimaryColumn({ name: 'user_key', type: 'text' })
+  userKey!: string;
+}
+
+/** Product events (by name) an account used, and when last. */
+@Entity({ name: 'account_event_use' })
+export class AccountEventUse {
+  @PrimaryColumn({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @PrimaryColumn({ type: 'text' })
+  event!: string;
+
+  @Column({ name: 'first_used_at', type: 'timestamptz' })
+  firstUsedAt!: Date;
+
+  @Column({ name: 'last_used_at', type: 'timestamptz' })
+  lastUsedAt!: Date;
+}
+
+/** Support contacts as they stand (newest version wins). */
+@Entity({ name: 'support_fact' })
+@Index('support_fact_account_idx', ['accountId', 'openedAt'])
+export class SupportFact {
+  /** "ticket" or "call". */
+  @PrimaryColumn({ type: 'text' })
+  kind!: string;
+
+  @PrimaryColumn({ type: 'text' })
+  ref!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ name: 'opened_at', type: 'timestamptz' })
+  openedAt!: Date;
+
+  @Column({ name: 'reopened_count', type: 'integer', default: 0 })
+  reopenedCount!: number;
+
+  /** Low satisfaction (<= 2) or negative sentiment (<= -0.5). */
+  @Column({ type: 'boolean', default: false })
+  negative!: boolean;
+
+  @Column({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
+
+/** NPS and CSAT answers. */
+@Entity({ name: 'survey_fact' })
+@Index('survey_fact_account_idx', ['accountId', 'answeredAt'])
+export class SurveyFact {
+  @PrimaryColumn({ name: 'response_id', type: 'text' })
+  responseId!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ type: 'text' })
+  kind!: string;
+
+  @Column({ type: 'integer' })
+  score!: number;
+
+  @Column({ name: 'answered_at', type: 'timestamptz' })
+  answeredAt!: Date;
+}
+
+/** Billing changes (payment failures, downgrades...). */
+@Entity({ name: 'billing_fact' })
+@Index('billing_fact_account_idx', ['accountId', 'effectiveAt'])
+export class BillingFact {
+  @PrimaryColumn({ name: 'change_id', type: 'text' })
+  changeId!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ type: 'text' })
+  change!: string;
+
+  @Column({ name: 'effective_at', type: 'timestamptz' })
+  effectiveAt!: Date;
+}
+
+/** Scorecards, versioned: every version kept; the highest version of an id is the active one. */
+@Entity({ name: 'scorecard' })
+export class ScorecardRow {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @PrimaryColumn({ type: 'integer' })
+  version!: number;
+
+  @Column({ type: 'jsonb' })
+  definition!: Record<string, unknown>;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}
+
+/** Health settings as data: key features and value milestones (event names). */
+@Entity({ name: 'health_setting' })
+export class HealthSetting {
+  @PrimaryColumn({ type: 'text' })
+  key!: string;
+
+  @Column({ type: 'jsonb' })
+  value!: unknown;
+}
+
+/** Every emitted change of an account's health (history). */
+@Entity({ name: 'health_change' })
+@Index('health_change_account_idx', ['accountId', 'computedAt'])
+export class HealthChange {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  seq!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ name: 'event_id', type: 'text' })
+  eventId!: string;
+
+  @Column({ type: 'numeric', precision: 5, scale: 2, transformer: numeric })
+  score!: number;
+
+  @Column({ type: 'text' })
+  band!: HealthBand;
+
+  @Column({ name: 'previous_score', type: 'numeric', precision: 5, scale: 2, nullable: true, transformer: numeric })
+  previousScore!: number | null;
+
+  @Column({ name: 'previous_band', type: 'text', nullable: true })
+  previousBand!: HealthBand | null;
+
+  @Column({ name: 'scorecard_id', type: 'text' })
+  scorecardId!: string;
+
+  @Column({ name: 'scorecard_version', type: 'integer' })
+  scorecardVersion!: number;
+
+  @Column({ type: 'jsonb' })
+  movers!: unknown;
+
+  @Column({ name: 'computed_at', type: 'timestamptz' })
+  computedAt!: Date;
 }

@@ -1,11 +1,17 @@
 import { INBOX_OUTBOX_ENTITIES, type ServiceDataSpec } from '@kizuna/shared/persistence';
-import { AccountDailyActivity, AccountHealth } from './entities';
+import {
+  AccountDailyActivity, AccountEventUse, AccountHealth, AccountProfile, AccountUserDay, BillingFact, HealthChange, HealthSetting,
+  ScorecardRow, SupportFact, SurveyFact,
+} from './entities';
 import { MIGRATIONS } from './migrations';
 
 export const HEALTH_SCORING_SCHEMA = 'health_scoring';
 
 export const healthScoringData: ServiceDataSpec = {
   schema: HEALTH_SCORING_SCHEMA,
-  entities: [...INBOX_OUTBOX_ENTITIES, AccountDailyActivity, AccountHealth],
+  entities: [
+    ...INBOX_OUTBOX_ENTITIES, AccountDailyActivity, AccountHealth, AccountProfile, AccountUserDay, AccountEventUse,
+    SupportFact, SurveyFact, BillingFact, ScorecardRow, HealthSetting, HealthChange,
+  ],
   migrations: MIGRATIONS,
 };

@@ -1,104 +1,181 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
-import { HealthBand, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
+import { HealthBand, ManualClock, Topics, createEvent, type CloudEvent, type EventType, type PayloadOf } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
 import { AccountHealth, healthScoringData } from '@kizuna/health-scoring/data-access';
 import { HealthScoringModule } from './health-scoring.module';
+import { HealthSweeper } from './health-sweeper.service';
+
+type HealthEvent = CloudEvent<'cs.health.score.changed.v1'>;
 
 /** health-scoring in-process against the real broker and Postgres, with a manual clock. */
 describe('health-scoring service', () => {
   const clock = new ManualClock('2026-03-10T12:00:00Z');
   const kafka = testKafka();
-  let app: INestApplication;
+  let app: NestFastifyApplication;
   let producer: Producer;
   let health: TopicRecorder;
   const accountIds = new Set<string>();
+  let seq = 0;
 
   beforeAll(async () => {
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10' });
-    const logger = pino({ level: 'silent' });
-    const root = serviceRootModule(
-      { name: 'health-scoring', defaultPort: 0, data: healthScoringData, feature: HealthScoringModule },
-      config,
-      logger,
-      clock,
-    );
+    const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
+    const root = serviceRootModule({ name: 'health-scoring', defaultPort: 0, data: healthScoringData, feature: HealthScoringModule }, config, logger, clock);
     app = await createServiceApp({ name: 'health-scoring', module: root, config, logger, defaultPort: 0 });
     await app.init();
+    await app.getHttpAdapter().getInstance().ready();
     producer = kafka.producer();
     await producer.connect();
     health = await new TopicRecorder(kafka, [Topics.health], (m) => m.key !== null && accountIds.has(m.key)).start();
   });
 
   afterAll(async () => {
-    await health.stop();
-    await producer.disconnect();
-    await app.close();
+    await health?.stop();
+    await producer?.disconnect();
+    await app?.close();
   });
 
-  function track(accountId: string, n: number, timestamp = clock.now().toISOString()): CloudEvent<'cs.product.track.v1'> {
-    return createEvent(
-      'kizuna/ingestion',
-      {
-        type: 'cs.product.track.v1',
-        subject: accountId,
-        data: {
-          kind: 'track', sourceId: 'test', messageId: `m-${n}`, accountId, userId: 'u1', event: 'Report Shared',
-          properties: {}, timestamp, receivedAt: timestamp,
-        },
-      },
-      clock.now(),
-    );
+  const account = () => {
+    const id = `acc-${randomUUID()}`;
+    accountIds.add(id);
+    return id;
+  };
+  function event<T extends EventType>(type: T, accountId: string, data: PayloadOf<T>): CloudEvent<T> {
+    return createEvent('kizuna/ingestion', { type, subject: accountId, data }, clock.now());
   }
-
-  const send = (events: CloudEvent[]) =>
-    producer.send({ topic: Topics.product, messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
-
-  const healthOf = (accountId: string) => app.get(DataSource).getRepository(AccountHealth).findOneBy({ accountId });
-
-  it('scores an account from its product events and emits the change on cs.health.v1', async () => {
-    const accountId = `acc-${randomUUID()}`;
-    accountIds.add(accountId);
-    await send([track(accountId, 1), track(accountId, 2)]);
-    const second = await waitFor('two health changes', () => {
-      const mine = health.messages.filter((m) => m.key === accountId);
-      return mine.length >= 2 ? mine : undefined;
+  const track = (accountId: string, user: string, name = 'Report Shared', at = clock.now()) =>
+    event('cs.product.track.v1', accountId, {
+      kind: 'track', sourceId: 'test', messageId: `m-${++seq}`, accountId, userId: user, event: name, properties: {},
+      timestamp: at.toISOString(), receivedAt: at.toISOString(),
     });
-    const [first, next] = second.map((m) => JSON.parse(m.value ?? '{}') as CloudEvent<'cs.health.score.changed.v1'>);
-    expect(first?.data).toMatchObject({ previousScore: null, previousBand: null, band: HealthBand.Danger, scorecardVersion: 0 });
-    expect(next?.data.previousScore).toBe(first?.data.score);
-    expect(next?.data.score).toBeGreaterThan(first?.data.score ?? 0);
-    expect(next?.data.topMovers[0]).toMatchObject({ component: 'engagement', measure: 'events_7d' });
-    expect(next?.subject).toBe(accountId);
-    expect((await healthOf(accountId))?.score).toBe(next?.data.score);
+  const send = (events: CloudEvent[]) =>
+    producer.send({ topic: events[0] ? `cs.${events[0].type.split('.')[1]}.v1` : Topics.product, messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
+  const changes = (accountId: string) => health.messages.filter((m) => m.key === accountId).map((m) => JSON.parse(m.value ?? '{}') as HealthEvent);
+  const stored = (accountId: string) => app.get(DataSource).getRepository(AccountHealth).findOneBy({ accountId });
+  const api = async (method: 'GET' | 'PUT', url: string, body?: unknown) => {
+    const r = await app.inject({ method, url, ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    return { status: r.statusCode, json: JSON.parse(r.body) };
+  };
+
+  it('scores an account from its first product events, emits the change and explains every point', async () => {
+    const acc = account();
+    await send([track(acc, 'u1'), track(acc, 'u2', 'Dashboard Viewed')]);
+    const [first] = await waitFor('a health change', () => (changes(acc).length ? changes(acc) : undefined));
+    expect(first?.data).toMatchObject({ previousScore: null, previousBand: null, scorecardId: 'smb', scorecardVersion: 1 });
+    expect(first?.data.topMovers.length).toBeGreaterThan(0);
+    const view = await waitFor('the explanation', async () => {
+      const r = await api('GET', `/v1/accounts/${acc}/health`);
+      return r.status === 200 && (await stored(acc))?.lastEventId ? r.json : undefined;
+    });
+    const explanation = view.explanation as { components: { key: string; contribution: number; measures: { status: string; raw: number | null }[] }[]; modifiers: { contribution: number }[]; clampAdjustment: number; score: number };
+    const total = explanation.components.reduce((s, c) => s + c.contribution, 0) + explanation.modifiers.reduce((s, c) => s + c.contribution, 0) + explanation.clampAdjustment;
+    expect(total).toBeCloseTo(explanation.score, 0);
+    // no seats known yet: seat utilisation is reported as no data, not scored as 0
+    const deployment = explanation.components.find((c) => c.key === 'deployment') as unknown as { measures: { key: string; status: string }[] };
+    expect(deployment.measures.find((m) => m.key === 'seat_utilisation')?.status).toBe('no-data');
+    expect((await api('GET', '/v1/accounts/nobody/health')).status).toBe(404);
   });
 
   it('counts a redelivered event once', async () => {
-    const accountId = `acc-${randomUUID()}`;
-    accountIds.add(accountId);
-    const e = track(accountId, 1);
+    const acc = account();
+    const e = track(acc, 'u1');
     await send([e, e, e]);
-    const marker = track(accountId, 2);
+    const marker = track(acc, 'u2');
     await send([marker]);
-    await waitFor('the marker event applied', async () => (await healthOf(accountId))?.lastEventId === marker.id);
-    const rows = await app.get(DataSource).query(
-      'SELECT sum(events)::int AS n FROM health_scoring.account_daily_activity WHERE account_id = $1',
-      [accountId],
-    );
+    await waitFor('the marker event applied', async () => (await stored(acc))?.lastEventId === marker.id);
+    const rows = await app.get(DataSource).query('SELECT sum(events)::int AS n FROM health_scoring.account_daily_activity WHERE account_id = $1', [acc]);
     expect(rows[0].n).toBe(2);
   });
 
-  it('uses the injected clock: activity older than 7 days does not count', async () => {
-    const accountId = `acc-${randomUUID()}`;
-    accountIds.add(accountId);
-    const old = track(accountId, 1, '2026-02-01T00:00:00.000Z');
-    await send([old]);
-    await waitFor('the old event applied', async () => (await healthOf(accountId))?.lastEventId === old.id);
-    expect((await healthOf(accountId))?.score).toBe(0);
+  /** Waits until the service applied `n` events of the account (its inbox), whatever their topics. */
+  const appliedCount = (acc: string, n: number) =>
+    waitFor(`${n} events applied`, async () => {
+      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM health_scoring.inbox WHERE account_id = $1', [acc]);
+      return r.n >= n ? true : undefined;
+    }, { timeoutMs: 30000 });
+
+  /** A healthy enterprise account: seats in use, key features and milestones, a promoter. */
+  async function healthyAccount(acc: string): Promise<number> {
+    const start = clock.now();
+    await send([event('cs.directory.account.updated.v1', acc, { sourceId: 'test', messageId: `g-${acc}`, accountId: acc, traits: { name: 'Acme', arr: 250000, seatsPurchased: 5, plan: 'enterprise' }, rawTraits: {}, timestamp: start.toISOString() })]);
+    const activity: CloudEvent[] = [];
+    for (const d of [-20, -14, -7, -3, -1, 0]) {
+      for (const u of ['u1', 'u2', 'u3', 'u4']) {
+        for (const f of ['Report Created', 'Report Shared', 'Dashboard Viewed', 'Integration Connected', 'Teammate Invited', 'First Report Shared', 'Goal Reached']) {
+          activity.push(track(acc, u, f, new Date(start.getTime() + d * 86_400_000)));
+        }
+      }
+    }
+    await send(activity);
+    const promoter = event('cs.survey.answered.v1', acc, { sourceId: 'test', responseId: `r-${acc}`, accountId: acc, kind: 'nps', score: 10, answeredAt: new Date(start.getTime() - 86_400_000).toISOString() });
+    await send([promoter]);
+    await appliedCount(acc, activity.length + 2);
+    expect((await stored(acc))?.band).toBe(HealthBand.Good);
+    return activity.length + 2;
+  }
+
+  it('decays an account that goes quiet: good -> caution -> danger with no new event', async () => {
+    const acc = account();
+    const start = clock.now();
+    await healthyAccount(acc);
+    expect((await stored(acc))?.segment).toBe('enterprise');
+    const sweeper = app.get(HealthSweeper);
+    clock.advance(12 * 86_400_000);
+    await sweeper.sweepOnce();
+    expect((await stored(acc))?.band).toBe(HealthBand.Caution);
+    clock.advance(25 * 86_400_000);
+    await sweeper.sweepOnce();
+    expect((await stored(acc))?.band).toBe(HealthBand.Danger);
+    const bands = await waitFor('the band changes on cs.health.v1', () => {
+      const b = changes(acc).map((c) => c.data.band);
+      return b.at(-1) === HealthBand.Danger ? b : undefined;
+    });
+    const afterGood = bands.slice(bands.lastIndexOf(HealthBand.Good));
+    expect(afterGood).toEqual([HealthBand.Good, HealthBand.Caution, HealthBand.Danger]);
+    clock.set(start);
+  });
+
+  it('a detractor NPS and reopened tickets pull the score down and are named as the movers', async () => {
+    const acc = account();
+    const sent = await healthyAccount(acc);
+    const before = (await stored(acc))?.score ?? 0;
+    const seen = await waitFor('the good score on cs.health.v1', () => {
+      const c = changes(acc);
+      return c.at(-1)?.data.band === HealthBand.Good ? c.length : undefined;
+    });
+    await send([event('cs.survey.answered.v1', acc, { sourceId: 'test', responseId: `d-${acc}`, accountId: acc, kind: 'nps', score: 2, comment: 'outage', answeredAt: clock.now().toISOString() })]);
+    const tickets = [1, 2, 3, 4].map((i) =>
+      event('cs.support.ticket.updated.v1', acc, {
+        sourceId: 'test', ticketId: `t-${acc}-${i}`, accountId: acc, channel: 'email' as never, tags: [], priority: 'high', status: 'open',
+        reopenedCount: 2, satisfaction: 1, needsCs: false, createdAt: clock.now().toISOString(), updatedAt: clock.now().toISOString(),
+      }),
+    );
+    await send(tickets);
+    await appliedCount(acc, sent + 1 + tickets.length);
+    expect((await stored(acc))?.score).toBeLessThan(before);
+    const movers = await waitFor('the NPS and reopen movers on cs.health.v1', () => {
+      const all = changes(acc).slice(seen).flatMap((c) => c.data.topMovers.map((m) => `${m.component}/${m.measure}`));
+      return all.includes('roi/nps') && all.includes('support/reopen_rate') ? all : undefined;
+    });
+    expect(movers).toEqual(expect.arrayContaining(['roi/nps', 'support/reopen_rate']));
+    expect(changes(acc).at(-1)?.data.score).toBeLessThan(before);
+  });
+
+  it('a weight changed through the API applies to the next score, with the new scorecard version', async () => {
+    const sc = (await api('GET', '/v1/scorecards/smb')).json as { version: number; components: { key: string; weight: number }[] };
+    const edited = { ...sc, components: sc.components.map((c) => (c.key === 'engagement' ? { ...c, weight: c.weight * 2 } : c)) };
+    const saved = await api('PUT', '/v1/scorecards/smb', edited);
+    expect(saved.status).toBe(200);
+    expect(saved.json.version).toBe(sc.version + 1);
+    expect((await api('PUT', '/v1/scorecards/smb', { ...edited, bands: { good: 10, caution: 50 } })).json.errors[0]).toMatch(/bands/);
+    const acc = account();
+    await send([track(acc, 'u1')]);
+    await waitFor('a score under the new version', async () => ((await stored(acc))?.scorecardVersion === sc.version + 1 ? true : undefined), { timeoutMs: 15000 });
   });
 });

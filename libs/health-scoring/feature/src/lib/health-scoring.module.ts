@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
-import { ProductActivityConsumer } from './product-activity.consumer';
+import { HealthController } from './health.controller';
+import { HealthScorer } from './health-scorer.service';
+import { HealthSignalsConsumer } from './health-signals.consumer';
+import { HealthSweeper } from './health-sweeper.service';
+import { ScorecardStore } from './scorecard-store.service';
 
-@Module({ providers: [ProductActivityConsumer] })
+@Module({
+  controllers: [HealthController],
+  providers: [ScorecardStore, HealthScorer, HealthSignalsConsumer, HealthSweeper],
+})
 export class HealthScoringModule {}

@@ -1,0 +1,64 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { loadConfig } from '@kizuna/shared/config';
+import { OutboxRelay } from '@kizuna/shared/messaging';
+import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { AccountHealth } from '@kizuna/health-scoring/data-access';
+import { HealthConfig } from './health.config';
+import { HealthScorer } from './health-scorer.service';
+
+/**
+ * Silence: every HEALTH_SWEEP_INTERVAL_MS, every scored account is rescored on the clock, in
+ * batches (one set-based facts query per batch), so an account that stops using the product
+ * drops band without any new event.
+ */
+@Injectable()
+export class HealthSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly config = loadConfig(HealthConfig);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly scorer: HealthScorer,
+    private readonly relay: OutboxRelay,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.sweepOnce()
+        .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'health sweep failed; will retry'))
+        .finally(() => (this.running = undefined));
+    }, this.config.HEALTH_SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Rescores every account once; returns how many accounts and how many emitted changes. */
+  async sweepOnce(): Promise<{ accounts: number; changes: number }> {
+    const table = this.ds.getMetadata(AccountHealth).tablePath;
+    let after = '';
+    let accounts = 0;
+    let changes = 0;
+    for (;;) {
+      const rows: { account_id: string }[] = await this.ds.query(
+        `SELECT account_id FROM ${table} WHERE account_id > $1 ORDER BY account_id LIMIT $2`,
+        [after, this.config.HEALTH_SWEEP_BATCH],
+      );
+      if (rows.length === 0) break;
+      const ids = rows.map((r) => r.account_id);
+      changes += await this.ds.transaction((m) => this.scorer.rescore(m, ids, 'sweep'));
+      accounts += ids.length;
+      after = ids[ids.length - 1] ?? after;
+    }
+    if (changes) this.relay.kick();
+    this.logger.info({ accounts, changes }, 'health sweep done');
+    return { accounts, changes };
+  }
+}

@@ -1,0 +1,21 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsNumber, Max, Min } from 'class-validator';
+
+/** health-scoring's own settings (env var names; defaults as assigned). */
+export class HealthConfig {
+  /** A score change of at least this many points (or any band change) is emitted on cs.health.v1. */
+  @Type(() => Number) @IsNumber() @Min(0) @Max(100)
+  HEALTH_MIN_DELTA = 1;
+
+  /** ARR from which an account is scored with the enterprise scorecard. */
+  @Type(() => Number) @IsNumber() @Min(0)
+  HEALTH_ENTERPRISE_ARR = 100_000;
+
+  /** How often every account is re-scored on the clock (silence decays scores). */
+  @Type(() => Number) @IsInt() @Min(1000)
+  HEALTH_SWEEP_INTERVAL_MS = 3_600_000;
+
+  /** Accounts per statement in the sweep. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10000)
+  HEALTH_SWEEP_BATCH = 500;
+}
