@@ -10,6 +10,15 @@ import {
 
 const SPAN_KIND = { server: 2, producer: 4, consumer: 5 } as const;
 const BASE_PORT = 13001;
+/**
+ * The e2e services get their own database: integration tests run in parallel against the same
+ * broker, and two health-scoring consumers (different groups) must not write the same tables.
+ */
+const e2eDatabaseUrl = () => {
+  const u = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/kizuna_test');
+  u.pathname = '/kizuna_test_e2e';
+  return u.toString();
+};
 const WRITE_KEY = `e2e-write-key-${randomUUID()}`;
 const auth = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` };
 
@@ -33,7 +42,7 @@ describe('walking skeleton across the five services', () => {
     await receiver.start();
     const env = {
       KAFKA_BROKERS: process.env['KAFKA_BROKERS'],
-      DATABASE_URL: process.env['DATABASE_URL'],
+      DATABASE_URL: e2eDatabaseUrl(),
       KAFKA_GROUP_PREFIX: groupPrefix,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',
@@ -43,7 +52,7 @@ describe('walking skeleton across the five services', () => {
     };
     SERVICES.forEach((name, i) => services.push(startServiceProcess(name, BASE_PORT + i, env)));
     await Promise.all(services.map((s) => waitUntilReady(s)));
-    db = new Client({ connectionString: process.env['DATABASE_URL'] });
+    db = new Client({ connectionString: e2eDatabaseUrl() });
     await db.connect();
     producer = kafka.producer();
     await producer.connect();
