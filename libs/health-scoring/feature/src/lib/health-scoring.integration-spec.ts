@@ -82,6 +82,34 @@ describe('health-scoring service', () => {
     expect((await api('GET', '/v1/accounts/nobody/health')).status).toBe(404);
   });
 
+  it('is order-tolerant and idempotent: the same events reordered and duplicated give the same score', async () => {
+    const a = account();
+    const b = account();
+    const build = (acc: string) => {
+      const at = (d: number) => new Date(clock.now().getTime() - d * 86_400_000);
+      return [
+        event('cs.directory.account.updated.v1', acc, { sourceId: 'test', messageId: `g-${acc}`, accountId: acc, traits: { arr: 30000, seatsPurchased: 8 }, rawTraits: {}, timestamp: at(9).toISOString() }),
+        ...[9, 6, 3, 1, 0].flatMap((d) => ['u1', 'u2', 'u3'].map((u) => track(acc, u, d % 2 ? 'Report Shared' : 'Dashboard Viewed', at(d)))),
+        event('cs.survey.answered.v1', acc, { sourceId: 'test', responseId: `nps-${acc}`, accountId: acc, kind: 'nps', score: 6, answeredAt: at(2).toISOString() }),
+        event('cs.support.ticket.updated.v1', acc, {
+          sourceId: 'test', ticketId: `t-${acc}`, accountId: acc, channel: 'web' as never, tags: [], priority: 'normal', status: 'open',
+          reopenedCount: 1, needsCs: false, createdAt: at(4).toISOString(), updatedAt: at(4).toISOString(),
+        }),
+      ];
+    };
+    const inOrder = build(a);
+    const shuffled = build(b).reverse();
+    for (const e of inOrder) await send([e]);
+    for (const e of [...shuffled, ...shuffled.slice(0, 5)]) await send([e]);
+    await appliedCount(a, inOrder.length);
+    await appliedCount(b, shuffled.length);
+    const [ha, hb] = [await stored(a), await stored(b)];
+    expect(hb?.score).toBe(ha?.score);
+    expect(hb?.band).toBe(ha?.band);
+    const strip = (h: typeof ha) => JSON.stringify(h?.explanation).replace(/"computedAt":"[^"]+"/g, '');
+    expect(strip(hb)).toBe(strip(ha));
+  });
+
   it('counts a redelivered event once', async () => {
     const acc = account();
     const e = track(acc, 'u1');
@@ -138,6 +166,22 @@ describe('health-scoring service', () => {
     });
     const afterGood = bands.slice(bands.lastIndexOf(HealthBand.Good));
     expect(afterGood).toEqual([HealthBand.Good, HealthBand.Caution, HealthBand.Danger]);
+
+    // explanation with trends, the daily series with every change, and the list by band
+    const view = await api('GET', `/v1/accounts/${acc}/health`);
+    expect(view.json.band).toBe(HealthBand.Danger);
+    expect(view.json.trend.d30).toBeLessThan(0);
+    const day = (d: number) => new Date(start.getTime() + d * 86_400_000).toISOString().slice(0, 10);
+    const history = await api('GET', `/v1/accounts/${acc}/health/history?from=${day(0)}&to=${day(37)}`);
+    expect(history.json.daily).toHaveLength(38);
+    expect(history.json.daily[0].band).toBe(HealthBand.Good);
+    expect(history.json.daily[20].band).toBe(HealthBand.Caution);
+    expect(history.json.daily[37].band).toBe(HealthBand.Danger);
+    expect(history.json.changes.map((c: { band: string }) => c.band).slice(-2)).toEqual([HealthBand.Caution, HealthBand.Danger]);
+    expect((await api('GET', `/v1/accounts/${acc}/health/history?from=${day(5)}&to=${day(1)}`)).status).toBe(400);
+    const danger = await api('GET', '/v1/health?band=danger&segment=enterprise&sort=score&limit=500');
+    expect(danger.json.items.some((i: { accountId: string }) => i.accountId === acc)).toBe(true);
+    expect((await api('GET', '/v1/health?band=purple')).status).toBe(400);
     clock.set(start);
   });
 
