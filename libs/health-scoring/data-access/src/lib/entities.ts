@@ -229,3 +229,49 @@ export class HealthChange {
   @Column({ name: 'computed_at', type: 'timestamptz' })
   computedAt!: Date;
 }
+
+/** A backfill (or dry run) of every account scored with a scorecard: progress kept, resumable. */
+@Entity({ name: 'backfill_job' })
+export class BackfillJob {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ name: 'scorecard_id', type: 'text' })
+  scorecardId!: string;
+
+  @Column({ name: 'scorecard_version', type: 'integer' })
+  scorecardVersion!: number;
+
+  @Column({ name: 'dry_run', type: 'boolean' })
+  dryRun!: boolean;
+
+  /** running | done | failed */
+  @Column({ type: 'text' })
+  status!: string;
+
+  @Column({ type: 'integer' })
+  total!: number;
+
+  @Column({ type: 'integer', default: 0 })
+  processed!: number;
+
+  /** The last account id done: a restarted job resumes after it. */
+  @Column({ type: 'text', default: '' })
+  cursor!: string;
+
+  /** Accounts per band before and after. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  before!: Record<string, number>;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  after!: Record<string, number>;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz' })
+  startedAt!: Date;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+}

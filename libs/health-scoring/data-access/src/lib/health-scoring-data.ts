@@ -1,6 +1,6 @@
 import { INBOX_OUTBOX_ENTITIES, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import {
-  AccountDailyActivity, AccountEventUse, AccountHealth, AccountProfile, AccountUserDay, BillingFact, HealthChange, HealthSetting,
+  AccountDailyActivity, AccountEventUse, BackfillJob, AccountHealth, AccountProfile, AccountUserDay, BillingFact, HealthChange, HealthSetting,
   ScorecardRow, SupportFact, SurveyFact,
 } from './entities';
 import { MIGRATIONS } from './migrations';
@@ -11,7 +11,7 @@ export const healthScoringData: ServiceDataSpec = {
   schema: HEALTH_SCORING_SCHEMA,
   entities: [
     ...INBOX_OUTBOX_ENTITIES, AccountDailyActivity, AccountHealth, AccountProfile, AccountUserDay, AccountEventUse,
-    SupportFact, SurveyFact, BillingFact, ScorecardRow, HealthSetting, HealthChange,
+    SupportFact, SurveyFact, BillingFact, ScorecardRow, HealthSetting, HealthChange, BackfillJob,
   ],
   migrations: MIGRATIONS,
 };

@@ -8,10 +8,16 @@ import { EventPublisher } from '@kizuna/shared/messaging';
 import { enqueueOutbox } from '@kizuna/shared/persistence';
 import { AccountHealth, HealthChange, loadAccountFacts } from '@kizuna/health-scoring/data-access';
 import {
-  contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type HealthScore,
+  contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type HealthScore, type Scorecard,
 } from '@kizuna/health-scoring/domain';
 import { HealthConfig } from './health.config';
 import { ScorecardStore } from './scorecard-store.service';
+
+export interface Scored {
+  accountId: string;
+  segment: string | null;
+  health: HealthScore & { score: number; band: HealthBand };
+}
 
 interface Emitted {
   score: number;
@@ -34,6 +40,26 @@ export class HealthScorer {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  /** Scores accounts from their facts without writing anything (dry runs). */
+  async preview(m: EntityManager, accountIds: string[]): Promise<Scored[]> {
+    const now = this.clock.now();
+    const { scorecards, settings } = await this.store.current();
+    return this.scoreFacts(accountIds, await loadAccountFacts(m, accountIds, now, settings), scorecards, now);
+  }
+
+  private scoreFacts(accountIds: string[], facts: Awaited<ReturnType<typeof loadAccountFacts>>, scorecards: Scorecard[], now: Date): Scored[] {
+    const scored: Scored[] = [];
+    for (const accountId of accountIds) {
+      const f = facts.get(accountId);
+      if (!f?.facts.anyActivity) continue;
+      const segment = contractSize(f.profile, { enterpriseArr: this.config.HEALTH_ENTERPRISE_ARR }) ?? null;
+      const health = scoreAccount(deriveFeatures(f.facts, now), scorecardForSegment(scorecards, segment ?? undefined), now);
+      if (health.score === null || health.band === null) continue;
+      scored.push({ accountId, segment, health: health as Scored['health'] });
+    }
+    return scored;
+  }
+
   /** Rescores the accounts inside the caller's transaction; returns how many changes were emitted. */
   async rescore(m: EntityManager, accountIds: string[], causeEventId: string): Promise<number> {
     if (accountIds.length === 0) return 0;
@@ -54,15 +80,7 @@ export class HealthScorer {
     );
     const emitted = new Map<string, Emitted>(lastEmitted.map((r) => [r.account_id, { score: Number(r.score), band: r.band }]));
 
-    const scored: { accountId: string; segment: string | null; health: HealthScore & { score: number; band: HealthBand } }[] = [];
-    for (const accountId of accountIds) {
-      const f = facts.get(accountId);
-      if (!f?.facts.anyActivity) continue;
-      const segment = contractSize(f.profile, { enterpriseArr: this.config.HEALTH_ENTERPRISE_ARR }) ?? null;
-      const health = scoreAccount(deriveFeatures(f.facts, now), scorecardForSegment(scorecards, segment ?? undefined), now);
-      if (health.score === null || health.band === null) continue;
-      scored.push({ accountId, segment, health: health as HealthScore & { score: number; band: HealthBand } });
-    }
+    const scored = this.scoreFacts(accountIds, facts, scorecards, now);
     if (scored.length === 0) return 0;
 
     await m.query(

@@ -9,6 +9,7 @@ import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit'
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
 import { AccountHealth, healthScoringData } from '@kizuna/health-scoring/data-access';
 import { HealthScoringModule } from './health-scoring.module';
+import { BackfillService } from './backfill.service';
 import { HealthSweeper } from './health-sweeper.service';
 
 type HealthEvent = CloudEvent<'cs.health.score.changed.v1'>;
@@ -58,7 +59,7 @@ describe('health-scoring service', () => {
     producer.send({ topic: events[0] ? `cs.${events[0].type.split('.')[1]}.v1` : Topics.product, messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
   const changes = (accountId: string) => health.messages.filter((m) => m.key === accountId).map((m) => JSON.parse(m.value ?? '{}') as HealthEvent);
   const stored = (accountId: string) => app.get(DataSource).getRepository(AccountHealth).findOneBy({ accountId });
-  const api = async (method: 'GET' | 'PUT', url: string, body?: unknown) => {
+  const api = async (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown) => {
     const r = await app.inject({ method, url, ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
     return { status: r.statusCode, json: JSON.parse(r.body) };
   };
@@ -211,15 +212,38 @@ describe('health-scoring service', () => {
     expect(changes(acc).at(-1)?.data.score).toBeLessThan(before);
   });
 
-  it('a weight changed through the API applies to the next score, with the new scorecard version', async () => {
+  it('a weight changed through the API applies to the next score; backfill dry-run reports the shift, backfill applies it', async () => {
+    const existing = account();
+    await send([track(existing, 'u1')]);
+    await appliedCount(existing, 1);
     const sc = (await api('GET', '/v1/scorecards/smb')).json as { version: number; components: { key: string; weight: number }[] };
-    const edited = { ...sc, components: sc.components.map((c) => (c.key === 'engagement' ? { ...c, weight: c.weight * 2 } : c)) };
+    expect((await stored(existing))?.scorecardVersion).toBe(sc.version);
+    const edited = { ...sc, components: sc.components.map((c) => (c.key === 'engagement' ? { ...c, weight: c.weight * 4 } : c)) };
     const saved = await api('PUT', '/v1/scorecards/smb', edited);
     expect(saved.status).toBe(200);
     expect(saved.json.version).toBe(sc.version + 1);
     expect((await api('PUT', '/v1/scorecards/smb', { ...edited, bands: { good: 10, caution: 50 } })).json.errors[0]).toMatch(/bands/);
+
     const acc = account();
     await send([track(acc, 'u1')]);
     await waitFor('a score under the new version', async () => ((await stored(acc))?.scorecardVersion === sc.version + 1 ? true : undefined), { timeoutMs: 15000 });
+
+    const backfills = app.get(BackfillService);
+    const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+    const dry = await api('POST', '/v1/scorecards/smb/backfill', { dryRun: true });
+    expect(dry.status).toBe(202);
+    const dryDone = await backfills.finished(dry.json.id);
+    expect(dryDone).toMatchObject({ status: 'done', dryRun: true, scorecard: { id: 'smb', version: sc.version + 1 } });
+    expect(dryDone.processed).toBe(dryDone.total);
+    expect(sum(dryDone.before)).toBe(dryDone.total);
+    expect(sum(dryDone.after)).toBeGreaterThan(0);
+    expect((await stored(existing))?.scorecardVersion).toBe(sc.version); // a dry run writes nothing
+
+    const real = await api('POST', '/v1/scorecards/smb/backfill', {});
+    const realDone = await backfills.finished(real.json.id);
+    expect(realDone).toMatchObject({ status: 'done', dryRun: false });
+    expect((await stored(existing))?.scorecardVersion).toBe(sc.version + 1);
+    expect((await api('GET', `/v1/backfills/${real.json.id}`)).json.status).toBe('done');
+    expect((await api('POST', '/v1/scorecards/nope/backfill', {})).status).toBe(404);
   });
 });

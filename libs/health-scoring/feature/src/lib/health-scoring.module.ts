@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BackfillService } from './backfill.service';
 import { HealthController } from './health.controller';
 import { HealthScorer } from './health-scorer.service';
 import { HealthSignalsConsumer } from './health-signals.consumer';
@@ -7,6 +8,6 @@ import { ScorecardStore } from './scorecard-store.service';
 
 @Module({
   controllers: [HealthController],
-  providers: [ScorecardStore, HealthScorer, HealthSignalsConsumer, HealthSweeper],
+  providers: [ScorecardStore, HealthScorer, HealthSignalsConsumer, HealthSweeper, BackfillService],
 })
 export class HealthScoringModule {}

@@ -1,10 +1,11 @@
-import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, Put, Query } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { CLOCK, HealthBand, type Clock } from '@kizuna/shared/contracts';
 import { AccountHealth, HealthChange } from '@kizuna/health-scoring/data-access';
 import type { HealthScore, Scorecard } from '@kizuna/health-scoring/domain';
+import { BackfillService, type BackfillView } from './backfill.service';
 import { ScorecardStore } from './scorecard-store.service';
 
 export class HistoryQueryDto {
@@ -12,6 +13,11 @@ export class HistoryQueryDto {
   @IsOptional() @IsISO8601() from?: string;
   /** Last day (inclusive); default today. */
   @IsOptional() @IsISO8601() to?: string;
+}
+
+export class BackfillDto {
+  /** Report the band distribution before and after without applying. */
+  @IsOptional() @IsBoolean() dryRun?: boolean;
 }
 
 export const HEALTH_SORTS = ['score', '-score', 'account', '-computedAt'] as const;
@@ -51,8 +57,21 @@ export class HealthController {
   constructor(
     private readonly ds: DataSource,
     private readonly store: ScorecardStore,
+    private readonly backfills: BackfillService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
+
+  /** Recomputes every account scored with this scorecard under its active version (202; poll the job). */
+  @Post('scorecards/:id/backfill')
+  @HttpCode(202)
+  backfill(@Param('id') id: string, @Body() body: BackfillDto): Promise<BackfillView> {
+    return this.backfills.start(id, body.dryRun ?? false);
+  }
+
+  @Get('backfills/:id')
+  backfillJob(@Param('id') id: string): Promise<BackfillView> {
+    return this.backfills.get(id);
+  }
 
   @Get('accounts/:accountId/health')
   async accountHealth(@Param('accountId') accountId: string): Promise<AccountHealthView> {
