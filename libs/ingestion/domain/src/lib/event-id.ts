@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A deterministic CloudEvents id for an ingested message: the same (source, messageId) always
@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
  * Formatted as a UUID (version 8: custom, hash-based).
  */
 export function ingestEventId(sourceId: string, messageId: string): string {
-  const h = createHash('sha256').update(sourceId).update('\u0000').update(messageId).digest('hex');
+  const h = hash('sha256', `${sourceId}\u0000${messageId}`, 'hex');
   const variant = ((parseInt(h.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -8,6 +8,8 @@ export interface NormaliseContext {
   messageId: string;
   accountId: string;
   receivedAt: Date;
+  /** receivedAt as RFC 3339, when the caller formatted it once for a whole request. */
+  receivedAtIso?: string;
 }
 
 export type ContractEvent = { [K in EventType]: { type: K; data: PayloadOf<K> } }[EventType];
@@ -56,7 +58,8 @@ function ids(m: SegmentMessage): { userId?: string; anonymousId?: string } {
 
 /** Turns a validated Segment message, once its account is known, into the contract event it becomes. */
 export function toContractEvent(m: SegmentMessage, ctx: NormaliseContext): ContractEvent {
-  const timestamp = effectiveTimestamp(m, ctx.receivedAt);
+  const receivedIso = ctx.receivedAtIso ?? ctx.receivedAt.toISOString();
+  const timestamp = m.timestamp || m.originalTimestamp ? effectiveTimestamp(m, ctx.receivedAt) : receivedIso;
   const base = { sourceId: ctx.sourceId, messageId: ctx.messageId, accountId: ctx.accountId };
   switch (m.type) {
     case 'track':
@@ -68,7 +71,7 @@ export function toContractEvent(m: SegmentMessage, ctx: NormaliseContext): Contr
         ...ids(m),
         properties: m.category ? { category: m.category, ...(m.properties ?? {}) } : (m.properties ?? {}),
         timestamp,
-        receivedAt: ctx.receivedAt.toISOString(),
+        receivedAt: receivedIso,
       };
       if (m.type === 'track' && m.event) data.event = m.event;
       if (m.type !== 'track' && m.name) data.name = m.name;

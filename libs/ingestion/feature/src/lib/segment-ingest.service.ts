@@ -146,7 +146,8 @@ export class SegmentIngestService {
     const rejections = rejected.map((r) => this.rejection(sourceId, endpoint, r, receivedAt));
     const fast = this.resolveInMemory(sourceId, fresh, receivedAt.getTime());
     if (fast) {
-      await this.publish([...fast.map((v) => this.contractEvent(sourceId, v.message, v.messageId, v.accountId, receivedAt)), ...rejections]);
+      const iso = receivedAt.toISOString();
+      await this.publish([...fast.map((v) => this.contractEvent(sourceId, v.message, v.messageId, v.accountId, receivedAt, iso)), ...rejections]);
       return { pending: 0 };
     }
     return this.ds.transaction(async (m) => {
@@ -267,9 +268,9 @@ export class SegmentIngestService {
     ).orIgnore().execute();
   }
 
-  contractEvent(sourceId: string, message: SegmentMessage, messageId: string, accountId: string, receivedAt: Date): AnyNewEvent {
-    const e = toContractEvent(message, { sourceId, messageId, accountId, receivedAt });
-    return { ...e, subject: accountId, id: ingestEventId(sourceId, messageId), time: receivedAt } as AnyNewEvent;
+  contractEvent(sourceId: string, message: SegmentMessage, messageId: string, accountId: string, receivedAt: Date, receivedAtIso = receivedAt.toISOString()): AnyNewEvent {
+    const e = toContractEvent(message, { sourceId, messageId, accountId, receivedAt, receivedAtIso });
+    return { ...e, subject: accountId, id: ingestEventId(sourceId, messageId), time: receivedAtIso } as AnyNewEvent;
   }
 
   rejection(sourceId: string, endpoint: string, r: { index?: number; reason: string; raw: unknown }, at: Date): AnyNewEvent {

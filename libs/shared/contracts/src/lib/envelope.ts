@@ -26,7 +26,8 @@ export interface NewEvent<T extends EventType> {
   data: PayloadOf<T>;
   /** A deterministic id makes re-emission idempotent downstream; random when omitted. */
   id?: string;
-  time?: Date;
+  /** When it happened (a Date or an RFC 3339 string); now when omitted. */
+  time?: Date | string;
 }
 
 /** Builds an envelope. `source` names the producer, e.g. "kizuna/health-scoring". */
@@ -37,7 +38,7 @@ export function createEvent<T extends EventType>(source: string, e: NewEvent<T>,
     source,
     type: e.type,
     subject: e.subject,
-    time: (e.time ?? now).toISOString(),
+    time: typeof e.time === 'string' ? e.time : (e.time ?? now).toISOString(),
     datacontenttype: JSON_CONTENT_TYPE,
     data: e.data,
   };
