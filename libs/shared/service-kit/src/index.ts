@@ -5,3 +5,4 @@ export * from './lib/readiness.service';
 export { SERVICE_SCHEMA } from './lib/migrations.runner';
 export * from './lib/bootstrap-service';
 export * from './lib/run-clustered';
+export * from './lib/openapi-document';

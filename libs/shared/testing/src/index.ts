@@ -3,3 +3,4 @@ export * from './lib/wait-for';
 export * from './lib/kafka-helpers';
 export * from './lib/otlp-receiver';
 export * from './lib/service-processes';
+export * from './lib/openapi-routes';

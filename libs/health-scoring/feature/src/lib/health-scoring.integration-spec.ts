@@ -5,8 +5,8 @@ import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import { HealthBand, ManualClock, Topics, createEvent, type CloudEvent, type EventType, type PayloadOf } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
-import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
+import { TopicRecorder, documentedRoutes, recordRoutes, testKafka, waitFor } from '@kizuna/shared/testing';
 import { AccountHealth, healthScoringData } from '@kizuna/health-scoring/data-access';
 import { HealthScoringModule } from './health-scoring.module';
 import { BackfillService } from './backfill.service';
@@ -23,12 +23,15 @@ describe('health-scoring service', () => {
   let health: TopicRecorder;
   const accountIds = new Set<string>();
   let seq = 0;
+  let routes = new Set<string>();
+  const spec = openApiDocument('health-scoring.openapi.yaml');
 
   beforeAll(async () => {
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10' });
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'health-scoring', defaultPort: 0, data: healthScoringData, feature: HealthScoringModule }, config, logger, clock);
-    app = await createServiceApp({ name: 'health-scoring', module: root, config, logger, defaultPort: 0 });
+    app = await createServiceApp({ name: 'health-scoring', module: root, config, logger, defaultPort: 0, openApi: spec });
+    routes = recordRoutes(app.getHttpAdapter().getInstance());
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     producer = kafka.producer();
@@ -81,6 +84,11 @@ describe('health-scoring service', () => {
     const deployment = explanation.components.find((c) => c.key === 'deployment') as unknown as { measures: { key: string; status: string }[] };
     expect(deployment.measures.find((m) => m.key === 'seat_utilisation')?.status).toBe('no-data');
     expect((await api('GET', '/v1/accounts/nobody/health')).status).toBe(404);
+  });
+
+  it('documents exactly its routes in docs/api/health-scoring.openapi.yaml, served at /docs', async () => {
+    expect([...documentedRoutes(spec)].sort()).toEqual([...routes].sort());
+    expect((await app.inject({ method: 'GET', url: '/docs/openapi.json' })).statusCode).toBe(200);
   });
 
   it('is order-tolerant and idempotent: the same events reordered and duplicated give the same score', async () => {

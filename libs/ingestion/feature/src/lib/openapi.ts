@@ -1,16 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { load } from 'js-yaml';
+import { openApiDocument } from '@kizuna/shared/service-kit';
 
-/**
- * The ingestion API description, docs/api/ingestion.openapi.yaml: written by hand next to the
- * code, served at /docs, and checked against the registered routes by a test. The build copies
- * docs/api into dist/, so the relative path holds for both the sources and dist/.
- */
-export const INGESTION_OPENAPI_PATH = join(__dirname, '..', '..', '..', '..', '..', 'docs', 'api', 'ingestion.openapi.yaml');
-
+/** The ingestion API description, docs/api/ingestion.openapi.yaml (served at /docs). */
 export function ingestionOpenApi(): Record<string, unknown> {
-  return load(readFileSync(INGESTION_OPENAPI_PATH, 'utf8')) as Record<string, unknown>;
+  return openApiDocument('ingestion.openapi.yaml');
 }
 
 /**
