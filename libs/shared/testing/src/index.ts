@@ -4,3 +4,4 @@ export * from './lib/kafka-helpers';
 export * from './lib/otlp-receiver';
 export * from './lib/service-processes';
 export * from './lib/openapi-routes';
+export * from './lib/kafka-network-switch';

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface KafkaClientOptions {
@@ -7,6 +7,8 @@ export interface KafkaClientOptions {
   logger?: Logger;
   /** Connection attempts before a call fails (kafkajs retries with backoff in between). */
   retries?: number;
+  /** How sockets are opened (kafkajs's hook: proxies, custom TLS, network fault injection in tests). */
+  socketFactory?: ISocketFactory;
 }
 
 const levelName: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -35,5 +37,6 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     logLevel: logLevel.WARN,
   };
   if (options.logger) config.logCreator = pinoLogCreator(options.logger);
+  if (options.socketFactory) config.socketFactory = options.socketFactory;
   return new Kafka(config);
 }

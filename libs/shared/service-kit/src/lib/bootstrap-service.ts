@@ -3,7 +3,7 @@ import type { Clock } from '@kizuna/shared/contracts';
 import { ConfigError, ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { ensureDatabase, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import { createLogger } from '@kizuna/shared/telemetry';
-import { KizunaServiceModule } from './kizuna-service.module';
+import { KizunaServiceModule, type KizunaServiceOptions } from './kizuna-service.module';
 import { runService } from './run-service';
 
 export interface ServiceDefinition {
@@ -24,11 +24,17 @@ export interface ServiceDefinition {
 class ServiceRootModule {}
 
 /** The root module of a service: the shared kit plus its feature module. */
-export function serviceRootModule(def: ServiceDefinition, config: ServiceConfig, logger: ReturnType<typeof createLogger>, clock?: Clock): DynamicModule {
+export function serviceRootModule(
+  def: ServiceDefinition,
+  config: ServiceConfig,
+  logger: ReturnType<typeof createLogger>,
+  clock?: Clock,
+  extras: Pick<KizunaServiceOptions, 'kafkaSocketFactory'> = {},
+): DynamicModule {
   return {
     module: ServiceRootModule,
     imports: [
-      KizunaServiceModule.forRoot({ name: def.name, config, logger, data: def.data, ...(clock ? { clock } : {}) }),
+      KizunaServiceModule.forRoot({ name: def.name, config, logger, data: def.data, ...(clock ? { clock } : {}), ...extras }),
       def.feature,
     ],
   };

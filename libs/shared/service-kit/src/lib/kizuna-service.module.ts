@@ -2,7 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Kafka } from 'kafkajs';
+import type { ISocketFactory, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CLOCK, SystemClock, type Clock } from '@kizuna/shared/contracts';
 import { kafkaBrokers, type ServiceConfig } from '@kizuna/shared/config';
@@ -22,6 +22,8 @@ export interface KizunaServiceOptions {
   data: ServiceDataSpec;
   /** Injected clock; the system clock unless a test or a replay provides one. */
   clock?: Clock;
+  /** How Kafka sockets are opened (kafkajs socketFactory), when not the default. */
+  kafkaSocketFactory?: ISocketFactory;
 }
 
 /**
@@ -54,7 +56,13 @@ export class KizunaServiceModule {
         { provide: CLOCK, useValue: options.clock ?? new SystemClock() },
         {
           provide: KAFKA,
-          useFactory: () => createKafka({ clientId: `kizuna-${name}`, brokers: kafkaBrokers(config), logger: logger.child({ component: 'kafka' }) }),
+          useFactory: () =>
+            createKafka({
+              clientId: `kizuna-${name}`,
+              brokers: kafkaBrokers(config),
+              logger: logger.child({ component: 'kafka' }),
+              ...(options.kafkaSocketFactory ? { socketFactory: options.kafkaSocketFactory } : {}),
+            }),
         },
         {
           provide: EventPublisher,
