@@ -6,3 +6,4 @@ export { SERVICE_SCHEMA } from './lib/migrations.runner';
 export * from './lib/bootstrap-service';
 export * from './lib/run-clustered';
 export * from './lib/openapi-document';
+export * from './lib/periodic-task';

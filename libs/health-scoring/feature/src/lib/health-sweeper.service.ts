@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { loadConfig } from '@kizuna/shared/config';
 import { OutboxRelay } from '@kizuna/shared/messaging';
-import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { AccountHealth } from '@kizuna/health-scoring/data-access';
 import { HealthConfig } from './health.config';
 import { HealthScorer } from './health-scorer.service';
@@ -16,28 +16,23 @@ import { HealthScorer } from './health-scorer.service';
 @Injectable()
 export class HealthSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly config = loadConfig(HealthConfig);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly periodic: PeriodicTask;
 
   constructor(
     private readonly ds: DataSource,
     private readonly scorer: HealthScorer,
     private readonly relay: OutboxRelay,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweepOnce()
-        .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'health sweep failed; will retry'))
-        .finally(() => (this.running = undefined));
-    }, this.config.HEALTH_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    this.periodic = new PeriodicTask('health sweep', this.config.HEALTH_SWEEP_INTERVAL_MS, () => this.sweepOnce(), logger);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.periodic.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Rescores every account once; returns how many accounts and how many emitted changes. */

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { queryRows } from '@kizuna/shared/persistence';
-import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { PendingEvent, ReceivedMessage } from '@kizuna/ingestion/data-access';
 import { IngestionConfig } from './ingestion.config';
 import { SegmentIngestService } from './segment-ingest.service';
@@ -18,8 +18,7 @@ const SWEEP_BATCH = 1000;
  */
 @Injectable()
 export class PendingSweeper implements OnApplicationBootstrap, OnModuleDestroy {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly periodic: PeriodicTask;
 
   constructor(
     private readonly ds: DataSource,
@@ -27,20 +26,16 @@ export class PendingSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly config: IngestionConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweepOnce()
-        .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'pending sweep failed; will retry'))
-        .finally(() => (this.running = undefined));
-    }, SWEEP_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    this.periodic = new PeriodicTask('pending sweep', SWEEP_INTERVAL_MS, () => this.sweepOnce(), logger);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.periodic.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass; returns how many pending events expired and how many dedup rows were purged. */
