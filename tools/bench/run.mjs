@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: measures the ingestion service against its targets (batched and
 // single-event ingest, latency, RSS) with Kafka's own producer and a bare Fastify server measured
-// beside it in the same run. Writes .kizuna/bench/ingestion-<timestamp>.json and docs/benchmarks.md.
+// beside it in the same run, then health-scoring (event → cs.health.v1 latency under 70 % of the
+// measured ingest rate, backfill of 1M accounts beside a COPY of the same rows).
+// Writes .kizuna/bench/ingestion-<timestamp>.json and docs/benchmarks.md.
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, release, type as osType } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -15,7 +17,13 @@ import { batchBody, eventFactory, runLoad, singleBody } from './lib/load.mjs';
 import { backgroundBusyPercent, cpuBetween, cpuSnapshot, rssSampler } from './lib/sampler.mjs';
 import { kafkaLibsDir, runProducerPerf } from './lib/kafka-perf.mjs';
 import { formatProfile, summariseProfile } from './lib/profile.mjs';
-import { TARGETS, cpuTable, foundationSection, markdownDoc, textTable } from './lib/report.mjs';
+import {
+  TARGETS, cpuTable, foundationSection, healthChecks, healthCpuTable, healthTextTable, markdownDoc, pgActivityTable, textTable,
+} from './lib/report.mjs';
+import {
+  HEALTH_INPUT_TOPICS, copyReference, generateAccounts, groupLag, healthGroup, latencyScenario, resetGroupToLatest, runBackfill, startHealthScoring,
+  stopHealthScoring, waitForStableGroup,
+} from './lib/health.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PRODUCT_TOPIC = 'cs.product.v1';
@@ -23,15 +31,20 @@ const PERF_TOPIC = 'bench.producer-perf';
 const WRITE_KEY = 'kizuna-bench-write-key';
 
 const USAGE = `Usage: npm run bench [-- options]
-  --quick                  short run (5 s per scenario), well under 5 minutes in total
+  --quick                  short run (5 s per scenario, 100,000 accounts in the backfill), about 5 minutes
   --duration <s>           seconds per measured scenario (default 30, quick 5)
   --warmup <s>             warm-up seconds before the service is measured (default 10, quick 3)
   --batch-connections <n>  concurrent connections for /v1/batch (default 16)
   --single-connections <n> concurrent connections for /v1/track (default 64)
   --profile                run the service with node --cpu-prof and print where its CPU time went
                            (figures are lower with the profiler on; docs/benchmarks.md is not updated)
-  --only <batch|single>    measure only that service scenario, without the references
-                           (for profiling one path; docs/benchmarks.md is not updated)
+  --only <batch|single|health>
+                           measure only that service scenario, without the references
+                           (for profiling one path; docs/benchmarks.md is not updated);
+                           health = the health-scoring set (it measures /v1/batch first, for its rate)
+  --accounts <n>           accounts in the health-scoring backfill (default 1000000, quick 100000)
+  --backfill-timeout <s>   stop waiting for a backfill (or dry run) after this long and report the
+                           rate and the extrapolated time (default 1200, quick 300)
   --skip-build             do not run tools/scripts/build.mjs first
   --skip-docs              do not regenerate docs/benchmarks.md
   --from <result.json>     measure nothing: print the tables of an earlier result and regenerate
@@ -50,6 +63,8 @@ function options() {
       'single-connections': { type: 'string', default: '64' },
       profile: { type: 'boolean', default: false },
       only: { type: 'string' },
+      accounts: { type: 'string' },
+      'backfill-timeout': { type: 'string' },
       from: { type: 'string' },
       'skip-build': { type: 'boolean', default: false },
       'skip-docs': { type: 'boolean', default: false },
@@ -62,7 +77,7 @@ function options() {
     return x;
   };
   const quick = values.quick;
-  if (values.only && !['batch', 'single'].includes(values.only)) throw new Error(`--only must be batch or single, got ${values.only}`);
+  if (values.only && !['batch', 'single', 'health'].includes(values.only)) throw new Error(`--only must be batch, single or health, got ${values.only}`);
   return {
     help: values.help,
     quick,
@@ -77,6 +92,8 @@ function options() {
     singleConnections: int(values['single-connections'], 'single-connections'),
     partitions: int(process.env.KAFKA_TOPIC_PARTITIONS ?? 6, 'KAFKA_TOPIC_PARTITIONS'),
     producerPerf: quick ? { records: 1000000, warmup: 300000 } : { records: 3000000, warmup: 500000 },
+    accounts: int(values.accounts ?? (quick ? 100000 : 1000000), 'accounts'),
+    backfillTimeoutSec: int(values['backfill-timeout'] ?? (quick ? 300 : 1200), 'backfill-timeout'),
   };
 }
 
@@ -266,8 +283,9 @@ async function measureService(runId, o, ctx) {
   const l = loads(runId, o);
   const common = { port, writeKey: WRITE_KEY, pids, rss, admin };
 
-  const wanted = (name) => !o.only || o.only === name;
-  log(`warm-up: ${o.warmupSec} s${o.only ? ` of ${o.only}` : ` of batches, ${Math.ceil(o.warmupSec / 2)} s of single events`}`);
+  // The health set drives /v1/batch at 70 % of the batch throughput measured here, so it needs batch.
+  const wanted = (name) => !o.only || o.only === name || (o.only === 'health' && name === 'batch');
+  log(`warm-up: ${o.warmupSec} s${o.only ? ` of ${wanted('single') ? 'single' : 'batch'}` : ` of batches, ${Math.ceil(o.warmupSec / 2)} s of single events`}`);
   if (wanted('batch')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.batch, durationSec: o.warmupSec, writeKey: WRITE_KEY });
   if (wanted('single')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.single, durationSec: Math.ceil(o.warmupSec / (o.only ? 1 : 2)), writeKey: WRITE_KEY });
 
@@ -277,11 +295,13 @@ async function measureService(runId, o, ctx) {
   await sleep(3000);
   const afterLoadRssMiB = rss.lastMiB(); // idle again, with whatever the load left in memory
   rss.stop();
+  // Health-scoring's latency scenarios need this ingestion service running (warm, as measured).
+  const health = ctx.whileRunning ? await ctx.whileRunning({ service, port, batch, kafka, admin }) : undefined;
   if (rss.processes() > 1) log(`the service ran as ${rss.processes()} processes (cluster workers); RSS and CPU are summed over all of them`);
   const stopped = await stopProcess(service, 30000);
   if (stopped.code !== 0) log(`ingestion service exited with ${stopped.code ?? stopped.signal}`);
   const processes = rss.processes();
-  return { batch, single, service: { startupMs, processes, idleRssMiB, peakRssMiB, afterLoadRssMiB, exit: stopped.code ?? stopped.signal }, kafka, admin };
+  return { batch, single, health, service: { startupMs, processes, idleRssMiB, peakRssMiB, afterLoadRssMiB, exit: stopped.code ?? stopped.signal }, kafka, admin };
 }
 
 /** Kafka's own producer with the service's average record size (key + value + headers), acks=all. */
@@ -310,6 +330,105 @@ function serviceLogSummary(file) {
     error: bad.length,
     samples: bad.slice(0, 3).map((l) => /"msg":"([^"]*)"/.exec(l)?.[1] ?? l.slice(0, 200)),
   };
+}
+
+// --- health scoring ----------------------------------------------------------------------------
+
+const wantHealth = (o) => !o.only || o.only === 'health';
+
+/** Starts health-scoring after moving its group past the backlog, and waits for its consumer group. */
+async function startHealth(o, ctx, admin, logName, extraEnv) {
+  await resetGroupToLatest(admin, healthGroup(), HEALTH_INPUT_TOPICS);
+  const h = await startHealthScoring(root, {
+    brokers: ctx.brokers, databaseUrl: ctx.databaseUrl, partitions: o.partitions, logDir: ctx.logDir, logName, extraEnv,
+    profileDir: o.profile ? ctx.profileDir : undefined,
+  });
+  ctx.pidNames.set(h.service.pid, logName);
+  await waitForStableGroup(admin, healthGroup());
+  log(`${logName} ready on :${h.port} in ${h.startupMs} ms (pid ${h.service.pid}${Object.keys(extraEnv).length ? `, ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`);
+  return h;
+}
+
+async function stopHealth(h, admin) {
+  const stopped = await stopHealthScoring(h);
+  if (stopped.code !== 0) log(`health-scoring exited with ${stopped.code ?? stopped.signal}`);
+  const lag = await groupLag(admin, healthGroup(), HEALTH_INPUT_TOPICS).catch(() => undefined);
+  return { exit: stopped.code ?? stopped.signal, lagAtStop: lag?.total };
+}
+
+/**
+ * Event → cs.health.v1 latency, with the ingestion service of this run still up: paced /v1/batch at
+ * 70 % of its measured batch throughput; when health-scoring cannot keep up with that (its lag
+ * grows), a second scenario at 70 % of what health-scoring processed, to show the latency within
+ * its capacity.
+ */
+async function healthLatency(runId, o, ctx, { service, port, batch, kafka, admin }) {
+  const common = {
+    runId, kafka, admin, databaseUrl: ctx.databaseUrl, ingestion: { pid: service.pid, port }, brokerPid: ctx.brokerPid, writeKey: WRITE_KEY, batchSize: TARGETS.batchSize,
+    warmupSec: Math.max(3, Math.min(o.warmupSec, 10)), durationSec: o.durationSec, drainSec: Math.max(15, o.durationSec), log,
+  };
+  const env = { HEALTH_MIN_DELTA: '0' };
+  const scenarios = {};
+  let h = await startHealth(o, ctx, admin, 'health-scoring-latency', env);
+  try {
+    const rate = TARGETS.health.ingestShare * batch.eventsPerSec;
+    scenarios.atIngestShare = await latencyScenario({ ...common, label: `event → ${'cs.health.v1'} at 70 % of /v1/batch`, tag: 'l70', health: h, eventsPerSec: rate });
+    const first = scenarios.atIngestShare;
+    const saturated = first.consumerLag.afterWait > rate || first.notSeenWithinWait > 0.01 * first.measuredAccepted;
+    scenarios.atIngestShare.saturated = saturated;
+    scenarios.atIngestShare.service = await stopHealth(h, admin);
+    h = undefined;
+    if (saturated && (first.healthProcessedEventsPerSec > 0 || first.healthAppliedPerSecDuringWait > 0)) {
+      log(
+        `health-scoring fell behind (${first.healthProcessedEventsPerSec.toLocaleString('en-US')} events/s applied under the load, ${first.healthAppliedPerSecDuringWait ?? '–'}/s with the load stopped,` +
+          ` for ${first.eventsPerSecSent.toLocaleString('en-US')} sent): latency again at 70 % of what it applied`,
+      );
+      h = await startHealth(o, ctx, admin, 'health-scoring-capacity', env);
+      // Its throughput while it worked off the backlog with nothing else sent (else during the load).
+      const capacity = Math.max(first.healthAppliedPerSecDuringWait ?? 0, first.healthProcessedEventsPerSec);
+      // Smaller batches at this rate (about 10 requests/s): a batch of 100 would be a burst of its own.
+      const within = Math.max(10, 0.7 * capacity);
+      scenarios.withinCapacity = await latencyScenario({
+        ...common, label: 'event → cs.health.v1 at 70 % of health-scoring throughput', tag: 'c70', health: h, eventsPerSec: within,
+        batchSize: Math.max(1, Math.min(TARGETS.batchSize, Math.round(within / 10))),
+      });
+      scenarios.withinCapacity.service = await stopHealth(h, admin);
+      h = undefined;
+    }
+  } finally {
+    if (h) await stopHealthScoring(h);
+  }
+  return scenarios;
+}
+
+/**
+ * Backfill of o.accounts accounts: health-scoring started (schema, seeded scorecards), facts and
+ * scores generated set-based in SQL, then POST /v1/scorecards/smb/backfill and a dry run through
+ * the API; then the COPY reference with the same rows.
+ */
+async function healthBackfill(o, ctx, admin, stamp) {
+  const h = await startHealth(o, ctx, admin, 'health-scoring-backfill', {});
+  const out = {};
+  try {
+    await sleep(1000);
+    const idle = rssSampler(h.service.pid);
+    out.idleRssMiB = idle.lastMiB();
+    idle.stop();
+    log(`generating ${o.accounts.toLocaleString('en-US')} accounts' facts and scores in SQL (generate_series) ...`);
+    out.generation = await generateAccounts(ctx.databaseUrl, o.accounts, log);
+    log(`generated in ${out.generation.insertSeconds} s + ANALYZE ${out.generation.analyzeSeconds} s (schema now ${out.generation.schemaMiB} MiB)`);
+    const common = { health: h, databaseUrl: ctx.databaseUrl, scorecardId: 'smb', timeoutSec: o.backfillTimeoutSec, brokerPid: ctx.brokerPid, admin, log };
+    out.backfill = await runBackfill({ ...common, label: `backfill of ${o.accounts.toLocaleString('en-US')} accounts`, dryRun: false });
+    out.dryRun = await runBackfill({ ...common, label: `dry run of ${o.accounts.toLocaleString('en-US')} accounts`, dryRun: true });
+  } finally {
+    out.service = await stopHealth(h, admin);
+  }
+  log(`reference: COPY of ${o.accounts.toLocaleString('en-US')} account_health rows into an empty table`);
+  const copyFile = join(root, '.kizuna/bench', `copy-${stamp}.tsv`); // removed by copyReference, and here on Ctrl-C
+  cleanups.push(async () => rmSync(copyFile, { force: true }));
+  out.copy = await copyReference({ databaseUrl: ctx.databaseUrl, n: o.accounts, outDir: join(root, '.kizuna/bench'), stamp, log });
+  log(`COPY: ${out.copy.rows.toLocaleString('en-US')} rows in ${out.copy.seconds} s (${out.copy.rowsPerSec.toLocaleString('en-US')} rows/s, ${out.copy.tableMiB} MiB)`);
+  return out;
 }
 
 // --- main --------------------------------------------------------------------------------------
@@ -352,17 +471,41 @@ async function bench(o) {
   }
 
   log('ingestion service');
-  const svc = await measureService(runId, o, { brokers: kafkaInfo.brokers, brokerPid: kafkaInfo.pid, databaseUrl, logDir, profileDir });
+  const ctx = { brokers: kafkaInfo.brokers, brokerPid: kafkaInfo.pid, databaseUrl, logDir, profileDir, pidNames: new Map() };
+  if (wantHealth(o)) ctx.whileRunning = (running) => (ctx.pidNames.set(running.service.pid, 'ingestion'), healthLatency(runId, o, ctx, running));
+  const svc = await measureService(runId, o, ctx);
 
   const { messageSample, kp } = o.only ? {} : await kafkaReference(runId, o, svc, kafkaInfo);
+
+  let health;
+  if (wantHealth(o)) {
+    log('health scoring: backfill');
+    health = { latency: svc.health, ...(await healthBackfill(o, ctx, svc.admin, stamp)) };
+    health.peakRssMiB = Math.max(
+      ...Object.values(health.latency ?? {}).map((s) => s.healthRssPeakMiB ?? 0),
+      health.backfill?.healthRssPeakMiB ?? 0,
+      health.dryRun?.healthRssPeakMiB ?? 0,
+    );
+    health.settings = {
+      ingestShare: TARGETS.health.ingestShare,
+      accounts: o.accounts,
+      backfillTimeoutSec: o.backfillTimeoutSec,
+      latencyEnv: { HEALTH_MIN_DELTA: '0', HEALTH_SWEEP_INTERVAL_MS: process.env.HEALTH_SWEEP_INTERVAL_MS ?? '86400000' },
+    };
+    health.log = Object.fromEntries(
+      ['health-scoring-latency', 'health-scoring-capacity', 'health-scoring-backfill'].map((n) => [n, serviceLogSummary(join(logDir, `${n}.log`))]).filter(([, v]) => v.warn + v.error > 0 || v.samples.length),
+    );
+  }
 
   let profile;
   if (o.profile) {
     // One file per process (cluster workers each write theirs); an idle primary is left out.
     const files = existsSync(profileDir) ? readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')) : [];
-    profile = files.flatMap((file) =>
-      [svc.batch, svc.single].filter(Boolean).map((s) => summariseProfile(join(profileDir, file), { window: s.window })),
-    ).filter((p) => p.busyPct > 5);
+    const windows = [svc.batch, svc.single, ...Object.values(svc.health ?? {}), health?.backfill, health?.dryRun].filter(Boolean).map((s) => s.window);
+    const processOf = (file) => ctx.pidNames.get(Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1])) ?? 'ingestion';
+    profile = files
+      .flatMap((file) => windows.map((window) => ({ ...summariseProfile(join(profileDir, file), { window }), process: processOf(file) })))
+      .filter((p) => p.busyPct > 5 && p.totalMs > 500);
     if (!files.length) log(`no .cpuprofile found in ${profileDir}`);
   }
 
@@ -385,11 +528,12 @@ async function bench(o) {
       singleConnections: o.singleConnections,
       partitions: o.partitions,
       producerPerf: o.producerPerf,
+      ...(health ? { healthAccounts: o.accounts } : {}),
     },
     targets: TARGETS,
     infra: { brokers: kafkaInfo.brokers, brokerStartedByUs: kafkaInfo.startedByUs, database: new URL(databaseUrl).pathname.slice(1) },
     // Settings passed on to the service from the environment (INGESTION_*, DATABASE_*, OTEL_*, NODE_OPTIONS).
-    serviceEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(INGESTION_(?!BOOTSTRAP)|DATABASE_POOL|OTEL_|NODE_OPTIONS$)/.test(k))),
+    serviceEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(INGESTION_(?!BOOTSTRAP)|HEALTH_|DATABASE_POOL|OTEL_|NODE_OPTIONS$)/.test(k))),
     service: { ...svc.service, log: serviceLogSummary(join(logDir, 'ingestion.log')) },
     scenarios: { ...(batch ? { batch } : {}), ...(single ? { single } : {}) },
     reference: {
@@ -405,7 +549,9 @@ async function bench(o) {
       singleThroughput: single && single.eventsPerSec >= TARGETS.singleEventsPerSec,
       singleAcked: single && single.kafka.delta >= single.acceptedEvents,
       noErrors: [batch, single].filter(Boolean).every((s) => s.non2xx + s.errors + s.timeouts === 0),
+      ...(health ? healthChecks(health, o.accounts) : {}),
     },
+    ...(health ? { health } : {}),
     ...(profile ? { profile } : {}),
     logs: relative(root, logDir),
   };
@@ -419,10 +565,16 @@ function report(result, o) {
   const { machine, profile } = result;
   console.log(`\n${textTable(result)}\n\nCPU during each scenario (% of one core, machine = ${machine.cores * 100} %):\n${cpuTable(result)}\n`);
   if (result.service.log.error) log(`service logged ${result.service.log.error} errors, e.g. ${result.service.log.samples.join(' | ')}`);
+  if (result.health) {
+    console.log(`Health scoring:\n${healthTextTable(result)}\n\nCPU during the health scenarios (% of one core):\n${healthCpuTable(result)}\n`);
+    const pga = pgActivityTable(result);
+    if (pga) console.log(`${pga}\n`);
+    for (const [name, l] of Object.entries(result.health.log ?? {})) if (l.error || l.warn) log(`${name} logged ${l.error} errors, ${l.warn} warnings${l.samples.length ? `, e.g. ${l.samples.join(' | ')}` : ''}`);
+  }
   for (const p of [].concat(profile ?? [])) console.log(`${formatProfile(p)}\n`);
   log(`result: ${result.resultFile}`);
   // Only a complete, unprofiled run describes the service (the CLI options also turn docs off).
-  const complete = !result.profiled && result.reference?.kafkaProducerPerf && result.scenarios.batch && result.scenarios.single;
+  const complete = !result.profiled && result.reference?.kafkaProducerPerf && result.scenarios.batch && result.scenarios.single && (result.health || o.from);
   if (o.docs && complete) {
     const docPath = join(root, 'docs/benchmarks.md');
     writeFileSync(docPath, markdownDoc(result, foundationSection(docPath)));

@@ -86,7 +86,7 @@ function shortUrl(url) {
 }
 
 export function formatProfile(s) {
-  const lines = [`CPU profile${s.label ? ` of ${s.label}` : ''} (${s.file}): ${s.totalMs} ms sampled, service busy ${s.busyPct}% of it`, '', 'top functions (self time):'];
+  const lines = [`CPU profile${s.process ? ` of ${s.process}` : ''}${s.label ? ` during ${s.label}` : ''} (${s.file}): ${s.totalMs} ms sampled, service busy ${s.busyPct}% of it`, '', 'top functions (self time):'];
   for (const f of s.topFunctionsSelf) lines.push(`  ${String(f.pct).padStart(5)}%  ${String(f.ms).padStart(6)} ms  ${f.name}`);
   lines.push('', 'packages, self time (Node internals and native code charged to the package that called them):');
   for (const p of s.packagesResponsible) lines.push(`  ${String(p.pct).padStart(5)}%  ${p.name}`);

@@ -1,7 +1,14 @@
 // Turns a bench result into checks, a text table for stdout and docs/benchmarks.md.
 import { existsSync, readFileSync } from 'node:fs';
 
-export const TARGETS = { batchEventsPerSec: 50000, singleEventsPerSec: 10000, batchSize: 100 };
+export const TARGETS = {
+  batchEventsPerSec: 50000,
+  singleEventsPerSec: 10000,
+  batchSize: 100,
+  // The health-scoring issue: event → cs.health.v1 p99 ≤ 250 ms (must ≤ 1 s) at 70 % of the sustained
+  // ingest rate; backfill of 1,000,000 accounts ≤ 20 s (must ≤ 60 s).
+  health: { ingestShare: 0.7, latencyP99Ms: 250, latencyP99MustMs: 1000, backfillAccounts: 1000000, backfillSeconds: 20, backfillMustSeconds: 60 },
+};
 
 const n = (x) => (x === undefined || x === null || Number.isNaN(x) ? '–' : Math.round(x).toLocaleString('en-US'));
 const pct = (a, b) => (a && b ? `${Math.round((a / b) * 1000) / 10} %` : '–');
@@ -111,6 +118,244 @@ export function foundationSection(docPath) {
   return `${FOUNDATION_HEADING}\n\nMeasured while building the foundation, on the 2-core / 24 GiB development machine:\n\n${table}`;
 }
 
+// --- health scoring ------------------------------------------------------------------------------
+
+const H = TARGETS.health;
+const targetOrMust = (ok, must) => (ok ? 'PASS' : must ? 'FAIL target (must met)' : 'FAIL');
+const bandText = (b) => (b && Object.keys(b).length ? ['good', 'caution', 'danger'].filter((k) => b[k] !== undefined).map((k) => `${k} ${n(b[k])}`).join(', ') : '–');
+
+/** Backfill targets for `accounts` (the 1M targets scaled linearly when a run uses fewer). */
+export function backfillTargets(accounts) {
+  const f = accounts / H.backfillAccounts;
+  return { seconds: H.backfillSeconds * f, mustSeconds: H.backfillMustSeconds * f, scaled: f !== 1 };
+}
+
+/** Seconds the whole backfill took, or would take at the measured rate when it was cut off. */
+const backfillSeconds = (b) => (b ? (b.status === 'done' ? b.seconds : b.extrapolatedSeconds) : undefined);
+
+export function healthChecks(h, accounts) {
+  const p99 = h.latency?.atIngestShare?.latencyMs?.p99;
+  const t = backfillTargets(accounts);
+  const bf = h.backfill;
+  const bs = bf?.status === 'done' ? bf.seconds : undefined;
+  return {
+    healthLatencyP99: p99 !== null && p99 !== undefined && p99 <= H.latencyP99Ms,
+    healthLatencyP99Must: p99 !== null && p99 !== undefined && p99 <= H.latencyP99MustMs,
+    healthBackfill: bs !== undefined && bs <= t.seconds,
+    healthBackfillMust: bs !== undefined && bs <= t.mustSeconds,
+    healthBackfillDone: bf?.status === 'done' && h.dryRun?.status === 'done',
+  };
+}
+
+const lat = (l, waited) => {
+  const f = (x) => (x === null || x === undefined ? `> ${waited} s` : `${n(x)} ms`);
+  return l ? `${f(l.p50)} / ${f(l.p95)} / ${f(l.p99)} (max seen ${l.max === null ? '–' : `${n(l.max)} ms`})` : '–';
+};
+const fmtSec = (x) => (x === undefined || x === null ? '–' : x >= 10 ? n(x) : String(Math.round(x * 10) / 10));
+
+function latencyRows(s, { main }) {
+  if (!s) return [];
+  const waited = s.waitAfterSendingSec;
+  const p99 = s.latencyMs.p99;
+  const rate = `${n(s.eventsPerSecSent)} events/s`;
+  const rows = [
+    [
+      main
+        ? `event → cs.health.v1 latency p50 / p95 / p99, at 70 % of /v1/batch (${rate} sent of ${n(s.eventsPerSecTarget)} planned, ${s.batchSize} accounts per batch)`
+        : `  same, at 70 % of health-scoring's own throughput (${rate}, ${s.batchSize} accounts per batch)`,
+      lat(s.latencyMs, waited),
+      main ? `p99 ≤ ${n(H.latencyP99Ms)} ms (must ≤ ${n(H.latencyP99MustMs)} ms)` : 'report',
+      main ? targetOrMust(p99 !== null && p99 <= H.latencyP99Ms, p99 !== null && p99 <= H.latencyP99MustMs) : '',
+      `HTTP answers of the same requests ${s.httpLatencyMs.p50} / ${s.httpLatencyMs.p99} ms (p50 / p99)`,
+      `send → computedAt p50 ${n(s.sendToComputedAtMs.p50)} ms, computedAt → on the topic p50 ${n(s.computedAtToReceivedMs.p50)} ms`,
+    ],
+    [
+      '    health events seen for the accepted events',
+      `${n(s.healthEventsMatched)} of ${n(s.measuredAccepted)} (waited ${s.waitAfterSendingSec} s after sending; ${n(s.accountsUsed)} accounts)`,
+      'all',
+      s.notSeenWithinWait === 0 ? 'PASS' : 'FAIL',
+      '',
+      '',
+    ],
+    [
+      `    health-scoring throughput; lag of ${s.consumerLag.group}`,
+      `${n(s.healthProcessedEventsPerSec)} events/s applied (${n(s.healthEmittedEventsPerSec)}/s emitted)${s.healthAppliedPerSecDuringWait && s.consumerLag.atEndOfSending > s.eventsPerSecSent ? `, ${n(s.healthAppliedPerSecDuringWait)}/s once sending stopped` : ''}; lag ${n(s.consumerLag.atEndOfSending)} at end of sending, ${n(s.consumerLag.afterWait)} after the wait`,
+      `≥ ${rate}, lag ≈ 0`,
+      s.healthProcessedEventsPerSec >= 0.95 * s.eventsPerSecSent && s.consumerLag.afterWait < s.eventsPerSecSent ? 'PASS' : 'FAIL',
+      s.lagDrainSecondsAtThatRate > 60 ? `that lag takes ~${n(s.lagDrainSecondsAtThatRate)} s to drain at ${n(s.healthProcessedEventsPerSec)} events/s` : '',
+      `${pct(s.healthProcessedEventsPerSec, s.eventsPerSecSent)} of the rate sent`,
+    ],
+  ];
+  return rows;
+}
+
+/** The health-scoring rows: [scenario, measured, target, result, reference, ratio]. */
+export function healthRows(r) {
+  const h = r.health;
+  if (!h) return [];
+  const out = [...latencyRows(h.latency?.atIngestShare, { main: true }), ...latencyRows(h.latency?.withinCapacity, { main: false })];
+  const accounts = r.settings.healthAccounts ?? h.settings?.accounts;
+  const t = backfillTargets(accounts);
+  const bf = h.backfill;
+  const copy = h.copy;
+  if (bf) {
+    const secs = backfillSeconds(bf);
+    const done = bf.status === 'done';
+    out.push([
+      `backfill of ${n(accounts)} accounts (POST /v1/scorecards/smb/backfill → done)`,
+      done ? `${bf.seconds} s (${n(bf.accountsPerSec)} accounts/s)` : `${bf.status}: ${n(bf.processed)} in ${bf.seconds} s (${n(bf.accountsPerSec)} accounts/s) → ~${n(secs)} s for all`,
+      `≤ ${fmtSec(t.seconds)} s (must ≤ ${fmtSec(t.mustSeconds)} s)${t.scaled ? `, the 1,000,000-account targets scaled to ${n(accounts)}` : ''}`,
+      targetOrMust(done && bf.seconds <= t.seconds, done && bf.seconds <= t.mustSeconds),
+      copy
+        ? `COPY of ${n(copy.rows)} account_health rows ${copy.seconds} s (${n(copy.rowsPerSec)} rows/s)${copy.withoutExplanation ? `; with explanation NULL ${copy.withoutExplanation.seconds} s` : ''}`
+        : '',
+      copy && secs ? `backfill = ${Math.round((secs / copy.seconds) * 10) / 10} × COPY` : '',
+    ]);
+    out.push(['    bands before → after (the job)', `${bandText(bf.before)} → ${bandText(bf.after)}`, 'report', '', '', '']);
+    if (bf.outbox) {
+      out.push([
+        '    changes emitted, outbox published',
+        `${n(bf.outbox.emittedChanges)} changes; outbox ${bf.outbox.backlogAfterWait ? `backlog ${n(bf.outbox.backlogAfterWait)} left` : `drained ${bf.outbox.drainedSecondsAfterDone} s after done`}`,
+        'report',
+        '',
+        '',
+        '',
+      ]);
+    }
+  }
+  const dr = h.dryRun;
+  if (dr) {
+    const secs = backfillSeconds(dr);
+    out.push([
+      `dry run of ${n(accounts)} accounts ({"dryRun": true})`,
+      dr.status === 'done' ? `${dr.seconds} s (${n(dr.accountsPerSec)} accounts/s)` : `${dr.status}: ${n(dr.processed)} in ${dr.seconds} s → ~${n(secs)} s for all`,
+      'report',
+      '',
+      `bands after (preview): ${bandText(dr.after)}`,
+      copy && secs ? `dry run = ${Math.round((secs / copy.seconds) * 10) / 10} × COPY` : '',
+    ]);
+  }
+  if (h.generation) {
+    const g = h.generation;
+    out.push([
+      `setup: ${n(accounts)} accounts' facts and scores generated in SQL`,
+      `${g.insertSeconds} s (+ ANALYZE ${g.analyzeSeconds} s), ${n(g.steps.reduce((s, x) => s + x.rows, 0))} rows, ${n(g.schemaMiB)} MiB`,
+      'report',
+      '',
+      '',
+      '',
+    ]);
+  }
+  out.push([
+    'health-scoring RSS (peak)',
+    `${n(h.peakRssMiB)} MiB (latency ${n(h.latency?.atIngestShare?.healthRssPeakMiB)}, backfill ${n(bf?.healthRssPeakMiB)}, dry run ${n(dr?.healthRssPeakMiB)}; idle ${n(h.idleRssMiB)} MiB)`,
+    'report',
+    '',
+    '',
+    '',
+  ]);
+  return out;
+}
+
+function table(head, body, { markdown = false } = {}) {
+  if (markdown) {
+    const esc = (x) => String(x).replace(/\|/g, '\\|');
+    return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((row) => `| ${row.map(esc).join(' | ')} |`)].join('\n');
+  }
+  const all = [head, ...body];
+  const widths = head.map((_, i) => Math.max(...all.map((row) => String(row[i]).length)));
+  const line = (row) => row.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd();
+  return [line(all[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
+}
+
+export const healthTextTable = (r, opts) => table(HEAD, healthRows(r), opts);
+
+export function healthCpuTable(r, opts) {
+  const h = r.health;
+  const head = ['health scenario', 'ingestion', 'health-scoring', 'Kafka broker', 'Postgres', 'bench (load + reader)', 'other', 'machine busy'];
+  const list = [
+    ['latency at 70 % of /v1/batch', h?.latency?.atIngestShare],
+    ['latency within health-scoring capacity', h?.latency?.withinCapacity],
+    ['backfill', h?.backfill],
+    ['dry run', h?.dryRun],
+  ].filter(([, s]) => s?.cpu);
+  const pc = (v) => (v === undefined ? '–' : `${v} %`);
+  const body = list.map(([name, s]) => {
+    const c = s.cpu.percentOfOneCore;
+    return [name, pc(c.ingestion), pc(c.health), pc(c.broker), pc(c.postgres), pc(c.loadgen), pc(c.other), pc(c.machineBusy)];
+  });
+  return table(head, body, opts);
+}
+
+/** Where health-scoring's Postgres connections were during the backfill and the dry run. */
+export function pgActivityTable(r, opts) {
+  const h = r.health;
+  const body = [];
+  const runs = [
+    ['latency, 70 % of /v1/batch', h?.latency?.atIngestShare, 5],
+    ['latency, within capacity', h?.latency?.withinCapacity, 6],
+    ['backfill', h?.backfill, 8],
+    ['dry run', h?.dryRun, 4],
+  ];
+  for (const [name, s, top] of runs) {
+    for (const x of s?.pgActivity?.top?.slice(0, top) ?? []) body.push([name, x.what, `${x.pctOfSamples} %`]);
+  }
+  return body.length ? table(['run', `health-scoring's connections (sampled pg_stat_activity every ${h.backfill?.pgActivity?.intervalMs ?? 100} ms)`, 'share of samples'], body, opts) : '';
+}
+
+function healthSection(r) {
+  const h = r.health;
+  const a = h.latency?.atIngestShare;
+  const c = h.latency?.withinCapacity;
+  const accounts = r.settings.healthAccounts ?? h.settings?.accounts;
+  const lines = [
+    '## Health scoring',
+    '',
+    `Same run, same machine, after the ingestion scenarios (${r.mode} run).`,
+    '',
+    healthTextTable(r, { markdown: true }),
+    '',
+    'Where the CPU went (% of one core):',
+    '',
+    healthCpuTable(r, { markdown: true }),
+    '',
+  ];
+  const pga = pgActivityTable(r, { markdown: true });
+  if (pga) {
+    lines.push(
+      'What health-scoring\'s Postgres connections were doing (share of the samples in which a connection was in that state; several connections can be busy in one sample, so a column can add up to more than 100 %;' +
+        ' "idle in transaction" = Postgres waits for Node inside an open transaction):',
+      '',
+      pga,
+      '',
+    );
+  }
+  lines.push(
+    '### How it is measured',
+    '',
+    `- **Latency.** The ingestion service of this run stays up; health-scoring runs beside it (\`node dist/apps/health-scoring/src/main.js\`, \`LOG_LEVEL=warn\`, same broker, database and partitions, \`HEALTH_MIN_DELTA=0\` so that every scored event emits, the clock sweep off). Before it starts, its group \`${a?.consumerLag.group ?? 'kizuna.health-scoring'}\` is moved to the end of its input topics (the ingestion scenarios left ~1M events there).`,
+    `- The bench sends \`POST /v1/batch\` of ${a?.batchSize ?? 100} track events at a fixed overall rate (its own paced sender, open model: a slow answer does not delay the next request), ${TARGETS.health.ingestShare * 100} % of the /v1/batch throughput measured above (${n(a?.eventsPerSecTarget)} events/s), ${a?.warmupSec ?? '?'} s warm-up, then ${a?.durationSec ?? '?'} s measured. Every event in a batch is for a different account.`,
+    '- Correlation: an account is in flight from the request that carried its event until the first `cs.health.score.changed.v1` with that `subject` arrives on `cs.health.v1` (read by a kafkajs consumer in the bench); only then is the account used again (new accounts are added when all are in flight). Health-scoring emits at most one event per processed event, so the matched health event is the one that event caused. Latency = arrival on the topic − start of the HTTP request, both on the bench\'s monotonic clock; `data.computedAt` splits it into "until scored" and "outbox → topic". Events not seen by the end of the wait count as slower than any seen (a percentile among them is shown as "> wait").',
+    `- Throughput of health-scoring = events it applied during the measured window (its \`health_scoring.inbox\` rows: one per event, in the event's transaction; its committed offsets move only after a whole fetched batch); emitted = growth of \`cs.health.v1\`. Lag = Σ (high watermark − committed offset) of the group over ${HEALTH_INPUT_TOPICS_TEXT} (kafkajs \`fetchOffsets\` vs \`fetchTopicOffsets\`), at the end of sending and after the wait.`,
+  );
+  if (c) lines.push(`- As health-scoring did not keep up with ${n(a?.eventsPerSecSent)} events/s, the same measurement ran again (health-scoring restarted, group moved to the end) at 70 % of the throughput it showed (${n(c.eventsPerSecSent)} events/s, in batches of ${c.batchSize} so that a batch is not a burst of its own): the latency within its capacity.`);
+  lines.push(
+    `- **Backfill.** After health-scoring has started (schema by its migrations, scorecards seeded), the facts of ${n(accounts)} accounts are generated set-based in SQL (\`generate_series\`, one \`INSERT … SELECT\` per table, timed): ` +
+      `${(h.generation?.steps ?? []).filter((x) => !/^truncate/.test(x.what)).map((x) => `\`${x.what.split(' ')[0]}\` ${x.what.slice(x.what.indexOf(' ') + 1)}`).join('; ')}` +
+      '; 70 % of the accounts active in the last 3 days, 20 % fading, 10 % silent for 25+ days; then `ANALYZE`. Health-scoring runs with its defaults (`HEALTH_MIN_DELTA` 1).',
+    `- \`POST /v1/scorecards/smb/backfill\` with \`{}\`, then \`GET /v1/backfills/:id\` every 250 ms until \`done\`; the time is the job's own \`startedAt → finishedAt\` (a run cut off after ${h.settings?.backfillTimeoutSec ?? '?'} s reports the rate and the extrapolated time). Then the same with \`{"dryRun": true}\`. Changes the backfill emits go through the outbox; the time until it is drained is shown apart.`,
+    `- Reference: ${h.copy?.method ?? 'COPY'}, the rows shaped like those the backfill writes (same columns, an explanation as the backfill stored it: ${n(h.copy?.explanationTextBytes)} bytes of JSON); generating the input is not timed.` +
+      (h.copy?.withoutExplanation ? ' The same rows with `explanation` NULL are COPY\'d too, to show the share of the explanation.' : ''),
+    '- The 1,000,000-account targets apply to 1,000,000 accounts; a run with fewer accounts (`--quick`: 100,000) shows them scaled linearly.',
+    '',
+    'Commands: `npm run bench -- --only health` (the health set alone: it measures /v1/batch first for the rate), `npm run bench -- --quick` (100,000 accounts), `npm run bench -- --only health --profile` (CPU profile of health-scoring per scenario).',
+    '',
+  );
+  return lines.join('\n');
+}
+
+const HEALTH_INPUT_TOPICS_TEXT = '`cs.product.v1`, `cs.directory.v1`, `cs.support.v1`, `cs.survey.v1`, `cs.billing.v1`';
+
 export function markdownDoc(r, foundation) {
   const m = r.machine;
   const s = r.settings;
@@ -158,6 +403,7 @@ export function markdownDoc(r, foundation) {
     `Raw result of this run: \`${r.resultFile}\` (not committed).`,
     '',
   );
+  if (r.health) lines.push(healthSection(r));
   if (foundation) lines.push(foundation, '');
   return lines.join('\n');
 }
