@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import type { Producer } from 'kafkajs';
 import {
-  OtlpReceiver, SERVICES, TopicRecorder, repoRoot, startServiceProcess, stopServiceProcess, testKafka, waitFor,
+  LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, TopicRecorder, repoRoot, startServiceProcess, stopServiceProcess, testKafka, waitFor,
   waitUntilReady, type ReceivedSpan, type RunningService,
 } from '@kizuna/shared/testing';
 
@@ -15,8 +15,8 @@ const BASE_PORT = 13001;
  * broker, and two health-scoring consumers (different groups) must not write the same tables.
  */
 const e2eDatabaseUrl = () => {
-  const u = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/kizuna_test');
-  u.pathname = '/kizuna_test_e2e';
+  const u = new URL(process.env['DATABASE_URL'] ?? LOCAL_POSTGRES_URL);
+  u.pathname = `${u.pathname}_e2e`;
   return u.toString();
 };
 const WRITE_KEY = `e2e-write-key-${randomUUID()}`;

@@ -17,9 +17,14 @@ export interface TestInfrastructure {
   containerIds: string[];
 }
 
-export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/kizuna_test';
+/**
+ * The local test database and broker port. KIZUNA_TEST_DATABASE / KIZUNA_TEST_KAFKA_PORT move them,
+ * so two checkouts on one machine can run their suites at the same time.
+ */
+export const TEST_DATABASE = process.env['KIZUNA_TEST_DATABASE'] || 'kizuna_test';
+export const LOCAL_POSTGRES_URL = `postgres://postgres@127.0.0.1:5432/${TEST_DATABASE}`;
 /** The test suite's own broker (fresh every run, never the dev broker of `npm start`). */
-export const TEST_KAFKA_PORT = 19092;
+export const TEST_KAFKA_PORT = Number(process.env['KIZUNA_TEST_KAFKA_PORT'] || 19092);
 export const LOCAL_KAFKA_BROKERS = `127.0.0.1:${TEST_KAFKA_PORT}`;
 
 export function testBrokerEnv(): NodeJS.ProcessEnv {
@@ -115,7 +120,7 @@ export async function provisionTestInfrastructure(log: (msg: string) => void = (
     if (docker) {
       const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
       const pg = await new PostgreSqlContainer('postgres:16')
-        .withDatabase('kizuna_test')
+        .withDatabase(TEST_DATABASE)
         .withCommand(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'])
         .start();
       infra.databaseUrl = pg.getConnectionUri();
