@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import {
-  IsArray, IsEmail, IsIn, IsISO8601, IsNotEmpty, IsOptional, IsString, ValidateNested,
+  IsArray, IsEmail, IsIn, IsISO8601, IsNotEmpty, IsNumber, IsOptional, IsString, Max, Min, ValidateNested,
 } from 'class-validator';
 import { EscalationReason, EscalationState, HealthBand, LifecyclePhase, TouchModel } from '../enums';
 
@@ -22,12 +22,24 @@ export class EscalationEvidenceV1 {
   @IsISO8601() at!: string;
 }
 
+/** A CSM named in an escalation event besides the assignee (team lead, previous assignee). */
+export class EscalationPersonV1 {
+  @IsString() @IsNotEmpty() csmId!: string;
+  @IsString() @IsNotEmpty() name!: string;
+  @IsEmail() email!: string;
+}
+
 /** Context carried with every escalation event so notification needs no lookups back. */
 export class EscalationContextV1 {
   @IsOptional() @IsString() accountName?: string;
   @IsOptional() @IsIn(Object.values(HealthBand)) band?: HealthBand;
+  @IsOptional() @IsNumber() @Min(0) @Max(100) healthScore?: number;
   @IsOptional() @IsIn(Object.values(LifecyclePhase)) phase?: LifecyclePhase;
   @IsOptional() @IsIn(Object.values(TouchModel)) touchModel?: TouchModel;
+  @IsOptional() @IsNumber() @Min(0) arr?: number;
+  @IsOptional() @IsString() region?: string;
+  /** Human-readable movers of the health score, e.g. "engagement.activeUsers -12". */
+  @IsOptional() @IsArray() @IsString({ each: true }) topMovers?: string[];
 }
 
 /** One payload for every escalation change; the CloudEvents type says which change. */
@@ -37,6 +49,15 @@ export class EscalationChangedV1 {
   @IsIn(Object.values(EscalationState)) state!: EscalationState;
   @IsIn(ESCALATION_PRIORITIES) priority!: EscalationPriority;
   @IsOptional() @ValidateNested() @Type(() => EscalationAssigneeV1) assignee?: EscalationAssigneeV1;
+  /** The assignee before a reassignment. */
+  @IsOptional() @ValidateNested() @Type(() => EscalationPersonV1) previousAssignee?: EscalationPersonV1;
+  /** The lead of the team that owns the escalation (notified on SLA breach). */
+  @IsOptional() @ValidateNested() @Type(() => EscalationPersonV1) teamLead?: EscalationPersonV1;
+  @IsOptional() @IsString() team?: string;
+  /** Who made the change: a user id, or "system" for rules and SLAs. */
+  @IsOptional() @IsString() actor?: string;
+  /** When acknowledgement is due under the SLA. */
+  @IsOptional() @IsISO8601() ackDueAt?: string;
   @IsArray() @ValidateNested({ each: true }) @Type(() => EscalationEvidenceV1) evidence!: EscalationEvidenceV1[];
   @ValidateNested() @Type(() => EscalationContextV1) context!: EscalationContextV1;
   @IsOptional() @IsString() note?: string;
