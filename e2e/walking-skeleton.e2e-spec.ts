@@ -9,7 +9,8 @@ import {
 } from '@kizuna/shared/testing';
 
 const SPAN_KIND = { server: 2, producer: 4, consumer: 5 } as const;
-const BASE_PORT = 13001;
+/** KIZUNA_TEST_BASE_PORT moves the services' ports (checkouts running suites side by side). */
+const BASE_PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001);
 /**
  * The e2e services get their own database: integration tests run in parallel against the same
  * broker, and two health-scoring consumers (different groups) must not write the same tables.
