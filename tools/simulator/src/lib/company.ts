@@ -278,7 +278,7 @@ export function generateCompany(options: CompanyOptions): ScriptedCompany {
     }
     if (persona === 'seat-limit') {
       const limitDay = script.limitDay ?? 0;
-      for (let k = users + 1; k <= seats; k++) userList.push(person(k, 'member', rng.int(Math.max(0, limitDay - 10), limitDay)));
+      for (let k = users + 1; k <= seats; k++) userList.push(person(k, 'member', rng.int(Math.max(0, limitDay - 10), Math.max(0, limitDay - 1))));
       const after = rng.int(3, 6);
       for (let k = 1; k <= after; k++) userList.push(person(seats + k, 'member', (script.upgradeDay ?? 0) + rng.int(1, 6)));
     }

@@ -112,7 +112,7 @@ class AccountHistory {
   /** The persona's engagement on day d, 0..~1.2 (multiplies each user's chance to show up). */
   private engagement(d: number): number {
     const s = this.a.script;
-    const lin = (from: number, to: number, v0: number, v1: number) => (to <= from ? v1 : v0 + ((v1 - v0) * Math.min(1, Math.max(0, d - from))) / (to - from));
+    const lin = (from: number, to: number, v0: number, v1: number) => (to <= from ? v1 : v0 + (v1 - v0) * Math.min(1, Math.max(0, (d - from) / (to - from))));
     const outage = d === this.company.outageDay ? 0.5 : 1;
     switch (this.a.persona) {
       case 'healthy-growing':
