@@ -1,0 +1,35 @@
+import { formatProgress, parseArgs, parseDuration } from './cli';
+
+describe('simulator CLI arguments', () => {
+  const today = Date.parse('2026-12-01T13:00:00Z');
+
+  it('defaults to 200 accounts over the 90 days ending today, played in two minutes with the development key', () => {
+    const a = parseArgs([], {}, today);
+    expect(a).toMatchObject({ seed: 42, accounts: 200, days: 90, start: '2026-09-02', compressMs: 120_000, ingestion: 'http://127.0.0.1:3001', dryRun: false });
+    expect(a.writeKey).toBeUndefined();
+    expect(a.adminToken).toBeUndefined();
+  });
+
+  it('reads options, the admin token from the environment, and --out as a dry run unless an ingestion is named', () => {
+    const a = parseArgs(['--seed', '7', '--accounts=10', '--days', '30', '--compress', '2m', '--out', 'x.ndjson'], { INGESTION_ADMIN_TOKEN: 'tok-0123456789abcdef' }, today);
+    expect(a).toMatchObject({ seed: 7, accounts: 10, days: 30, start: '2026-11-01', compressMs: 120_000, out: 'x.ndjson', dryRun: true, adminToken: 'tok-0123456789abcdef' });
+    expect(parseArgs(['--out', 'x.ndjson', '--ingestion', 'http://h:1'], {}, today).dryRun).toBe(false);
+  });
+
+  it('refuses what it does not understand, naming it', () => {
+    expect(() => parseArgs(['--acounts', '3'], {}, today)).toThrow('unknown option --acounts');
+    expect(() => parseArgs(['--seed'], {}, today)).toThrow('--seed: needs a value');
+    expect(() => parseArgs(['--days', '-3'], {}, today)).toThrow('--days: not a whole number');
+    expect(() => parseDuration('soon')).toThrow('--compress: not a duration');
+  });
+
+  it('reads durations', () => {
+    expect([parseDuration('120s'), parseDuration('2m'), parseDuration('90000ms'), parseDuration('0'), parseDuration('1.5h')]).toEqual([120_000, 120_000, 90_000, 0, 5_400_000]);
+  });
+
+  it('prints progress on one line', () => {
+    expect(formatProgress({ simulatedAt: '2026-10-14T09:30:00.000Z', sent: 500, total: 1000, rate: 1234.4, retries: 1, rejected: 0, behindMs: 0 })).toBe(
+      '[simulator] 2026-10-14 09:30   50%  500/1,000 sent  1,234 msg/s  retries 1  rejected 0',
+    );
+  });
+});

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Topics } from '@kizuna/shared/contracts';
+import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
+import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
+import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { ingestionData } from '@kizuna/ingestion/data-access';
+import { IngestionModule, ingestionHttpOptions } from '@kizuna/ingestion/feature';
+import { createSource, driveStream, type DriveProgress } from './driver';
+import { simulate } from './simulation';
+
+const ADMIN = 'integration-admin-token-simulator-01';
+
+type Envelope = { type: string; subject?: string; data: Record<string, unknown> };
+
+/** Ingestion as main.ts builds it (as the ingestion specs' helper does), listening on a real port. */
+async function startIngestion(): Promise<{ app: NestFastifyApplication; url: string }> {
+  Object.assign(process.env, { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0' });
+  const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_TOPIC_PARTITIONS: '3' });
+  const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
+  const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger);
+  const app = await createServiceApp({ name: 'ingestion', module: root, config, logger, defaultPort: 0, ...ingestionHttpOptions() });
+  await app.listen(0, '127.0.0.1');
+  return { app, url: await app.getUrl() };
+}
+
+/**
+ * A small simulated company driven over HTTP through a real ingestion (in-process) into the real
+ * broker: every message is accepted, lands on its topic under its account, with its simulated time.
+ */
+describe('simulator -> ingestion -> Kafka', () => {
+  const kafka = testKafka();
+  const run = randomUUID().slice(0, 8);
+  let app: NestFastifyApplication;
+  let url = '';
+  let recorder: TopicRecorder;
+  let sourceId = '';
+  let writeKey = '';
+
+  beforeAll(async () => {
+    ({ app, url } = await startIngestion());
+    ({ sourceId, writeKey } = await createSource(url, ADMIN, `simulator ${run}`));
+    recorder = await new TopicRecorder(
+      kafka,
+      [Topics.product, Topics.directory, Topics.support, Topics.survey, Topics.billing, Topics.ingestRejected],
+      (m) => (m.value ?? '').includes(sourceId),
+    ).start();
+  });
+
+  afterAll(async () => {
+    await recorder?.stop();
+    await app?.close();
+  });
+
+  it('delivers a 10-account company\'s week with zero rejections, every event on its topic with the simulated dates', async () => {
+    const { company, stream } = simulate({ seed: 11, accounts: 10, days: 7, start: '2026-04-06', idPrefix: `it-${run}-` });
+    const progress: DriveProgress[] = [];
+    const summary = await driveStream(stream, {
+      ingestionUrl: url, writeKey, window: { start: company.start, end: company.end }, compressMs: 4000,
+      batchSize: 250, progressEveryMs: 500, onProgress: (p) => progress.push(p),
+    });
+    expect(summary.rejections).toEqual([]);
+    expect(summary).toMatchObject({ total: stream.length, rejected: 0, segment: { rejected: 0, pending: 0, duplicates: 0 } });
+    expect(summary.elapsedMs).toBeGreaterThanOrEqual(4000);
+    expect(Object.keys(summary.records)).toEqual(['published']);
+    expect(progress.length).toBeGreaterThan(1);
+
+    const expected = {
+      [Topics.product]: stream.filter((m) => m.kind === 'segment' && (m.body.type === 'track' || m.body.type === 'page')),
+      [Topics.directory]: stream.filter((m) => m.kind === 'segment' && (m.body.type === 'identify' || m.body.type === 'group')),
+      [Topics.support]: stream.filter((m) => m.kind === 'ticket' || m.kind === 'call'),
+      [Topics.survey]: stream.filter((m) => m.kind === 'survey'),
+      [Topics.billing]: stream.filter((m) => m.kind === 'subscription'),
+    };
+    for (const list of Object.values(expected)) expect(list.length).toBeGreaterThan(0);
+    const onTopic = (topic: string) => recorder.messages.filter((m) => m.topic === topic).map((m) => JSON.parse(m.value ?? '{}') as Envelope);
+    await waitFor('every simulated message on its topic', () => Object.entries(expected).every(([topic, list]) => onTopic(topic).length >= list.length), { timeoutMs: 60_000 });
+    for (const [topic, list] of Object.entries(expected)) expect(onTopic(topic)).toHaveLength(list.length);
+    expect(onTopic(Topics.ingestRejected)).toEqual([]);
+
+    // Each event is keyed by the simulated account and carries the simulated time.
+    const sent = new Map(stream.flatMap((m) => (m.kind === 'segment' ? [[m.body.messageId, m] as const] : [])));
+    for (const e of [...onTopic(Topics.product), ...onTopic(Topics.directory)]) {
+      const m = sent.get(String(e.data['messageId']));
+      expect(m && m.kind === 'segment' ? [e.subject, e.data['timestamp']] : e.data).toEqual([m?.accountId, m?.kind === 'segment' ? m.body.timestamp : undefined]);
+    }
+    const accounts = new Set(company.accounts.map((a) => a.id));
+    for (const e of [...onTopic(Topics.support), ...onTopic(Topics.survey), ...onTopic(Topics.billing)]) expect(accounts.has(e.subject ?? '')).toBe(true);
+    const tickets = onTopic(Topics.support).filter((e) => e.type === 'cs.support.ticket.updated.v1');
+    const firstTicket = expected[Topics.support].find((m) => m.kind === 'ticket');
+    expect(tickets.some((t) => firstTicket?.kind === 'ticket' && t.data['ticketId'] === firstTicket.body.id && t.data['createdAt'] === firstTicket.body.createdAt)).toBe(true);
+  });
+});
