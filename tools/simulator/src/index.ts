@@ -6,3 +6,4 @@ export * from './lib/stream';
 export * from './lib/simulation';
 export * from './lib/roster';
 export * from './lib/driver';
+export * from './lib/evaluate';
