@@ -33,3 +33,12 @@ describe('simulator CLI arguments', () => {
     );
   });
 });
+
+describe('simulator CLI anchor', () => {
+  it('reads --real-start as an ISO instant or epoch milliseconds', () => {
+    const today = Date.parse('2026-12-01T13:00:00Z');
+    expect(parseArgs(['--real-start', '2026-12-01T13:05:00Z'], {}, today).realStartMs).toBe(Date.parse('2026-12-01T13:05:00Z'));
+    expect(parseArgs(['--real-start', '1700000000000'], {}, today).realStartMs).toBe(1_700_000_000_000);
+    expect(() => parseArgs(['--real-start', 'later'], {}, today)).toThrow('--real-start: not an instant');
+  });
+});

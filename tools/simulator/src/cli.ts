@@ -10,6 +10,8 @@
  *                       (or INGESTION_ADMIN_TOKEN); else the development key "dev-write-key"
  *   --admin-token T     ingestion admin token, to create a source "simulator seed N"
  *   --compress D        real duration of the whole window: 120s, 2m, 90000ms, 0 = as fast as possible (120s)
+ *   --real-start T      real instant (ISO or epoch ms) at which the window starts (default: when sending starts);
+ *                       services on a ScaledClock with the same anchor and rate see the simulated "now"
  *   --roster-url URL    PUT the CS roster to this base URL (escalation-routing); skipped when it answers 404
  *   --out FILE          write the stream as NDJSON (no sending unless --ingestion is given too)
  *   --company-out FILE  write the company (accounts, CS team, ground truth, roster) as JSON
@@ -30,7 +32,7 @@ const DEV_WRITE_KEY = 'dev-write-key';
 interface Args {
   seed: number; accounts: number; days: number; start: string; activity: number;
   ingestion: string; ingestionGiven: boolean; writeKey?: string; adminToken?: string; compressMs: number;
-  rosterUrl?: string; out?: string; companyOut?: string; dryRun: boolean; idPrefix: string;
+  realStartMs?: number; rosterUrl?: string; out?: string; companyOut?: string; dryRun: boolean; idPrefix: string;
   batchSize: number; concurrency: number; json: boolean;
 }
 
@@ -56,7 +58,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       flags.set(k, v);
     }
   }
-  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'roster-url', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
+  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'real-start', 'roster-url', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
   const int = (k: string, d: number) => {
     const v = flags.get(k);
@@ -83,6 +85,12 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   for (const [k, f] of [['rosterUrl', 'roster-url'], ['out', 'out'], ['companyOut', 'company-out']] as const) {
     const v = flags.get(f);
     if (v) args[k] = v;
+  }
+  const realStart = flags.get('real-start');
+  if (realStart !== undefined) {
+    const ms = /^\d+$/.test(realStart) ? Number(realStart) : Date.parse(realStart);
+    if (Number.isNaN(ms)) throw new Error(`--real-start: not an instant: ${realStart}`);
+    args.realStartMs = ms;
   }
   if (args.out && !args.ingestionGiven) args.dryRun = true;
   if (!(args.activity > 0)) throw new Error('--activity: must be > 0');
@@ -157,9 +165,14 @@ async function main(): Promise<void> {
   }
   writeKey ??= DEV_WRITE_KEY;
   say(`[simulator] playing ${args.days} days into ${args.ingestion} in ${args.compressMs ? `${(args.compressMs / 1000).toFixed(0)} s` : 'as little time as possible'}`);
+  const realStartMs = args.realStartMs ?? Date.now();
+  if (args.compressMs > 0) {
+    const rate = (Date.parse(company.end) - Date.parse(company.start)) / args.compressMs;
+    say(`[simulator] simulated clock: ${company.start} at real ${new Date(realStartMs).toISOString()}, ${rate.toFixed(1)}x real time`);
+  }
   const tty = process.stderr.isTTY;
   const summary = await driveStream(stream, {
-    ingestionUrl: args.ingestion, writeKey, window: { start: company.start, end: company.end }, compressMs: args.compressMs,
+    ingestionUrl: args.ingestion, writeKey, window: { start: company.start, end: company.end }, compressMs: args.compressMs, realStartMs,
     batchSize: args.batchSize, concurrency: args.concurrency,
     onProgress: (p) => process.stderr.write(tty ? `\r${formatProgress(p)}\x1b[K` : `${formatProgress(p)}\n`),
   });

@@ -183,3 +183,15 @@ describe('simulator roster', () => {
     expect(result.reason).toContain('404');
   });
 });
+
+describe('simulator driver anchored to a shared clock', () => {
+  it('starts the window at the given real instant, so services on the same ScaledClock see the simulated now', async () => {
+    const time = new FakeTime();
+    const anchor = time.t + 10_000;
+    const { seen, doFetch } = fakeIngestion(time);
+    await driveStream([seg('2026-05-04T00:00:00.000Z', 1), seg('2026-05-06T00:00:00.000Z', 2)], {
+      ingestionUrl: 'http://x.test', writeKey: 'wk', window: { start: START, end: END }, compressMs: 100_000, realStartMs: anchor, fetch: doFetch, time,
+    });
+    expect(seen.map((s) => s.at - anchor)).toEqual([0, 20_000]);
+  });
+});

@@ -1,3 +1,4 @@
+import { ScaledClock } from '@kizuna/shared/contracts';
 import { ENDPOINTS, type SimKind, type SimMessage } from './model';
 
 /** Real time, injectable (tests drive the driver without waiting). */
@@ -19,6 +20,11 @@ export interface DriveOptions {
   window: { start: string; end: string };
   /** Real time the whole window takes (e.g. 120000 plays 90 days in two minutes); 0 sends as fast as possible. */
   compressMs: number;
+  /**
+   * Real instant (ms) at which the window starts; default: when driveStream is called. Give the
+   * same anchor to services running on a ScaledClock so their "now" follows the simulated time.
+   */
+  realStartMs?: number;
   /** At most this many Segment calls per /v1/batch request (ingestion allows 2,500). */
   batchSize?: number;
   /** At most this many bytes per /v1/batch body (ingestion allows 500 KB). */
@@ -107,7 +113,8 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   const auth = `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`;
   const start = Date.parse(options.window.start);
   const windowMs = Date.parse(options.window.end) - start;
-  const t0 = time.now();
+  const began = time.now();
+  const t0 = options.realStartMs ?? began;
   const summary: DriveSummary = {
     window: options.window, compressMs: options.compressMs, elapsedMs: 0, total: messages.length,
     sent: { segment: 0, ticket: 0, call: 0, survey: 0, subscription: 0 }, requests: 0, batches: 0, retries: 0,
@@ -115,16 +122,17 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   };
   let sentCount = 0;
   let lastAt = options.window.start;
-  let lastProgress = t0;
-  /** Real time at which a simulated instant is due. */
-  const dueAt = (simMs: number) => (options.compressMs > 0 ? t0 + ((simMs - start) * options.compressMs) / windowMs : t0);
+  let lastProgress = began;
+  /** Real time at which a simulated instant is due (the inverse of the ScaledClock the window plays on). */
+  const clock = options.compressMs > 0 ? new ScaledClock(options.window.start, t0, windowMs / options.compressMs, time.now) : undefined;
+  const dueAt = (simMs: number) => (clock ? clock.realTimeOf(new Date(simMs)) : t0);
   const behind = () => Math.max(0, time.now() - dueAt(Date.parse(lastAt)));
   const progress = (force = false) => {
     const now = time.now();
     if (!options.onProgress || (!force && now - lastProgress < (options.progressEveryMs ?? 2000))) return;
     lastProgress = now;
     options.onProgress({
-      simulatedAt: lastAt, sent: sentCount, total: messages.length, rate: sentCount / Math.max(0.001, (now - t0) / 1000),
+      simulatedAt: lastAt, sent: sentCount, total: messages.length, rate: sentCount / Math.max(0.001, (now - began) / 1000),
       retries: summary.retries, rejected: summary.rejected, behindMs: behind(),
     });
   };
@@ -247,7 +255,7 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
     while (time.now() < endAt) await time.sleep(Math.min(250, endAt - time.now()));
   }
   progress(true);
-  summary.elapsedMs = time.now() - t0;
+  summary.elapsedMs = time.now() - began;
   summary.rate = messages.length / Math.max(0.001, summary.elapsedMs / 1000);
   for (const k of KINDS) summary.sent[k] ??= 0;
   return summary;
