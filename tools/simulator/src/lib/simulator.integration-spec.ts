@@ -1,10 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Topics } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { TopicRecorder, repoRoot, testKafka, waitFor } from '@kizuna/shared/testing';
 import { ingestionData } from '@kizuna/ingestion/data-access';
 import { IngestionModule, ingestionHttpOptions } from '@kizuna/ingestion/feature';
 import { createSource, driveStream, type DriveProgress } from './driver';
@@ -90,5 +93,20 @@ describe('simulator -> ingestion -> Kafka', () => {
     const tickets = onTopic(Topics.support).filter((e) => e.type === 'cs.support.ticket.updated.v1');
     const firstTicket = expected[Topics.support].find((m) => m.kind === 'ticket');
     expect(tickets.some((t) => firstTicket?.kind === 'ticket' && t.data['ticketId'] === firstTicket.body.id && t.data['createdAt'] === firstTicket.body.createdAt)).toBe(true);
+  });
+
+  it('npm run simulate: the CLI creates its own source with the admin token and plays a small company', async () => {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['-r', '@swc-node/register', join(repoRoot(), 'tools/simulator/src/cli.ts'),
+        '--seed', '5', '--accounts', '4', '--days', '3', '--compress', '1s', '--ingestion', url, '--admin-token', ADMIN, '--id-prefix', `cli-${run}-`, '--json'],
+      { cwd: repoRoot(), env: { ...process.env, INGESTION_ADMIN_TOKEN: '' }, timeout: 60_000 },
+    );
+    const out = JSON.parse(stdout) as { company: { accounts: number }; summary: { total: number; rejected: number; records: Record<string, number> } };
+    expect(out.company.accounts).toBe(4);
+    expect(out.summary.total).toBeGreaterThan(0);
+    expect(out.summary.rejected).toBe(0);
+    expect(stderr).toContain('created source');
+    expect(stderr).toContain('% ');
   });
 });
