@@ -79,6 +79,7 @@ export interface DriveSummary {
   rejections: Rejection[];
   /** Messages per second of real time. */
   rate: number;
+  /** Worst lag behind the compressed schedule (ms of real time; 0 when sending as fast as possible). */
   maxBehindMs: number;
 }
 
@@ -126,7 +127,7 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   /** Real time at which a simulated instant is due (the inverse of the ScaledClock the window plays on). */
   const clock = options.compressMs > 0 ? new ScaledClock(options.window.start, t0, windowMs / options.compressMs, time.now) : undefined;
   const dueAt = (simMs: number) => (clock ? clock.realTimeOf(new Date(simMs)) : t0);
-  const behind = () => Math.max(0, time.now() - dueAt(Date.parse(lastAt)));
+  const behind = () => (clock ? Math.max(0, time.now() - dueAt(Date.parse(lastAt))) : 0);
   const progress = (force = false) => {
     const now = time.now();
     if (!options.onProgress || (!force && now - lastProgress < (options.progressEveryMs ?? 2000))) return;
