@@ -257,3 +257,49 @@ describe('simulator: the generated company', () => {
     expect(() => simulate({ seed: 3, accounts: 0, days: 2, start: START })).toThrow('accounts');
   });
 });
+
+describe('simulator: small scenario companies (one account per persona, short windows) keep every persona\'s signature', () => {
+  const cases = [21, 30, 45].flatMap((days) => [1, 2, 3].map((seed) => ({ days, seed })));
+
+  it.each(cases)('$days days, seed $seed', ({ days, seed }) => {
+    const sim = simulate({ seed, accounts: 7, days, start: START });
+    expect(new Set(sim.company.accounts.map((a) => a.persona))).toEqual(new Set(PERSONAS));
+    const broken: string[] = [];
+    const day = (iso: string) => Math.floor((Date.parse(iso) - Date.parse(sim.company.start)) / DAY_MS);
+    for (const a of sim.company.accounts) {
+      const ms = sim.stream.filter((m) => m.accountId === a.id);
+      const t = sim.company.truth.find((x) => x.accountId === a.id);
+      const names = tracks(ms).map((x) => x.event);
+      const changes = ms.flatMap((m) => (m.kind === 'subscription' ? [m.body.change] : []));
+      const repeat = maxSameCategoryIn14Days(ticketsCreated(ms));
+      const fail = (why: string) => broken.push(`${a.persona} ${a.id}: ${why}`);
+      if ((a.persona === 'support-heavy') !== repeat >= 3) fail(`max same-category tickets in 14 days: ${repeat}`);
+      switch (a.persona) {
+        case 'seat-limit':
+          if (!names.includes('Seat Limit Reached')) fail('no Seat Limit Reached');
+          if (!changes.includes('upgraded')) fail('no upgrade');
+          break;
+        case 'outage-detractor': {
+          const nps = ms.find((m) => m.kind === 'survey' && m.body.kind === 'nps');
+          if (!(nps?.kind === 'survey' && nps.body.score <= 6 && nps.body.comment)) fail('no detractor answer with a comment');
+          break;
+        }
+        case 'onboarding-stalled':
+          if (!names.includes('Workspace Created') || names.includes('Teammate Invited')) fail(`milestones ${names.filter((n) => n?.includes(' '))}`);
+          if (!ticketsCreated(ms).some((x) => x.category === 'onboarding' && day(x.createdAt) > a.startDay + 3)) fail('no late onboarding ticket');
+          break;
+        case 'cancel-reactivate':
+          if (changes.join() !== 'started,cancelled,reactivated') fail(`changes ${changes}`);
+          if (!t?.churnDate || !t.reactivatedAt) fail('churn and reactivation not in the window');
+          break;
+        case 'slowly-disengaging':
+          if (!t?.churnDate || !changes.includes('cancelled')) fail('does not churn in the window');
+          break;
+        case 'healthy-growing':
+          if (changes.includes('cancelled') || t?.atRisk) fail('churns or is at risk');
+          break;
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
