@@ -42,3 +42,12 @@ describe('simulator CLI anchor', () => {
     expect(() => parseArgs(['--real-start', 'later'], {}, today)).toThrow('--real-start: not an instant');
   });
 });
+
+describe('simulator CLI pacing for benchmarks', () => {
+  it('reads --rate and --single', () => {
+    const today = Date.parse('2026-12-01T13:00:00Z');
+    expect(parseArgs(['--rate', '2000', '--single'], {}, today)).toMatchObject({ rate: 2000, single: true });
+    expect(parseArgs([], {}, today)).toMatchObject({ single: false });
+    expect(() => parseArgs(['--rate', '0'], {}, today)).toThrow('--rate: must be a number > 0');
+  });
+});

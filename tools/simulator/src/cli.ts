@@ -12,6 +12,8 @@
  *   --compress D        real duration of the whole window: 120s, 2m, 90000ms, 0 = as fast as possible (120s)
  *   --real-start T      real instant (ISO or epoch ms) at which the window starts (default: when sending starts);
  *                       services on a ScaledClock with the same anchor and rate see the simulated "now"
+ *   --rate N            pace by throughput instead: N messages per second, whatever their simulated time (benchmarks)
+ *   --single            Segment calls one /v1/<type> request each instead of /v1/batch (benchmarks)
  *   --roster-url URL    PUT the CS roster to this base URL (escalation-routing); skipped when it answers 404
  *   --out FILE          write the stream as NDJSON (no sending unless --ingestion is given too)
  *   --company-out FILE  write the company (accounts, CS team, ground truth, roster) as JSON
@@ -32,7 +34,7 @@ const DEV_WRITE_KEY = 'dev-write-key';
 interface Args {
   seed: number; accounts: number; days: number; start: string; activity: number;
   ingestion: string; ingestionGiven: boolean; writeKey?: string; adminToken?: string; compressMs: number;
-  realStartMs?: number; rosterUrl?: string; out?: string; companyOut?: string; dryRun: boolean; idPrefix: string;
+  realStartMs?: number; rate?: number; single: boolean; rosterUrl?: string; out?: string; companyOut?: string; dryRun: boolean; idPrefix: string;
   batchSize: number; concurrency: number; json: boolean;
 }
 
@@ -46,7 +48,7 @@ export function parseDuration(v: string): number {
 
 export function parseArgs(argv: string[], env: Record<string, string | undefined>, todayMs: number): Args {
   const flags = new Map<string, string>();
-  const bools = new Set(['dry-run', 'json']);
+  const bools = new Set(['dry-run', 'json', 'single']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (!a.startsWith('--')) throw new Error(`unexpected argument: ${a}`);
@@ -58,7 +60,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       flags.set(k, v);
     }
   }
-  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'real-start', 'roster-url', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
+  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'real-start', 'rate', 'single', 'roster-url', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
   const int = (k: string, d: number) => {
     const v = flags.get(k);
@@ -76,7 +78,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     ingestion: flags.get('ingestion') ?? 'http://127.0.0.1:3001', ingestionGiven: flags.has('ingestion'),
     compressMs: parseDuration(flags.get('compress') ?? '120s'),
     dryRun: flags.has('dry-run'), idPrefix: flags.get('id-prefix') ?? '',
-    batchSize: int('batch-size', 500), concurrency: int('concurrency', 8), json: flags.has('json'),
+    batchSize: int('batch-size', 500), concurrency: int('concurrency', 8), json: flags.has('json'), single: flags.has('single'),
   };
   const writeKey = flags.get('write-key');
   const adminToken = flags.get('admin-token') ?? env['INGESTION_ADMIN_TOKEN'];
@@ -91,6 +93,11 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     const ms = /^\d+$/.test(realStart) ? Number(realStart) : Date.parse(realStart);
     if (Number.isNaN(ms)) throw new Error(`--real-start: not an instant: ${realStart}`);
     args.realStartMs = ms;
+  }
+  if (flags.has('rate')) {
+    const r = Number(flags.get('rate'));
+    if (!(r > 0)) throw new Error(`--rate: must be a number > 0: ${flags.get('rate')}`);
+    args.rate = r;
   }
   if (args.out && !args.ingestionGiven) args.dryRun = true;
   if (!(args.activity > 0)) throw new Error('--activity: must be > 0');
@@ -164,16 +171,18 @@ async function main(): Promise<void> {
     say(`[simulator] created source ${source.sourceId}`);
   }
   writeKey ??= DEV_WRITE_KEY;
-  say(`[simulator] playing ${args.days} days into ${args.ingestion} in ${args.compressMs ? `${(args.compressMs / 1000).toFixed(0)} s` : 'as little time as possible'}`);
+  const pace = args.rate ? `at ${args.rate} messages/s` : args.compressMs ? `in ${(args.compressMs / 1000).toFixed(0)} s` : 'as fast as possible';
+  say(`[simulator] playing ${args.days} days into ${args.ingestion} ${pace}${args.single ? ', one request per Segment call' : ''}`);
   const realStartMs = args.realStartMs ?? Date.now();
-  if (args.compressMs > 0) {
+  if (args.compressMs > 0 && !args.rate) {
     const rate = (Date.parse(company.end) - Date.parse(company.start)) / args.compressMs;
     say(`[simulator] simulated clock: ${company.start} at real ${new Date(realStartMs).toISOString()}, ${rate.toFixed(1)}x real time`);
   }
   const tty = process.stderr.isTTY;
   const summary = await driveStream(stream, {
     ingestionUrl: args.ingestion, writeKey, window: { start: company.start, end: company.end }, compressMs: args.compressMs, realStartMs,
-    batchSize: args.batchSize, concurrency: args.concurrency,
+    batchSize: args.batchSize, concurrency: args.concurrency, segmentMode: args.single ? 'single' : 'batch',
+    ...(args.rate ? { ratePerSecond: args.rate } : {}),
     onProgress: (p) => process.stderr.write(tty ? `\r${formatProgress(p)}\x1b[K` : `${formatProgress(p)}\n`),
   });
   if (tty) process.stderr.write('\n');

@@ -195,3 +195,27 @@ describe('simulator driver anchored to a shared clock', () => {
     expect(seen.map((s) => s.at - anchor)).toEqual([0, 20_000]);
   });
 });
+
+describe('simulator driver for benchmarks', () => {
+  it('paces by throughput when given a rate, whatever the simulated times', async () => {
+    const time = new FakeTime();
+    const t0 = time.t;
+    const { seen, doFetch } = fakeIngestion(time);
+    const messages = [1, 2, 3, 4].map((n) => seg(`2026-05-0${4 + n}T00:00:00.000Z`, n));
+    const summary = await driveStream(messages, {
+      ingestionUrl: 'http://x.test', writeKey: 'wk', window: { start: START, end: END }, compressMs: 100_000, ratePerSecond: 2, fetch: doFetch, time,
+    });
+    expect(seen.map((s) => s.at - t0)).toEqual([0, 500, 1000, 1500]);
+    expect(summary.elapsedMs).toBe(1500);
+  });
+
+  it('sends Segment calls one request each in single mode', async () => {
+    const time = new FakeTime();
+    const { seen, doFetch } = fakeIngestion(time, (path) => (path === '/v1/track' ? Response.json({ success: true }) : undefined));
+    const summary = await driveStream([seg('2026-05-04T01:00:00.000Z', 1), seg('2026-05-04T02:00:00.000Z', 2), ticket('2026-05-04T03:00:00.000Z', 'T1')], {
+      ingestionUrl: 'http://x.test', writeKey: 'wk', window: { start: START, end: END }, compressMs: 0, segmentMode: 'single', fetch: doFetch, time,
+    });
+    expect(seen.map((s) => s.path)).toEqual(['/v1/track', '/v1/track', '/v1/support/tickets']);
+    expect(summary).toMatchObject({ batches: 0, segment: { accepted: 2, rejected: 0 }, records: { published: 1 }, sent: { segment: 2, ticket: 1 } });
+  });
+});

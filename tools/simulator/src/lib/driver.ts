@@ -25,6 +25,13 @@ export interface DriveOptions {
    * same anchor to services running on a ScaledClock so their "now" follows the simulated time.
    */
   realStartMs?: number;
+  /**
+   * Pace by throughput instead of simulated time (benchmarks): message i goes out at i / rate
+   * seconds after the start, whatever its simulated time; `compressMs` is then ignored.
+   */
+  ratePerSecond?: number;
+  /** 'batch' (default): Segment calls in /v1/batch requests; 'single': one /v1/<type> request each. */
+  segmentMode?: 'batch' | 'single';
   /** At most this many Segment calls per /v1/batch request (ingestion allows 2,500). */
   batchSize?: number;
   /** At most this many bytes per /v1/batch body (ingestion allows 500 KB). */
@@ -127,7 +134,11 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   /** Real time at which a simulated instant is due (the inverse of the ScaledClock the window plays on). */
   const clock = options.compressMs > 0 ? new ScaledClock(options.window.start, t0, windowMs / options.compressMs, time.now) : undefined;
   const dueAt = (simMs: number) => (clock ? clock.realTimeOf(new Date(simMs)) : t0);
-  const behind = () => (clock ? Math.max(0, time.now() - dueAt(Date.parse(lastAt))) : 0);
+  const rate = options.ratePerSecond && options.ratePerSecond > 0 ? options.ratePerSecond : undefined;
+  /** Real time at which message i is due. */
+  const dueOf = (i: number) => (rate ? t0 + (i * 1000) / rate : dueAt(Date.parse((messages[i] as SimMessage).at)));
+  const single = options.segmentMode === 'single';
+  const behind = () => (rate || clock ? Math.max(0, time.now() - dueOf(Math.max(0, sentCount - 1))) : 0);
   const progress = (force = false) => {
     const now = time.now();
     if (!options.onProgress || (!force && now - lastProgress < (options.progressEveryMs ?? 2000))) return;
@@ -188,9 +199,14 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   };
 
   const sendRecord = async (m: SimMessage) => {
-    const { status, json } = await post(ENDPOINTS[m.kind], JSON.stringify(m.body));
+    const { status, json } = await post(m.kind === 'segment' ? `/v1/${m.body.type}` : ENDPOINTS[m.kind], JSON.stringify(m.body));
     summary.sent[m.kind]++;
+    if (m.kind === 'segment') {
+      if (status === 200) summary.segment.accepted++;
+      else summary.segment.rejected++;
+    }
     if (status >= 200 && status < 300) {
+      if (m.kind === 'segment') return;
       const s = String(json['status'] ?? 'published');
       summary.records[s] = (summary.records[s] ?? 0) + 1;
     } else {
@@ -200,11 +216,12 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   };
 
   const sendSlice = async (slice: readonly SimMessage[]) => {
-    // Segment calls first, in order, in batches; then the records, each account's in order.
+    // Segment calls first, in order, in batches; then the records, each account's in order
+    // (in 'single' mode the Segment calls go with the records, one request each).
     let batch: SimMessage[] = [];
     let bytes = 0;
     for (const m of slice) {
-      if (m.kind !== 'segment') continue;
+      if (m.kind !== 'segment' || single) continue;
       const size = JSON.stringify(m.body).length + 1;
       if (batch.length > 0 && (batch.length >= batchSize || bytes + size > batchBytes - 64)) {
         await sendBatch(batch);
@@ -217,7 +234,7 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
     if (batch.length > 0) await sendBatch(batch);
     const byAccount = new Map<string, SimMessage[]>();
     for (const m of slice) {
-      if (m.kind === 'segment') continue;
+      if (m.kind === 'segment' && !single) continue;
       const list = byAccount.get(m.accountId) ?? [];
       list.push(m);
       byAccount.set(m.accountId, list);
@@ -235,9 +252,9 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   while (i < messages.length) {
     const now = time.now();
     let j = i;
-    while (j < messages.length && j - i < SLICE && dueAt(Date.parse((messages[j] as SimMessage).at)) <= now) j++;
+    while (j < messages.length && j - i < SLICE && dueOf(j) <= now) j++;
     if (j === i) {
-      const next = dueAt(Date.parse((messages[i] as SimMessage).at));
+      const next = dueOf(i);
       await time.sleep(Math.max(1, Math.min(next - now, 250)));
       progress();
       continue;
@@ -251,7 +268,7 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
     progress();
   }
   // Wait out the rest of the window, so a compressed run takes the time asked for.
-  if (options.compressMs > 0) {
+  if (clock && !rate) {
     const endAt = dueAt(Date.parse(options.window.end));
     while (time.now() < endAt) await time.sleep(Math.min(250, endAt - time.now()));
   }
