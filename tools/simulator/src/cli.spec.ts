@@ -51,3 +51,13 @@ describe('simulator CLI pacing for benchmarks', () => {
     expect(() => parseArgs(['--rate', '0'], {}, today)).toThrow('--rate: must be a number > 0');
   });
 });
+
+describe('simulator CLI Zendesk share', () => {
+  it('needs an admin token (to create the source and set its signing secret) and a share between 0 and 1', () => {
+    const today = Date.parse('2026-12-01T13:00:00Z');
+    expect(parseArgs(['--zendesk-share', '0.3', '--admin-token', 'tok-0123456789abcdef'], {}, today).zendeskShare).toBe(0.3);
+    expect(() => parseArgs(['--zendesk-share', '0.3'], {}, today)).toThrow('--zendesk-share: needs --admin-token');
+    expect(() => parseArgs(['--zendesk-share', '0.3', '--admin-token', 't', '--write-key', 'k'], {}, today)).toThrow('needs --admin-token');
+    expect(() => parseArgs(['--zendesk-share', '2', '--admin-token', 't'], {}, today)).toThrow('between 0 and 1');
+  });
+});

@@ -14,6 +14,8 @@
  *                       services on a ScaledClock with the same anchor and rate see the simulated "now"
  *   --rate N            pace by throughput instead: N messages per second, whatever their simulated time (benchmarks)
  *   --single            Segment calls one /v1/<type> request each instead of /v1/batch (benchmarks)
+ *   --zendesk-share X   share (0..1) of tickets sent as signed Zendesk webhooks; needs --admin-token (the CLI
+ *                       creates the source and sets its signing secret; ingestion needs INGESTION_SECRET_KEY)
  *   --roster-url URL    PUT the CS roster to this base URL (escalation-routing); skipped when it answers 404
  *   --out FILE          write the stream as NDJSON (no sending unless --ingestion is given too)
  *   --company-out FILE  write the company (accounts, CS team, ground truth, roster) as JSON
@@ -22,10 +24,11 @@
  *   --batch-size N      Segment calls per /v1/batch (500)   --concurrency N  parallel accounts for records (8)
  *   --json              print the final summary as JSON
  */
+import { randomBytes } from 'node:crypto';
 import { writeFileSync, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import {
-  DAY_MS, createSource, describeCompany, driveStream, postRoster, rosterOf, simulate, streamCounts, streamHash, toNdjsonLine,
+  DAY_MS, createSource, setWebhookSecret, describeCompany, driveStream, postRoster, rosterOf, simulate, streamCounts, streamHash, toNdjsonLine,
   type DriveProgress, type DriveSummary,
 } from './index';
 
@@ -34,7 +37,7 @@ const DEV_WRITE_KEY = 'dev-write-key';
 interface Args {
   seed: number; accounts: number; days: number; start: string; activity: number;
   ingestion: string; ingestionGiven: boolean; writeKey?: string; adminToken?: string; compressMs: number;
-  realStartMs?: number; rate?: number; single: boolean; rosterUrl?: string; out?: string; companyOut?: string; dryRun: boolean; idPrefix: string;
+  realStartMs?: number; rate?: number; zendeskShare: number; single: boolean; rosterUrl?: string; out?: string; companyOut?: string; dryRun: boolean; idPrefix: string;
   batchSize: number; concurrency: number; json: boolean;
 }
 
@@ -60,7 +63,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       flags.set(k, v);
     }
   }
-  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'real-start', 'rate', 'single', 'roster-url', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
+  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'real-start', 'rate', 'single', 'zendesk-share', 'roster-url', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
   const int = (k: string, d: number) => {
     const v = flags.get(k);
@@ -79,6 +82,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     compressMs: parseDuration(flags.get('compress') ?? '120s'),
     dryRun: flags.has('dry-run'), idPrefix: flags.get('id-prefix') ?? '',
     batchSize: int('batch-size', 500), concurrency: int('concurrency', 8), json: flags.has('json'), single: flags.has('single'),
+    zendeskShare: Number(flags.get('zendesk-share') ?? 0),
   };
   const writeKey = flags.get('write-key');
   const adminToken = flags.get('admin-token') ?? env['INGESTION_ADMIN_TOKEN'];
@@ -99,6 +103,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (!(r > 0)) throw new Error(`--rate: must be a number > 0: ${flags.get('rate')}`);
     args.rate = r;
   }
+  if (!(args.zendeskShare >= 0 && args.zendeskShare <= 1)) throw new Error('--zendesk-share: must be between 0 and 1');
+  if (args.zendeskShare > 0 && (!args.adminToken || args.writeKey)) {
+    throw new Error('--zendesk-share: needs --admin-token (and no --write-key): the simulator creates its source and sets the webhook signing secret');
+  }
   if (args.out && !args.ingestionGiven) args.dryRun = true;
   if (!(args.activity > 0)) throw new Error('--activity: must be > 0');
   return args;
@@ -117,7 +125,7 @@ export function formatSummary(s: DriveSummary): string {
     `sent ${fmt(s.total)} messages in ${(s.elapsedMs / 1000).toFixed(1)} s (${fmt(s.rate)}/s), ${s.requests} requests, ${s.batches} batches, ${s.retries} retries`,
     `  simulated ${s.window.start.slice(0, 10)} .. ${s.window.end.slice(0, 10)}`,
     `  Segment calls: ${fmt(s.sent.segment)} (accepted ${fmt(s.segment.accepted)}, duplicates ${fmt(s.segment.duplicates)}, pending ${fmt(s.segment.pending)}, rejected ${fmt(s.segment.rejected)})`,
-    `  tickets ${fmt(s.sent.ticket)}, calls ${fmt(s.sent.call)}, surveys ${fmt(s.sent.survey)}, subscription changes ${fmt(s.sent.subscription)}: ` +
+    `  tickets ${fmt(s.sent.ticket)}${s.sent.zendesk ? ` (+ ${fmt(s.sent.zendesk)} Zendesk webhooks)` : ''}, calls ${fmt(s.sent.call)}, surveys ${fmt(s.sent.survey)}, subscription changes ${fmt(s.sent.subscription)}: ` +
       Object.entries(s.records).map(([k, v]) => `${k} ${fmt(v)}`).join(', '),
     `  rejected: ${s.rejected}`,
     ...s.rejections.slice(0, 5).map((r) => `    ${r.kind} ${r.id}: ${r.status} ${r.reason}`),
@@ -141,6 +149,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const { company, stream } = simulate({
     seed: args.seed, accounts: args.accounts, days: args.days, start: args.start, activity: args.activity, idPrefix: args.idPrefix,
+    zendeskShare: args.zendeskShare,
   });
   say(`[simulator] seed ${args.seed}: ${company.accounts.length} accounts, ${company.csms.length} CSMs, ${fmt(stream.length)} messages over ${args.days} days from ${company.start.slice(0, 10)} (generated in ${Date.now() - t0} ms, stream ${streamHash(stream).slice(0, 16)})`);
   say(`[simulator] ${JSON.stringify(describeCompany(company).personas)}`);
@@ -165,10 +174,16 @@ async function main(): Promise<void> {
     for (const f of r.failures.slice(0, 5)) say(`    ${f.path}: ${f.status} ${f.message}`);
   }
   let writeKey = args.writeKey;
+  let zendeskSecret: string | undefined;
   if (!writeKey && args.adminToken) {
     const source = await createSource(args.ingestion, args.adminToken, `simulator seed ${args.seed} ${new Date().toISOString()}`);
     writeKey = source.writeKey;
     say(`[simulator] created source ${source.sourceId}`);
+    if (args.zendeskShare > 0) {
+      zendeskSecret = randomBytes(24).toString('base64url');
+      await setWebhookSecret(args.ingestion, args.adminToken, source.sourceId, zendeskSecret);
+      say('[simulator] set its Zendesk webhook signing secret');
+    }
   }
   writeKey ??= DEV_WRITE_KEY;
   const pace = args.rate ? `at ${args.rate} messages/s` : args.compressMs ? `in ${(args.compressMs / 1000).toFixed(0)} s` : 'as fast as possible';
@@ -183,6 +198,7 @@ async function main(): Promise<void> {
     ingestionUrl: args.ingestion, writeKey, window: { start: company.start, end: company.end }, compressMs: args.compressMs, realStartMs,
     batchSize: args.batchSize, concurrency: args.concurrency, segmentMode: args.single ? 'single' : 'batch',
     ...(args.rate ? { ratePerSecond: args.rate } : {}),
+    ...(zendeskSecret ? { zendeskSecret } : {}),
     onProgress: (p) => process.stderr.write(tty ? `\r${formatProgress(p)}\x1b[K` : `${formatProgress(p)}\n`),
   });
   if (tty) process.stderr.write('\n');

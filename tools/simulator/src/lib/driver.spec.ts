@@ -1,4 +1,6 @@
+import { verifyZendeskSignature } from '@kizuna/ingestion/domain';
 import { ENDPOINTS, type SimMessage } from './model';
+import { zendeskEvent } from './stream';
 import { DriveError, driveStream, retryAfterMs, type RealTime } from './driver';
 import { postRoster, rosterOf } from './roster';
 import { simulate } from './simulation';
@@ -217,5 +219,32 @@ describe('simulator driver for benchmarks', () => {
     });
     expect(seen.map((s) => s.path)).toEqual(['/v1/track', '/v1/track', '/v1/support/tickets']);
     expect(summary).toMatchObject({ batches: 0, segment: { accepted: 2, rejected: 0 }, records: { published: 1 }, sent: { segment: 2, ticket: 1 } });
+  });
+});
+
+describe('simulator driver: Zendesk webhooks', () => {
+  const zd = (): SimMessage => ({
+    kind: 'zendesk', at: '2026-05-04T03:00:00.000Z', accountId: 'acme',
+    body: zendeskEvent({ id: 'acme-T0001', organizationExternalId: 'acme', requesterEmail: 'a@acme.example', channel: 'email', category: 'billing', tags: ['billing'], priority: 'normal', subject: 's', status: 'new', createdAt: '2026-05-04T03:00:00.000Z', updatedAt: '2026-05-04T03:00:00.000Z' }, 1),
+  });
+
+  it('signs each webhook the way ingestion verifies it', async () => {
+    const time = new FakeTime();
+    let verified: unknown;
+    const doFetch = (async (_url: URL | string, init?: RequestInit) => {
+      const h = new Headers(init?.headers);
+      verified = verifyZendeskSignature(['the-signing-secret-123'], h.get('x-zendesk-webhook-signature-timestamp') ?? undefined,
+        h.get('x-zendesk-webhook-signature') ?? undefined, Buffer.from(String(init?.body)), new Date(time.now()));
+      return Response.json({ success: true, status: 'published' });
+    }) as typeof fetch;
+    const summary = await driveStream([zd()], { ingestionUrl: 'http://x.test', writeKey: 'wk', window: { start: START, end: END }, compressMs: 0, fetch: doFetch, time, zendeskSecret: 'the-signing-secret-123' });
+    expect(verified).toEqual({ ok: true });
+    expect(summary).toMatchObject({ sent: { zendesk: 1 }, records: { published: 1 }, rejected: 0 });
+  });
+
+  it('refuses to start without the signing secret', async () => {
+    const time = new FakeTime();
+    await expect(driveStream([zd()], { ingestionUrl: 'http://x.test', writeKey: 'wk', window: { start: START, end: END }, compressMs: 0, fetch: fakeIngestion(time).doFetch, time }))
+      .rejects.toThrow('zendeskSecret');
   });
 });

@@ -1,4 +1,5 @@
 import { ScaledClock } from '@kizuna/shared/contracts';
+import { signZendesk } from '@kizuna/ingestion/domain';
 import { ENDPOINTS, type SimKind, type SimMessage } from './model';
 
 /** Real time, injectable (tests drive the driver without waiting). */
@@ -30,6 +31,10 @@ export interface DriveOptions {
    * seconds after the start, whatever its simulated time; `compressMs` is then ignored.
    */
   ratePerSecond?: number;
+  /** The source's Zendesk webhook signing secret (needed when the stream has Zendesk webhooks). */
+  zendeskSecret?: string;
+  /** The receiving service's "now" for the signature timestamp (default: real time). */
+  zendeskNow?: () => Date;
   /** 'batch' (default): Segment calls in /v1/batch requests; 'single': one /v1/<type> request each. */
   segmentMode?: 'batch' | 'single';
   /** At most this many Segment calls per /v1/batch request (ingestion allows 2,500). */
@@ -92,7 +97,7 @@ export interface DriveSummary {
 
 export class DriveError extends Error {}
 
-const KINDS: SimKind[] = ['segment', 'ticket', 'call', 'survey', 'subscription'];
+const KINDS: SimKind[] = ['segment', 'ticket', 'zendesk', 'call', 'survey', 'subscription'];
 const recordId = (m: SimMessage): string => {
   switch (m.kind) {
     case 'segment': return m.body.messageId;
@@ -100,6 +105,7 @@ const recordId = (m: SimMessage): string => {
     case 'call': return m.body.contactId;
     case 'survey': return m.body.responseId;
     case 'subscription': return m.body.changeId;
+    case 'zendesk': return m.body.id;
   }
 };
 
@@ -125,7 +131,7 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   const t0 = options.realStartMs ?? began;
   const summary: DriveSummary = {
     window: options.window, compressMs: options.compressMs, elapsedMs: 0, total: messages.length,
-    sent: { segment: 0, ticket: 0, call: 0, survey: 0, subscription: 0 }, requests: 0, batches: 0, retries: 0,
+    sent: { segment: 0, ticket: 0, zendesk: 0, call: 0, survey: 0, subscription: 0 }, requests: 0, batches: 0, retries: 0,
     segment: { accepted: 0, duplicates: 0, pending: 0, rejected: 0 }, records: {}, rejected: 0, rejections: [], rate: 0, maxBehindMs: 0,
   };
   let sentCount = 0;
@@ -148,19 +154,26 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
       retries: summary.retries, rejected: summary.rejected, behindMs: behind(),
     });
   };
+  const zendeskHeaders = (raw: string): Record<string, string> => {
+    const ts = (options.zendeskNow ?? (() => new Date(time.now())))().toISOString();
+    return { 'x-zendesk-webhook-signature-timestamp': ts, 'x-zendesk-webhook-signature': signZendesk(options.zendeskSecret ?? '', ts, raw) };
+  };
+  if (!options.zendeskSecret && messages.some((m) => m.kind === 'zendesk')) {
+    throw new DriveError('the stream has Zendesk webhooks: give the source\'s webhook signing secret (zendeskSecret)');
+  }
   const reject = (m: SimMessage, status: number, reason: string) => {
     summary.rejected++;
     if (summary.rejections.length < 50) summary.rejections.push({ kind: m.kind, id: recordId(m), status, reason });
   };
 
   /** POST with retries; returns the final status and parsed body. */
-  const post = async (path: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+  const post = async (path: string, body: string, extraHeaders: () => Record<string, string> = () => ({})): Promise<{ status: number; json: Record<string, unknown> }> => {
     for (let attempt = 1; ; attempt++) {
       let wait: number;
       let why: string;
       try {
         summary.requests++;
-        const res = await doFetch(new URL(path, options.ingestionUrl), { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+        const res = await doFetch(new URL(path, options.ingestionUrl), { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, ...extraHeaders() }, body });
         const text = await res.text();
         if (res.status !== 503 && res.status !== 429) {
           if (res.status === 401) throw new DriveError(`ingestion refused the write key (401 on ${path}): ${text.slice(0, 300)}`);
@@ -199,7 +212,8 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   };
 
   const sendRecord = async (m: SimMessage) => {
-    const { status, json } = await post(m.kind === 'segment' ? `/v1/${m.body.type}` : ENDPOINTS[m.kind], JSON.stringify(m.body));
+    const raw = JSON.stringify(m.body);
+    const { status, json } = await post(m.kind === 'segment' ? `/v1/${m.body.type}` : ENDPOINTS[m.kind], raw, m.kind === 'zendesk' ? () => zendeskHeaders(raw) : undefined);
     summary.sent[m.kind]++;
     if (m.kind === 'segment') {
       if (status === 200) summary.segment.accepted++;
@@ -306,6 +320,17 @@ export async function createSource(
   if (res.status !== 201) throw new DriveError(`creating source "${name}" failed: ${res.status} ${text.slice(0, 300)}`);
   const json = JSON.parse(text) as { source: { id: string }; writeKey: string };
   return { sourceId: json.source.id, writeKey: json.writeKey };
+}
+
+/** Sets a source's webhook signing secret (Zendesk) through ingestion's admin API. */
+export async function setWebhookSecret(ingestionUrl: string, adminToken: string, sourceId: string, secret: string, doFetch: typeof fetch = fetch): Promise<void> {
+  const res = await doFetch(new URL(`/v1/admin/sources/${encodeURIComponent(sourceId)}/webhook-secret`, ingestionUrl), {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ secret }),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new DriveError(`setting the webhook secret of source ${sourceId} failed: ${res.status} ${text.slice(0, 300)}`);
 }
 
 /** Counts of a stream by kind (and Segment calls by type), for summaries and dry runs. */

@@ -202,6 +202,27 @@ export interface SubscriptionBody {
   effectiveAt: string;
 }
 
+/** A Zendesk event-subscription webhook for a ticket (signed by the driver when it is sent). */
+export interface ZendeskWebhookBody {
+  id: string;
+  type: 'zen:event-type:ticket.created' | 'zen:event-type:ticket.status_changed';
+  time: string;
+  detail: {
+    id: string;
+    status: string;
+    priority: string;
+    subject: string;
+    tags: string[];
+    via: { channel: string };
+    requester: { email: string };
+    organization?: { external_id: string };
+    reopens: number;
+    satisfaction_rating?: { score: number };
+    created_at: string;
+    updated_at: string;
+  };
+}
+
 interface Base {
   /** When the message is sent, in simulated time (ISO). The stream is ordered by it. */
   at: string;
@@ -210,6 +231,7 @@ interface Base {
 export type SimMessage =
   | (Base & { kind: 'segment'; body: SegmentCall })
   | (Base & { kind: 'ticket'; body: TicketBody })
+  | (Base & { kind: 'zendesk'; body: ZendeskWebhookBody })
   | (Base & { kind: 'call'; body: CallBody })
   | (Base & { kind: 'survey'; body: SurveyBody })
   | (Base & { kind: 'subscription'; body: SubscriptionBody });
@@ -219,6 +241,7 @@ export type SimKind = SimMessage['kind'];
 export const ENDPOINTS: Record<SimKind, string> = {
   segment: '/v1/batch',
   ticket: '/v1/support/tickets',
+  zendesk: '/v1/sources/zendesk/webhook',
   call: '/v1/support/calls',
   survey: '/v1/surveys',
   subscription: '/v1/subscriptions',

@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ContractSize } from '@kizuna/shared/contracts';
 import {
-  checkMessageSize, domainsFromTraits, explicitAccountId, matchAccount, normaliseDomain, validateSegmentMessage, type AccountDirectory,
+  checkMessageSize, domainsFromTraits, explicitAccountId, matchAccount, normaliseDomain, validateSegmentMessage, zendeskTicket, type AccountDirectory,
 } from '@kizuna/ingestion/domain';
 import { CallDto, SubscriptionDto, SurveyDto, TicketDto } from '@kizuna/ingestion/feature';
 import { DAY_MS, isoDay } from './company';
@@ -99,8 +99,9 @@ describe('simulator: the generated company', () => {
 
   it('passes ingestion\'s own validation: zero rejects over the whole company', () => {
     const problems: string[] = [];
-    const dto = { segment: undefined, ticket: TicketDto, call: CallDto, survey: SurveyDto, subscription: SubscriptionDto } as const;
+    const dto = { segment: undefined, zendesk: undefined, ticket: TicketDto, call: CallDto, survey: SurveyDto, subscription: SubscriptionDto } as const;
     for (const m of stream) {
+      if (m.kind === 'zendesk') continue; // none by default; see the Zendesk test
       if (m.kind === 'segment') {
         const v = validateSegmentMessage(m.body);
         if (!v.ok) problems.push(`${m.body.messageId}: ${v.reason}`);
@@ -301,5 +302,37 @@ describe('simulator: small scenario companies (one account per persona, short wi
       }
     }
     expect(broken).toEqual([]);
+  });
+});
+
+describe('simulator: tickets through Zendesk webhooks', () => {
+  const plain = simulate({ seed: 8, accounts: 20, days: 40, start: START });
+  const mixed = simulate({ seed: 8, accounts: 20, days: 40, start: START, zendeskShare: 0.5 });
+
+  it('changes nothing else: without a share the stream is the default one, with it only tickets move to the webhook', () => {
+    expect(streamHash(simulate({ seed: 8, accounts: 20, days: 40, start: START, zendeskShare: 0 }).stream)).toBe(streamHash(plain.stream));
+    const zendesk = mixed.stream.filter((m) => m.kind === 'zendesk');
+    expect(zendesk.length).toBeGreaterThan(10);
+    expect(mixed.stream.filter((m) => m.kind === 'ticket').length + zendesk.length).toBe(plain.stream.filter((m) => m.kind === 'ticket').length);
+    const others = (st: SimMessage[]) => st.filter((m) => m.kind !== 'ticket' && m.kind !== 'zendesk');
+    expect(streamHash(others(mixed.stream))).toBe(streamHash(others(plain.stream)));
+  });
+
+  it('sends webhooks ingestion reads into tickets of the right account and category', () => {
+    const byDomain = new Map<string, string>();
+    const problems: string[] = [];
+    for (const m of mixed.stream) {
+      if (m.kind === 'segment' && m.body.type === 'group') for (const d of domainsFromTraits(m.body.traits ?? {})) byDomain.set(d, m.accountId);
+      if (m.kind !== 'zendesk') continue;
+      const draft = zendeskTicket(m.body, new Date(m.at));
+      if (!draft || 'error' in draft) {
+        problems.push(`${m.body.id}: ${draft ? draft.error : 'ignored'}`);
+        continue;
+      }
+      const match = matchAccount(draft.hints, { byDomain, byContact: new Map() });
+      if (match?.accountId !== m.accountId) problems.push(`${m.body.id} matched ${match?.accountId}`);
+      if (draft.category !== m.body.detail.tags[0] || draft.updatedAt !== m.at || draft.ticketId !== `zendesk:${m.body.detail.id}`) problems.push(`${m.body.id}: ${JSON.stringify(draft)}`);
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
   });
 });

@@ -13,7 +13,10 @@ export interface Simulation {
 /** The company and its stream, from one seed. */
 export function simulate(options: SimulationOptions): Simulation {
   const company = generateCompany(options);
-  const stream = generateStream(company, options.activity === undefined ? {} : { activity: options.activity });
+  const stream = generateStream(company, {
+    ...(options.activity === undefined ? {} : { activity: options.activity }),
+    ...(options.zendeskShare === undefined ? {} : { zendeskShare: options.zendeskShare }),
+  });
   return { company, stream };
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
@@ -10,7 +10,7 @@ import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit'
 import { TopicRecorder, repoRoot, testKafka, waitFor } from '@kizuna/shared/testing';
 import { ingestionData } from '@kizuna/ingestion/data-access';
 import { IngestionModule, ingestionHttpOptions } from '@kizuna/ingestion/feature';
-import { createSource, driveStream, type DriveProgress } from './driver';
+import { createSource, driveStream, setWebhookSecret, type DriveProgress } from './driver';
 import { simulate } from './simulation';
 
 const ADMIN = 'integration-admin-token-simulator-01';
@@ -19,7 +19,7 @@ type Envelope = { type: string; subject?: string; data: Record<string, unknown> 
 
 /** Ingestion as main.ts builds it (as the ingestion specs' helper does), listening on a real port. */
 async function startIngestion(): Promise<{ app: NestFastifyApplication; url: string }> {
-  Object.assign(process.env, { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0' });
+  Object.assign(process.env, { INGESTION_ADMIN_TOKEN: ADMIN, INGESTION_KEY_CACHE_TTL_MS: '0', INGESTION_SECRET_KEY: randomBytes(32).toString('base64') });
   const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_TOPIC_PARTITIONS: '3' });
   const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
   const root = serviceRootModule({ name: 'ingestion', defaultPort: 0, data: ingestionData, feature: IngestionModule }, config, logger);
@@ -40,10 +40,12 @@ describe('simulator -> ingestion -> Kafka', () => {
   let recorder: TopicRecorder;
   let sourceId = '';
   let writeKey = '';
+  const zendeskSecret = `simulator-zendesk-secret-${randomUUID()}`;
 
   beforeAll(async () => {
     ({ app, url } = await startIngestion());
     ({ sourceId, writeKey } = await createSource(url, ADMIN, `simulator ${run}`));
+    await setWebhookSecret(url, ADMIN, sourceId, zendeskSecret);
     recorder = await new TopicRecorder(
       kafka,
       [Topics.product, Topics.directory, Topics.support, Topics.survey, Topics.billing, Topics.ingestRejected],
@@ -57,11 +59,11 @@ describe('simulator -> ingestion -> Kafka', () => {
   });
 
   it('delivers a 10-account company\'s week with zero rejections, every event on its topic with the simulated dates', async () => {
-    const { company, stream } = simulate({ seed: 11, accounts: 10, days: 7, start: '2026-04-06', idPrefix: `it-${run}-` });
+    const { company, stream } = simulate({ seed: 11, accounts: 10, days: 7, start: '2026-04-06', idPrefix: `it-${run}-`, zendeskShare: 0.3 });
     const progress: DriveProgress[] = [];
     const summary = await driveStream(stream, {
       ingestionUrl: url, writeKey, window: { start: company.start, end: company.end }, compressMs: 4000,
-      batchSize: 250, progressEveryMs: 500, onProgress: (p) => progress.push(p),
+      batchSize: 250, progressEveryMs: 500, onProgress: (p) => progress.push(p), zendeskSecret,
     });
     expect(summary.rejections).toEqual([]);
     expect(summary).toMatchObject({ total: stream.length, rejected: 0, segment: { rejected: 0, pending: 0, duplicates: 0 } });
@@ -72,11 +74,12 @@ describe('simulator -> ingestion -> Kafka', () => {
     const expected = {
       [Topics.product]: stream.filter((m) => m.kind === 'segment' && (m.body.type === 'track' || m.body.type === 'page')),
       [Topics.directory]: stream.filter((m) => m.kind === 'segment' && (m.body.type === 'identify' || m.body.type === 'group')),
-      [Topics.support]: stream.filter((m) => m.kind === 'ticket' || m.kind === 'call'),
+      [Topics.support]: stream.filter((m) => m.kind === 'ticket' || m.kind === 'zendesk' || m.kind === 'call'),
       [Topics.survey]: stream.filter((m) => m.kind === 'survey'),
       [Topics.billing]: stream.filter((m) => m.kind === 'subscription'),
     };
     for (const list of Object.values(expected)) expect(list.length).toBeGreaterThan(0);
+    expect(summary.sent.zendesk).toBeGreaterThan(0);
     const onTopic = (topic: string) => recorder.messages.filter((m) => m.topic === topic).map((m) => JSON.parse(m.value ?? '{}') as Envelope);
     await waitFor('every simulated message on its topic', () => Object.entries(expected).every(([topic, list]) => onTopic(topic).length >= list.length), { timeoutMs: 60_000 });
     for (const [topic, list] of Object.entries(expected)) expect(onTopic(topic)).toHaveLength(list.length);
@@ -99,7 +102,7 @@ describe('simulator -> ingestion -> Kafka', () => {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       ['-r', '@swc-node/register', join(repoRoot(), 'tools/simulator/src/cli.ts'),
-        '--seed', '5', '--accounts', '4', '--days', '3', '--compress', '1s', '--ingestion', url, '--admin-token', ADMIN, '--id-prefix', `cli-${run}-`, '--json'],
+        '--seed', '5', '--accounts', '4', '--days', '3', '--compress', '1s', '--zendesk-share', '0.5', '--ingestion', url, '--admin-token', ADMIN, '--id-prefix', `cli-${run}-`, '--json'],
       { cwd: repoRoot(), env: { ...process.env, INGESTION_ADMIN_TOKEN: '' }, timeout: 60_000 },
     );
     const out = JSON.parse(stdout) as { company: { accounts: number }; summary: { total: number; rejected: number; records: Record<string, number> } };
@@ -107,6 +110,7 @@ describe('simulator -> ingestion -> Kafka', () => {
     expect(out.summary.total).toBeGreaterThan(0);
     expect(out.summary.rejected).toBe(0);
     expect(stderr).toContain('created source');
+    expect(stderr).toContain('set its Zendesk webhook signing secret');
     expect(stderr).toContain('% ');
   });
 });

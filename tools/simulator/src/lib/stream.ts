@@ -1,12 +1,14 @@
 import { ContractSize } from '@kizuna/shared/contracts';
 import { BASELINE_TICKET_CATEGORIES, CALL_QUEUES, MILESTONES, NPS_COMMENTS, PAGES, REGION_INFO, TICKET_TOPICS, USAGE_EVENTS } from './catalog';
 import { DAY_MS, TEAMMATE_DUE_DAYS, type ScriptedAccount, type ScriptedCompany } from './company';
-import type { CallBody, SegmentCall, SimMessage, SimUser, SubscriptionBody, SurveyBody, TicketBody } from './model';
+import type { CallBody, SegmentCall, SimMessage, SimUser, SubscriptionBody, SurveyBody, TicketBody, ZendeskWebhookBody } from './model';
 import { Prng } from './prng';
 
 export interface StreamOptions {
-  /** Scales the number of product events per session (1 = default; 0.5 halves the volume). */
+  /** Scales the number of product events per session (1 = default). */
   activity?: number;
+  /** Share of tickets that arrive as signed Zendesk webhooks instead of the generic ticket API (0 = none, the default). */
+  zendeskShare?: number;
 }
 
 const HOUR = 3_600_000;
@@ -28,7 +30,9 @@ export function generateStream(company: ScriptedCompany, options: StreamOptions 
   const activity = options.activity ?? 1;
   if (!(activity > 0)) throw new Error('activity: must be > 0');
   const root = new Prng(company.seed).fork('stream');
-  const all = company.accounts.flatMap((a) => new AccountHistory(company, a, root.fork(a.id), activity).generate());
+  const zendeskShare = options.zendeskShare ?? 0;
+  if (!(zendeskShare >= 0 && zendeskShare <= 1)) throw new Error('zendeskShare: must be between 0 and 1');
+  const all = company.accounts.flatMap((a) => new AccountHistory(company, a, root.fork(a.id), activity, zendeskShare).generate());
   const end = Date.parse(company.end);
   // Stable sort: ties keep the per-account order in which they were written.
   return all.filter((m) => Date.parse(m.at) < end).sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
@@ -48,18 +52,21 @@ class AccountHistory {
   private arr: number;
   private plan: string;
   private renewalDate: string;
+  private readonly zendeskRng: Prng;
 
   constructor(
     private readonly company: ScriptedCompany,
     private readonly a: ScriptedAccount,
     private readonly rng: Prng,
     private readonly activity: number,
+    private readonly zendeskShare: number,
   ) {
     this.start = Date.parse(company.start);
     this.seats = a.seatsPurchased;
     this.arr = a.arr;
     this.plan = a.plan;
     this.renewalDate = a.renewalDate;
+    this.zendeskRng = rng.fork('zendesk');
   }
 
   generate(): SimMessage[] {
@@ -343,7 +350,10 @@ class AccountHistory {
       category: t.category, tags: t.tags, priority: t.priority ?? this.rng.weighted<TicketBody['priority']>({ low: 2, normal: 6, high: 1 }),
       subject: t.subject, status: 'new', createdAt: iso(createdAt), updatedAt: iso(createdAt),
     };
-    this.out.push({ kind: 'ticket', at: base.updatedAt, accountId: a.id, body: base });
+    // Some tickets come from Zendesk's webhooks, decided on a stream of their own: the rest of the history is unchanged.
+    const viaZendesk = this.zendeskShare > 0 && this.zendeskRng.chance(this.zendeskShare);
+    this.zendeskTickets.set(id, viaZendesk ? 1 : 0);
+    this.pushTicket(base);
     const solvedAt = createdAt + (t.solveAfterHours ?? this.rng.between(2, 40)) * HOUR;
     if (t.reopen) {
       const reopenedAt = solvedAt + this.rng.between(6, 30) * HOUR;
@@ -360,8 +370,20 @@ class AccountHistory {
   }
 
   private ticketVersion(base: TicketBody, change: Partial<TicketBody>): void {
-    const body: TicketBody = { ...base, ...change };
-    this.out.push({ kind: 'ticket', at: body.updatedAt, accountId: this.a.id, body });
+    this.pushTicket({ ...base, ...change });
+  }
+
+  /** Ticket id -> 0 (generic ticket API) or the number of Zendesk events sent so far. */
+  private readonly zendeskTickets = new Map<string, number>();
+
+  private pushTicket(body: TicketBody): void {
+    const events = this.zendeskTickets.get(body.id) ?? 0;
+    if (events === 0) {
+      this.out.push({ kind: 'ticket', at: body.updatedAt, accountId: this.a.id, body });
+      return;
+    }
+    this.zendeskTickets.set(body.id, events + 1);
+    this.out.push({ kind: 'zendesk', at: body.updatedAt, accountId: this.a.id, body: zendeskEvent(body, events) });
   }
 
   private call(
@@ -515,6 +537,31 @@ class AccountHistory {
     const comment = this.rng.chance(0.5) ? this.rng.pick(promoter ? NPS_COMMENTS.promoter : NPS_COMMENTS.passive) : undefined;
     this.survey(this.at(d), { kind: 'nps', score, respondent: this.admin(), ...(comment ? { comment } : {}) });
   }
+}
+
+const ZENDESK_CHANNEL: Record<TicketBody['channel'], string> = { email: 'email', web: 'web_form', chat: 'native_messaging', phone: 'voice' };
+
+/** A ticket version as Zendesk's event subscription sends it (the category as the first tag). */
+export function zendeskEvent(t: TicketBody, n: number): ZendeskWebhookBody {
+  return {
+    id: `${t.id}-ev${n}`,
+    type: n === 1 ? 'zen:event-type:ticket.created' : 'zen:event-type:ticket.status_changed',
+    time: t.updatedAt,
+    detail: {
+      id: t.id,
+      status: t.status.toUpperCase(),
+      priority: t.priority.toUpperCase(),
+      subject: t.subject,
+      tags: [t.category, ...t.tags.filter((x) => x !== t.category)],
+      via: { channel: ZENDESK_CHANNEL[t.channel] },
+      requester: { email: t.requesterEmail ?? '' },
+      ...(t.organizationExternalId ? { organization: { external_id: t.organizationExternalId } } : {}),
+      reopens: t.reopenedCount ?? 0,
+      ...(t.satisfaction !== undefined ? { satisfaction_rating: { score: t.satisfaction } } : {}),
+      created_at: t.createdAt,
+      updated_at: t.updatedAt,
+    },
+  };
 }
 
 export { TEAMMATE_DUE_DAYS };
