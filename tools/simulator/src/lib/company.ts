@@ -44,6 +44,8 @@ const SIZES_OF: Record<Persona, Partial<Record<ContractSize, number>>> = {
 
 /** Days after the start by which "Teammate Invited" is due (lifecycle's default rules). */
 export const TEAMMATE_DUE_DAYS: Record<ContractSize, number> = { [ContractSize.Enterprise]: 14, [ContractSize.Smb]: 7, [ContractSize.Freemium]: 3 };
+/** Days after the start by which "First Report Shared" is due (lifecycle's default rules). */
+export const FIRST_REPORT_DUE_DAYS: Record<ContractSize, number> = { [ContractSize.Enterprise]: 30, [ContractSize.Smb]: 14, [ContractSize.Freemium]: 7 };
 export const TRIAL_DAYS = 14;
 
 /** Key moments of an account's script, as day indexes in the window (stored on the account). */

@@ -1,6 +1,6 @@
 import { ContractSize } from '@kizuna/shared/contracts';
 import { BASELINE_TICKET_CATEGORIES, CALL_QUEUES, MILESTONES, NPS_COMMENTS, PAGES, REGION_INFO, TICKET_TOPICS, USAGE_EVENTS } from './catalog';
-import { DAY_MS, TEAMMATE_DUE_DAYS, type ScriptedAccount, type ScriptedCompany } from './company';
+import { DAY_MS, FIRST_REPORT_DUE_DAYS, type ScriptedAccount, type ScriptedCompany } from './company';
 import type { CallBody, SegmentCall, SimMessage, SimUser, SubscriptionBody, SurveyBody, TicketBody, ZendeskWebhookBody } from './model';
 import { Prng } from './prng';
 
@@ -236,7 +236,7 @@ class AccountHistory {
     this.subscription(t0 + 2 * MINUTE, 'started', t0, { start: t0, end: Date.parse(this.renewalDate) });
     this.track(t0 + 5 * MINUTE, admin, MILESTONES[0], { workspaceId: `${a.id}-ws` });
     if (a.persona !== 'onboarding-stalled') {
-      const due = a.size === ContractSize.Freemium ? 7 : a.size === ContractSize.Smb ? 14 : 30;
+      const due = FIRST_REPORT_DUE_DAYS[a.size];
       const sharer = a.users.find((u) => u.role === 'member' && u.joinDay < this.company.days);
       const day = Math.max(...a.users.filter((u) => u.role === 'member').slice(0, 3).map((u) => u.joinDay), d) + this.rng.int(1, Math.max(1, Math.floor(due / 3)));
       if (sharer && day < this.company.days) this.pendingFirstShare = { day, user: sharer };
@@ -564,4 +564,3 @@ export function zendeskEvent(t: TicketBody, n: number): ZendeskWebhookBody {
   };
 }
 
-export { TEAMMATE_DUE_DAYS };
