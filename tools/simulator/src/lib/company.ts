@@ -70,8 +70,10 @@ export interface Script {
   upgradeDay?: number;
   /** onboarding-stalled: the support contact after the milestone is late. */
   stallTicketDay?: number;
-  /** outage-detractor: the NPS answer. */
+  /** outage-detractor: the NPS answer, a follow-up complaint, and fewer seats. */
   npsDay?: number;
+  followUpDay?: number;
+  downgradeDay?: number;
 }
 
 export type ScriptedAccount = SimAccount & { script: Script };
@@ -236,6 +238,8 @@ export function generateCompany(options: CompanyOptions): ScriptedCompany {
       case 'outage-detractor':
         script.riskDay = outageDay;
         script.npsDay = outageDay + rng.int(2, 5);
+        script.followUpDay = outageDay + rng.int(8, 12);
+        script.downgradeDay = outageDay + rng.int(18, 25);
         break;
       case 'cancel-reactivate':
         script.riskDay = f(0.2);
@@ -430,14 +434,15 @@ function groundTruth(a: ScriptedAccount, start: string, days: number, csms: Csm[
         expectedPhases: [LifecyclePhase.Retention, LifecyclePhase.Adoption],
         escalation: { reason: R.NegativeSentiment, also: [R.AtRiskContact, R.AgentFlagged], route: routeAt(s.riskDay) },
         churnDate: null,
-        story: 'Healthy until the outage: an urgent ticket, an angry call, then an NPS detractor answer with a comment; usage drops.',
+        story: 'Healthy until the outage: an urgent ticket, an angry call, an NPS detractor answer with a comment, a follow-up complaint; usage keeps dropping and seats are cut.',
       };
     case 'cancel-reactivate':
       return {
-        ...base, atRisk: true, atRiskFrom: iso(s.riskDay), expectedBands: [HealthBand.Good, HealthBand.Caution, HealthBand.Danger],
+        ...base, atRisk: true, atRiskFrom: iso(s.riskDay), expectedBands: [HealthBand.Good, HealthBand.Caution],
         expectedPhases: [LifecyclePhase.Retention, LifecyclePhase.Adoption],
         escalation: { reason: R.UsageStalled, also: [R.AtRiskContact], route: routeAt(s.fadeEndDay) },
         churnDate: iso(s.churnDay), reactivatedAt: iso(s.reactivateDay),
+        // Back and active again at the end of the window.
         story: 'Usage fades, asks how to export data, cancels at the end of the term, comes back weeks later and resumes.',
       };
   }

@@ -180,6 +180,8 @@ describe('simulator: the generated company', () => {
       expect(dayOf(nps[0]?.answeredAt ?? '')).toBeGreaterThan(company.outageDay);
       expect(ticketsCreated(ms).some((t) => t.priority === 'urgent' && dayOf(t.createdAt) === company.outageDay)).toBe(true);
       expect(ms.some((m) => m.kind === 'call' && m.body.sentiment <= -0.5)).toBe(true);
+      const down = ms.find((m) => m.kind === 'subscription' && m.body.change === 'downgraded');
+      expect(down?.kind === 'subscription' && (down.body.seats ?? 0) < a.seatsPurchased).toBe(true);
     }
     // Nobody else is a detractor with a comment, rates a ticket 2 or less, or sounds angry.
     for (const a of company.accounts.filter((x) => x.persona !== 'outage-detractor')) {

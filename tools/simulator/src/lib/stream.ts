@@ -86,6 +86,13 @@ class AccountHistory {
       if (d === s.reactivateDay) this.reactivate(d);
       if (a.persona === 'outage-detractor' && d === company.outageDay) this.outageContact(d);
       if (d === s.npsDay) this.detractorAnswer(d);
+      if (d === s.followUpDay) {
+        this.ticket(d, this.at(d), {
+          category: 'outage', subject: 'Our reports are still incomplete since the outage. When will the data be restored?', tags: ['outage', 'data'],
+          requester: this.admin(), priority: 'high', satisfaction: 2, solveAfterHours: 50,
+        });
+      }
+      if (d === s.downgradeDay) this.downgrade(d, 0.7);
       if (d === this.npsWaveDay()) this.npsWave(d);
       if (a.persona === 'slowly-disengaging' && a.size === ContractSize.Freemium && d === s.churnDay) this.trialLapses(d);
       if (a.persona === 'slowly-disengaging' && a.size !== ContractSize.Freemium && s.fadeEndDay !== undefined && d === s.fadeEndDay - 2) {
@@ -137,7 +144,7 @@ class AccountHistory {
         return (d >= (s.upgradeDay ?? Infinity) ? 1.1 : 1) * outage;
       case 'outage-detractor':
         if (d < this.company.outageDay) return 1;
-        return d === this.company.outageDay ? 0.1 : 0.5;
+        return d === this.company.outageDay ? 0.1 : lin(this.company.outageDay + 1, this.company.days - 1, 0.5, 0.15);
       case 'cancel-reactivate':
         if (d >= (s.reactivateDay ?? Infinity)) return 0.75;
         if (d >= (s.churnDay ?? Infinity)) return 0;
@@ -270,7 +277,7 @@ class AccountHistory {
       const p = Math.min(0.97, BASE_ACTIVE[a.size] * u.propensity * engagement * weekday);
       if (!this.rng.chance(p)) continue;
       let t = this.at(d, (this.joinedAt.get(u.id) ?? 0) + MINUTE);
-      if (this.rng.chance(0.35)) {
+      if (this.rng.chance(0.35 * Math.min(1, this.activity))) {
         this.segment(t, { type: 'page', userId: u.id, name: this.rng.pick(PAGES), context: { groupId: a.id } });
         t += this.rng.int(1, 5) * MINUTE;
       }
@@ -461,6 +468,14 @@ class AccountHistory {
     this.seats = Math.round(this.seats * ratio);
     this.arr = Math.round((this.arr * ratio) / 100) * 100;
     this.subscription(t, 'upgraded', t);
+    this.group(t + MINUTE);
+  }
+
+  private downgrade(d: number, ratio: number): void {
+    const t = this.at(d);
+    this.seats = Math.max(1, Math.round(this.seats * ratio));
+    this.arr = Math.round((this.arr * ratio) / 100) * 100;
+    this.subscription(t, 'downgraded', t);
     this.group(t + MINUTE);
   }
 
