@@ -488,9 +488,10 @@ class AccountHistory {
 
   private convertTrial(d: number): void {
     const t = this.at(d);
+    // The team that tried it buys a seat for each of its people and one to grow.
     this.plan = 'Team';
-    this.seats = 10;
-    this.arr = 6000;
+    this.seats = Math.max(3, this.members(d).length + 1);
+    this.arr = this.seats * 600;
     this.renewalDate = iso(t + 365 * DAY_MS);
     this.subscription(t, 'upgraded', t, { start: t, end: Date.parse(this.renewalDate) });
     this.group(t + MINUTE);
