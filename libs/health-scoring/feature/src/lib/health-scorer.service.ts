@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { trace } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
 import { CLOCK, Topics, type Clock, type HealthBand } from '@kizuna/shared/contracts';
 import { loadConfig } from '@kizuna/shared/config';
@@ -60,9 +60,26 @@ export class HealthScorer {
     return scored;
   }
 
-  /** Rescores the accounts inside the caller's transaction; returns how many changes were emitted. */
-  async rescore(m: EntityManager, accountIds: string[], causeEventId: string): Promise<number> {
+  /**
+   * Rescores the accounts inside the caller's transaction; returns how many changes were emitted.
+   * `cause` names what triggered each account's rescore (an event id, "sweep", a backfill); `traceOf`
+   * gives the trace each account's change continues (the event that caused it), else the current one.
+   */
+  async rescore(
+    m: EntityManager,
+    accountIds: string[],
+    cause: string | ((accountId: string) => string),
+    traceOf?: (accountId: string) => Context | undefined,
+  ): Promise<number> {
+    const causeOf = typeof cause === 'string' ? () => cause : cause;
     if (accountIds.length === 0) return 0;
+    // Partitions (and topics) are processed concurrently, so two transactions may rescore one account at
+    // once. Each waits for the account's lock before reading its facts: the one that scores last sees
+    // every fact committed before it. Locks in hash order, so two transactions never wait on each other.
+    await m.query(
+      `SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended('health:' || a, 0) AS k FROM unnest($1::text[]) AS a ORDER BY 1) s`,
+      [accountIds],
+    );
     const now = this.clock.now();
     const { scorecards, settings } = await this.store.current();
     const facts = await loadAccountFacts(m, accountIds, now, settings);
@@ -96,7 +113,7 @@ export class HealthScorer {
         scored.map((s) => s.health.scorecardId),
         scored.map((s) => s.health.scorecardVersion),
         scored.map(() => now),
-        scored.map(() => causeEventId),
+        scored.map((s) => causeOf(s.accountId)),
         scored.map((s) => s.segment),
         scored.map((s) => JSON.stringify(s.health)),
       ],
@@ -146,7 +163,10 @@ export class HealthScorer {
         events.map(() => now),
       ],
     );
-    await enqueueOutbox(m, events.map((e) => ({ topic: Topics.health, event: e.envelope })));
+    await enqueueOutbox(
+      m,
+      events.map((e) => ({ topic: Topics.health, event: e.envelope, traceContext: traceOf?.(e.change.accountId) })),
+    );
     if (changes.length === 1 && changes[0]) {
       const c = changes[0];
       trace.getActiveSpan()?.setAttributes({

@@ -168,4 +168,33 @@ describe('ConsumerRunner against a real broker', () => {
     expect(dead.headers[DlqHeader.reason]).toBe('invalid-message');
     expect(dead.headers[DlqHeader.error]).toMatch(/specversion: must be "1.0"/);
   });
+  it('hands runs of events to a batch handler, and after a failed run retries its events one by one so only the poison one is dead-lettered', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-batch-${randomUUID()}`;
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    // Published before the consumer starts: the 20 events arrive in one fetch.
+    await publisher.publish(
+      Array.from({ length: 20 }, (_, i) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, i + 1).data })),
+    );
+    const handled: string[] = [];
+    const runSizes: number[] = [];
+    await runner(group, 2)
+      .onBatch(['cs.product.track.v1'], async (items) => {
+        const mine = items.filter((i) => i.event.subject === account);
+        if (mine.length === 0) return;
+        runSizes.push(mine.length);
+        // Like a transaction: all or nothing.
+        if (mine.some((i) => i.event.data.event === 'E7')) throw new Error('poison');
+        handled.push(...mine.map((i) => i.event.data.event ?? ''));
+      })
+      .start();
+    await waitFor('the 19 good events handled', () => handled.length >= 19);
+    await waitFor('the poison event dead-lettered', () => dlq.messages.length === 1);
+    expect([...handled].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `E${i + 1}`).filter((e) => e !== 'E7').sort());
+    expect(handled).toHaveLength(19);
+    expect(Math.max(...runSizes)).toBeGreaterThan(1);
+    expect(dlq.messages[0]?.headers[DlqHeader.attempts]).toBe('2');
+    await waitFor('offsets committed past all 20', async () => (await committedOffsets(group)) >= 20);
+  });
 });

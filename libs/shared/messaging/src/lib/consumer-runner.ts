@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import {
@@ -19,6 +19,20 @@ export interface MessageContext {
 }
 
 export type EventHandler<T extends EventType = EventType> = (event: CloudEvent<T>, ctx: MessageContext) => Promise<void>;
+
+/** One event of a batch, with the trace context it arrived on (to continue that trace downstream). */
+export interface BatchItem<T extends EventType = EventType> {
+  event: CloudEvent<T>;
+  ctx: MessageContext;
+  traceContext: Context;
+}
+
+/**
+ * Applies consecutive events of one partition together (e.g. in one transaction). When it throws,
+ * the runner falls back to calling it with one event at a time, with the usual retries and
+ * dead-lettering, so one poison event never holds back the others.
+ */
+export type BatchHandler<T extends EventType = EventType> = (items: BatchItem<T>[]) => Promise<void>;
 
 /** Thrown by a handler for input that will never succeed: dead-lettered without further retries. */
 export class PermanentError extends Error {
@@ -48,6 +62,8 @@ export interface ConsumerRunnerOptions {
   maxBackoffMs?: number;
   /** Partitions processed in parallel (ordering holds within a partition). */
   partitionsConsumedConcurrently?: number;
+  /** Most events handed to one call of a batch handler (default 500). */
+  maxBatchSize?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** Fetch long-poll; also bounds how long stop() waits for an idle fetch (kafkajs default 5000). */
@@ -66,8 +82,15 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * exponential backoff and jitter, dead-letter topic `<topic>.dlq` with the reason, and offsets
  * committed explicitly only after the effect (or the dead-lettering) of each message.
  */
+interface Parsed {
+  message: KafkaMessage;
+  event?: CloudEvent;
+  invalid?: string;
+}
+
 export class ConsumerRunner {
   private readonly handlers = new Map<EventType, EventHandler>();
+  private readonly batchHandlers = new Map<EventType, BatchHandler>();
   private consumer?: Consumer;
   private running = false;
 
@@ -85,6 +108,19 @@ export class ConsumerRunner {
     if (this.running) throw new Error(`cannot register a handler for ${type} after the consumer started`);
     if (this.handlers.has(type)) throw new Error(`a handler for ${type} is already registered in ${this.groupId}`);
     this.handlers.set(type, handler as unknown as EventHandler);
+    return this;
+  }
+
+  /**
+   * Registers one handler for several event types that takes runs of consecutive events of a partition
+   * at once (see {@link BatchHandler}).
+   */
+  onBatch<T extends EventType>(types: readonly T[], handler: BatchHandler<T>): this {
+    const h = handler as unknown as BatchHandler;
+    for (const type of types) {
+      this.on(type, (event, ctx) => h([{ event, ctx, traceContext: context.active() }]));
+      this.batchHandlers.set(type, h);
+    }
     return this;
   }
 
@@ -130,15 +166,45 @@ export class ConsumerRunner {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const maxBatch = this.options.maxBatchSize ?? 500;
     let lastDone: string | undefined;
+    let run: Parsed[] = [];
+    let runHandler: BatchHandler | undefined;
+    const done = async (offset: string) => {
+      resolveOffset(offset);
+      lastDone = offset;
+      await heartbeat();
+    };
+    const flush = async () => {
+      if (run.length === 0 || !runHandler) return;
+      const items = run;
+      const handler = runHandler;
+      run = [];
+      runHandler = undefined;
+      if (items.length === 1 && items[0]) {
+        await this.processMessage(batch.topic, batch.partition, items[0], heartbeat);
+        await done(items[0].message.offset);
+        return;
+      }
+      // One by one after a failure: each event is done as soon as it is.
+      await this.processRun(batch.topic, batch.partition, items, handler, heartbeat, done);
+    };
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
-        await this.processMessage(batch.topic, batch.partition, message, heartbeat);
-        resolveOffset(message.offset);
-        lastDone = message.offset;
-        await heartbeat();
+        const parsed = this.parse(message);
+        const batchHandler = parsed.event ? this.batchHandlers.get(parsed.event.type) : undefined;
+        if (batchHandler) {
+          if (runHandler !== batchHandler || run.length >= maxBatch) await flush();
+          run.push(parsed);
+          runHandler = batchHandler;
+          continue;
+        }
+        await flush();
+        await this.processMessage(batch.topic, batch.partition, parsed, heartbeat);
+        await done(message.offset);
       }
+      if (isRunning() && !isStale()) await flush();
     } finally {
       if (lastDone !== undefined && this.consumer && !isStale()) {
         await this.consumer.commitOffsets([
@@ -148,7 +214,88 @@ export class ConsumerRunner {
     }
   }
 
-  private async processMessage(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
+  private parse(message: KafkaMessage): Parsed {
+    try {
+      return { message, event: parseEvent(message.value) };
+    } catch (e) {
+      return { message, invalid: e instanceof ContractViolation ? e.message : String(e) };
+    }
+  }
+
+  private messageContext(topic: string, partition: number, message: KafkaMessage, attempt: number): MessageContext {
+    return { group: this.groupId, topic, partition, offset: message.offset, attempt, headers: headersToStrings(message.headers) };
+  }
+
+  /**
+   * A run of events for one batch handler: one consumer span linked to every event's trace. When the
+   * handler fails, each event is processed on its own (retries, dead-lettering) instead.
+   */
+  private async processRun(
+    topic: string,
+    partition: number,
+    run: Parsed[],
+    handler: BatchHandler,
+    heartbeat: () => Promise<void>,
+    done: (offset: string) => Promise<void>,
+  ): Promise<void> {
+    const items: BatchItem[] = [];
+    const links: Link[] = [];
+    for (const p of run) {
+      const ctx = this.messageContext(topic, partition, p.message, 1);
+      const traceContext = extractTraceContext(ctx.headers);
+      const sc = trace.getSpanContext(traceContext);
+      if (sc) links.push({ context: sc });
+      items.push({ event: p.event as CloudEvent, ctx, traceContext });
+    }
+    const first = run[0]?.message.offset ?? '0';
+    const span = tracer.startSpan(
+      `process ${topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links,
+        attributes: {
+          [MessagingAttr.system]: 'kafka',
+          [MessagingAttr.destination]: topic,
+          [MessagingAttr.operationType]: 'process',
+          [MessagingAttr.operationName]: 'process',
+          [MessagingAttr.consumerGroup]: this.groupId,
+          [MessagingAttr.partition]: String(partition),
+          [MessagingAttr.offset]: Number(first),
+          [MessagingAttr.batchCount]: run.length,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    let failed = false;
+    try {
+      await context.with(trace.setSpan(ROOT_CONTEXT, span), () => handler(items));
+      span.setAttribute(KizunaAttr.outcome, 'handled');
+    } catch (e) {
+      failed = true;
+      const err = e as Error;
+      span.recordException(err);
+      span.setAttribute(KizunaAttr.outcome, 'retried-one-by-one');
+      this.options.logger.warn(
+        { err: { message: err.message, name: err.name }, topic, partition, fromOffset: first, count: run.length },
+        'batch handler failed; processing the events one by one',
+      );
+    } finally {
+      span.end();
+    }
+    if (!failed) {
+      const last = run[run.length - 1];
+      if (last) await done(last.message.offset);
+      return;
+    }
+    for (const p of run) {
+      if (!this.running) return; // stopping: the rest is left uncommitted, for redelivery
+      await this.processMessage(topic, partition, p, heartbeat);
+      await done(p.message.offset);
+    }
+  }
+
+  private async processMessage(topic: string, partition: number, parsed: Parsed, heartbeat: () => Promise<void>): Promise<void> {
+    const { message } = parsed;
     const headers = headersToStrings(message.headers);
     const parent = extractTraceContext(headers);
     const span = tracer.startSpan(
@@ -169,27 +316,25 @@ export class ConsumerRunner {
       parent,
     );
     try {
-      await context.with(trace.setSpan(parent, span), () => this.handle(topic, partition, message, headers, span, heartbeat));
+      await context.with(trace.setSpan(parent, span), () => this.handle(topic, partition, parsed, headers, span, heartbeat));
     } finally {
       span.end();
     }
   }
 
+
   private async handle(
     topic: string,
     partition: number,
-    message: KafkaMessage,
+    parsed: Parsed,
     headers: Record<string, string>,
     span: Span,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
-    let event: CloudEvent;
-    try {
-      event = parseEvent(message.value);
-    } catch (e) {
-      const reason = e instanceof ContractViolation ? e.message : String(e);
+    const { message, event } = parsed;
+    if (!event) {
       span.setAttribute(KizunaAttr.outcome, 'dead-lettered');
-      await this.deadLetter(topic, partition, message, 'invalid-message', reason, 1);
+      await this.deadLetter(topic, partition, message, 'invalid-message', parsed.invalid ?? 'invalid message', 1);
       return;
     }
     span.setAttribute(MessagingAttr.messageId, event.id);

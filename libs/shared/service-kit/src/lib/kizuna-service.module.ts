@@ -77,6 +77,8 @@ export class KizunaServiceModule {
               groupId: `${config.KAFKA_GROUP_PREFIX}.${name}`,
               maxAttempts: config.KAFKA_MAX_ATTEMPTS,
               retryBackoffMs: config.KAFKA_RETRY_BACKOFF_MS,
+              partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
+              maxBatchSize: config.KAFKA_MAX_BATCH,
               logger: logger.child({ component: 'consumer' }),
               clock,
             }),
