@@ -89,6 +89,10 @@ describe('health-scoring service', () => {
   it('documents exactly its routes in docs/api/health-scoring.openapi.yaml, served at /docs', async () => {
     expect([...documentedRoutes(spec)].sort()).toEqual([...routes].sort());
     expect((await app.inject({ method: 'GET', url: '/docs/openapi.json' })).statusCode).toBe(200);
+    const scrape = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(scrape.statusCode).toBe(200);
+    expect(scrape.headers['content-type']).toContain('text/plain');
+    expect(scrape.body).toContain('kizuna_consumer_lag');
   });
 
   it('is order-tolerant and idempotent: the same events reordered and duplicated give the same score', async () => {

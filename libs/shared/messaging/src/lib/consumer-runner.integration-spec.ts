@@ -3,6 +3,7 @@ import pino from 'pino';
 import type { Kafka, Producer } from 'kafkajs';
 import { ALL_TOPICS, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { renderPrometheusMetrics } from '@kizuna/shared/telemetry';
 import { ConsumerRunner, DlqHeader, PermanentError } from './consumer-runner';
 import { EventPublisher } from './event-publisher';
 import { ensureTopics } from './topics-admin';
@@ -196,5 +197,32 @@ describe('ConsumerRunner against a real broker', () => {
     expect(Math.max(...runSizes)).toBeGreaterThan(1);
     expect(dlq.messages[0]?.headers[DlqHeader.attempts]).toBe('2');
     await waitFor('offsets committed past all 20', async () => (await committedOffsets(group)) >= 20);
+  });
+  it('shows its lag on the metrics endpoint while a handler is slow, and none once it has caught up', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-lag-${randomUUID()}`;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    await runner(group)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        started++;
+        await gate;
+      })
+      .start();
+    await publisher.publish(
+      Array.from({ length: 10 }, (_, i) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, i + 1).data })),
+    );
+    const lagOf = async () =>
+      (await renderPrometheusMetrics())
+        .split('\n')
+        .filter((l) => l.startsWith('kizuna_consumer_lag{') && l.includes(`group="${group}"`))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    await waitFor('the slow handler holding the first event', () => started === 1);
+    await waitFor('a lag of at least the 10 waiting events', async () => (await lagOf()) >= 10);
+    release();
+    await waitFor('the lag back to zero', async () => (await lagOf()) === 0);
+    expect(started).toBe(10);
   });
 });

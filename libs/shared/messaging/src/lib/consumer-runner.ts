@@ -7,6 +7,9 @@ import {
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext, headersToStrings } from './trace-headers';
 import { KizunaAttr, MessagingAttr } from './semconv';
+import { messagingMetrics } from './messaging-metrics';
+import type { Admin } from 'kafkajs';
+import type { ObservableResult } from '@opentelemetry/api';
 
 /** Where a consumed event came from, and which attempt this is. */
 export interface MessageContext {
@@ -82,6 +85,8 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * exponential backoff and jitter, dead-letter topic `<topic>.dlq` with the reason, and offsets
  * committed explicitly only after the effect (or the dead-lettering) of each message.
  */
+type Outcome = 'handled' | 'not-handled' | 'dead-lettered';
+
 interface Parsed {
   message: KafkaMessage;
   event?: CloudEvent;
@@ -93,6 +98,9 @@ export class ConsumerRunner {
   private readonly batchHandlers = new Map<EventType, BatchHandler>();
   private consumer?: Consumer;
   private running = false;
+  private admin?: Admin;
+  private lagCache?: { at: number; rows: { topic: string; partition: number; lag: number }[] };
+  private readonly observeLag = (result: ObservableResult) => this.reportLag(result);
 
   constructor(
     private readonly kafka: Kafka,
@@ -147,6 +155,7 @@ export class ConsumerRunner {
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics(), fromBeginning: true });
     this.running = true;
+    messagingMetrics().lag.addCallback(this.observeLag);
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -159,9 +168,47 @@ export class ConsumerRunner {
   async stop(): Promise<void> {
     if (!this.consumer) return;
     this.running = false;
+    messagingMetrics().lag.removeCallback(this.observeLag);
     const c = this.consumer;
     this.consumer = undefined;
     await c.disconnect();
+    await this.admin?.disconnect().catch(() => undefined);
+    this.admin = undefined;
+  }
+
+  /**
+   * Consumer lag per partition (high watermark minus the group's committed offset), read from the broker
+   * at scrape time (at most once a second), so a consumer stuck in a slow handler still shows its lag.
+   */
+  async lag(): Promise<{ topic: string; partition: number; lag: number }[]> {
+    if (this.lagCache && Date.now() - this.lagCache.at < 1000) return this.lagCache.rows;
+    if (!this.admin) {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+    }
+    const rows: { topic: string; partition: number; lag: number }[] = [];
+    const committed = await this.admin.fetchOffsets({ groupId: this.groupId, topics: this.topics() });
+    for (const t of committed) {
+      const ends = await this.admin.fetchTopicOffsets(t.topic);
+      for (const end of ends) {
+        const c = t.partitions.find((p) => p.partition === end.partition);
+        const from = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
+        rows.push({ topic: t.topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
+      }
+    }
+    this.lagCache = { at: Date.now(), rows };
+    return rows;
+  }
+
+  private async reportLag(result: ObservableResult): Promise<void> {
+    if (!this.running) return;
+    try {
+      for (const r of await this.lag()) {
+        result.observe(r.lag, { group: this.groupId, topic: r.topic, partition: String(r.partition) });
+      }
+    } catch (e) {
+      this.options.logger.warn({ err: { message: (e as Error).message } }, 'cannot read consumer lag');
+    }
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -212,6 +259,13 @@ export class ConsumerRunner {
         ]);
       }
     }
+  }
+
+  private measure(topic: string, outcome: Outcome | 'failed', count: number, startedAt: number): void {
+    const m = messagingMetrics();
+    const attributes = { group: this.groupId, topic, outcome };
+    m.processed.add(count, attributes);
+    m.processDuration.record((performance.now() - startedAt) / 1000, attributes);
   }
 
   private parse(message: KafkaMessage): Parsed {
@@ -267,9 +321,11 @@ export class ConsumerRunner {
       ROOT_CONTEXT,
     );
     let failed = false;
+    const started = performance.now();
     try {
       await context.with(trace.setSpan(ROOT_CONTEXT, span), () => handler(items));
       span.setAttribute(KizunaAttr.outcome, 'handled');
+      this.measure(topic, 'handled', run.length, started);
     } catch (e) {
       failed = true;
       const err = e as Error;
@@ -315,10 +371,13 @@ export class ConsumerRunner {
       },
       parent,
     );
+    const started = performance.now();
+    let outcome: Outcome | 'failed' = 'failed';
     try {
-      await context.with(trace.setSpan(parent, span), () => this.handle(topic, partition, parsed, headers, span, heartbeat));
+      outcome = await context.with(trace.setSpan(parent, span), () => this.handle(topic, partition, parsed, headers, span, heartbeat));
     } finally {
       span.end();
+      this.measure(topic, outcome, 1, started);
     }
   }
 
@@ -330,12 +389,12 @@ export class ConsumerRunner {
     headers: Record<string, string>,
     span: Span,
     heartbeat: () => Promise<void>,
-  ): Promise<void> {
+  ): Promise<Outcome> {
     const { message, event } = parsed;
     if (!event) {
       span.setAttribute(KizunaAttr.outcome, 'dead-lettered');
       await this.deadLetter(topic, partition, message, 'invalid-message', parsed.invalid ?? 'invalid message', 1);
-      return;
+      return 'dead-lettered';
     }
     span.setAttribute(MessagingAttr.messageId, event.id);
     span.setAttribute(KizunaAttr.eventType, event.type);
@@ -344,7 +403,7 @@ export class ConsumerRunner {
     if (!handler) {
       // A valid event this service has no use for (topics carry several types).
       span.setAttribute(KizunaAttr.outcome, 'not-handled');
-      return;
+      return 'not-handled';
     }
     const { maxAttempts, retryBackoffMs } = this.options;
     const maxBackoff = this.options.maxBackoffMs ?? 30000;
@@ -353,7 +412,7 @@ export class ConsumerRunner {
       try {
         await handler(event, { group: this.groupId, topic, partition, offset: message.offset, attempt, headers });
         span.setAttribute(KizunaAttr.outcome, 'handled');
-        return;
+        return 'handled';
       } catch (e) {
         const err = e as Error;
         span.recordException(err);
@@ -366,7 +425,7 @@ export class ConsumerRunner {
             'handler failed; dead-lettering the message',
           );
           await this.deadLetter(topic, partition, message, permanent ? 'permanent-error' : 'handler-failed', `${err.name}: ${err.message}`, attempt);
-          return;
+          return 'dead-lettered';
         }
         this.options.logger.warn(
           { err: { message: err.message, name: err.name }, topic, partition, offset: message.offset, eventId: event.id, attempt },
@@ -412,6 +471,7 @@ export class ConsumerRunner {
         await this.dlqPublisher.send([
           { topic: deadLetterTopic(topic), key: message.key ? message.key.toString('utf8') : null, value: message.value, headers },
         ]);
+        messagingMetrics().deadLettered.add(1, { group: this.groupId, topic, reason });
         return;
       } catch (e) {
         if (!this.running) throw e;
