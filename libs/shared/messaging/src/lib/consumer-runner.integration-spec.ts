@@ -5,6 +5,7 @@ import { ALL_TOPICS, ManualClock, Topics, createEvent, type CloudEvent } from '@
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
 import { renderPrometheusMetrics } from '@kizuna/shared/telemetry';
 import { ConsumerRunner, DlqHeader, PermanentError } from './consumer-runner';
+import { replayDeadLetters } from './dead-letter-replay';
 import { EventPublisher } from './event-publisher';
 import { ensureTopics } from './topics-admin';
 
@@ -224,5 +225,37 @@ describe('ConsumerRunner against a real broker', () => {
     release();
     await waitFor('the lag back to zero', async () => (await lagOf()) === 0);
     expect(started).toBe(10);
+  });
+  it('replays dead letters to their topic once the cause is fixed, and never twice', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-replay-${randomUUID()}`;
+    let fixed = false;
+    const handled: string[] = [];
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    await runner(group, 2)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        if (!fixed) throw new PermanentError('not yet');
+        handled.push(e.data.event ?? '');
+      })
+      .start();
+    await publisher.publish([{ type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 1).data }]);
+    await waitFor('dead-lettered', () => dlq.messages.length === 1);
+
+    // This group also dead-lettered the malformed message of an earlier test (it reads the topic from
+    // the start): the filters pick ours.
+    const filters = { group, reason: 'permanent-error' };
+    const listed: (string | null)[] = [];
+    const dry = await replayDeadLetters(kafka, `${Topics.product}.dlq`, { ...filters, dryRun: true, onMessage: (d) => listed.push(d.key) });
+    expect(listed).toEqual([account]);
+    expect(dry.replayed).toBe(1);
+    expect(handled).toEqual([]);
+
+    fixed = true;
+    expect((await replayDeadLetters(kafka, `${Topics.product}.dlq`, filters)).replayed).toBe(1);
+    await waitFor('the replayed event handled', () => handled.length === 1);
+    expect(handled).toEqual(['E1']);
+    expect((await replayDeadLetters(kafka, `${Topics.product}.dlq`, filters)).replayed).toBe(0);
   });
 });
