@@ -50,10 +50,9 @@ export class EscalationEngine {
 
   /** The account as the rules see it (directory, health and lifecycle projections). */
   async accountContext(m: EntityManager, accountId: string): Promise<AccountContext> {
-    const [c, h] = await Promise.all([
-      m.getRepository(AccountContextRow).findOneBy({ accountId }),
-      m.getRepository(AccountHealthProjection).findOneBy({ accountId }),
-    ]);
+    // One connection in a transaction: one query at a time.
+    const c = await m.getRepository(AccountContextRow).findOneBy({ accountId });
+    const h = await m.getRepository(AccountHealthProjection).findOneBy({ accountId });
     return {
       accountId,
       name: c?.name ?? null,
@@ -217,12 +216,10 @@ export class EscalationEngine {
 
   /** Builds the event (with the context notification needs) and writes it to the outbox. */
   async emit(m: EntityManager, type: EscalationEventType, row: EscalationRow, o: EmitOptions): Promise<void> {
-    const [assignee, team, evidence, account] = await Promise.all([
-      row.assigneeCsmId ? m.getRepository(CsmRow).findOneBy({ id: row.assigneeCsmId }) : Promise.resolve(null),
-      row.teamId ? m.getRepository(TeamRow).findOneBy({ id: row.teamId }) : Promise.resolve(null),
-      m.getRepository(EscalationEvidenceRow).find({ where: { escalationId: row.id }, order: { seq: 'DESC' }, take: EVIDENCE_IN_EVENTS }),
-      this.accountContext(m, row.accountId),
-    ]);
+    const assignee = row.assigneeCsmId ? await m.getRepository(CsmRow).findOneBy({ id: row.assigneeCsmId }) : null;
+    const team = row.teamId ? await m.getRepository(TeamRow).findOneBy({ id: row.teamId }) : null;
+    const evidence = await m.getRepository(EscalationEvidenceRow).find({ where: { escalationId: row.id }, order: { seq: 'DESC' }, take: EVIDENCE_IN_EVENTS });
+    const account = await this.accountContext(m, row.accountId);
     const lead = team?.leadCsmId ? await m.getRepository(CsmRow).findOneBy({ id: team.leadCsmId }) : null;
     const person = (c: CsmRow) => ({ csmId: c.id, name: c.name, email: c.email });
     const data: EscalationChangedV1 = {

@@ -65,6 +65,7 @@ export class EscalationViews {
   private async summaries(m: EntityManager, ids: string[]): Promise<EscalationSummary[]> {
     if (!ids.length) return [];
     const rows = await m.getRepository(EscalationRow).createQueryBuilder('e').where('e.id IN (:...ids)', { ids }).getMany();
+    if (!rows.length) return [];
     const csmIds = [...new Set(rows.map((r) => r.assigneeCsmId).filter((x): x is string => !!x))];
     const csms = csmIds.length ? await m.getRepository(CsmRow).createQueryBuilder('c').where('c.id IN (:...csmIds)', { csmIds }).getMany() : [];
     const accounts = await m.getRepository(AccountContextRow).createQueryBuilder('a').where('a.account_id IN (:...accs)', { accs: [...new Set(rows.map((r) => r.accountId))] }).getMany();

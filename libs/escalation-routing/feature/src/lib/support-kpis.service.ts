@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EscalationEvidenceRow, EscalationRow, SupportContact } from '@kizuna/escalation-routing/data-access';
+import { EscalationAuditRow, EscalationEvidenceRow, EscalationRow, SupportContact } from '@kizuna/escalation-routing/data-access';
 
 const DAY_MS = 86_400_000;
 const round = (v: unknown, digits = 2) => (v === null || v === undefined ? null : Math.round(Number(v) * 10 ** digits) / 10 ** digits);
@@ -21,6 +21,7 @@ export class SupportKpis {
     const contacts = this.ds.getMetadata(SupportContact).tablePath;
     const escalations = this.ds.getMetadata(EscalationRow).tablePath;
     const evidence = this.ds.getMetadata(EscalationEvidenceRow).tablePath;
+    const audit = this.ds.getMetadata(EscalationAuditRow).tablePath;
     const p = [from, to];
     const [v] = await this.ds.query(
       `SELECT count(*) FILTER (WHERE kind = 'ticket')::int AS tickets, count(*) FILTER (WHERE kind = 'call')::int AS calls,
@@ -36,11 +37,14 @@ export class SupportKpis {
       p,
     );
     const [e] = await this.ds.query(
-      `SELECT count(*)::int AS opened, count(acknowledged_at)::int AS acknowledged,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - opened_at) / 60) FILTER (WHERE acknowledged_at IS NOT NULL) AS tta_median,
-              avg(extract(epoch FROM acknowledged_at - opened_at) / 60) FILTER (WHERE acknowledged_at IS NOT NULL) AS tta_avg,
+      `WITH e AS (
+         SELECT x.opened_at, x.breach_count, (SELECT min(a.at) FROM ${audit} a WHERE a.escalation_id = x.id AND a.action = 'acknowledged') AS first_ack
+           FROM ${escalations} x WHERE x.opened_at >= $1 AND x.opened_at < $2)
+       SELECT count(*)::int AS opened, count(first_ack)::int AS acknowledged,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_ack - opened_at) / 60) FILTER (WHERE first_ack IS NOT NULL) AS tta_median,
+              avg(extract(epoch FROM first_ack - opened_at) / 60) FILTER (WHERE first_ack IS NOT NULL) AS tta_avg,
               count(*) FILTER (WHERE breach_count > 0)::int AS breached
-         FROM ${escalations} WHERE opened_at >= $1 AND opened_at < $2`,
+         FROM e`,
       p,
     );
     const total = v.tickets + v.calls;
@@ -66,7 +70,7 @@ export class SupportKpis {
       },
       timeToAcknowledge: {
         medianMinutes: round(e.tta_median), averageMinutes: round(e.tta_avg), opened: e.opened, acknowledged: e.acknowledged, slaBreached: e.breached,
-        definition: 'escalations opened in the period: from opening to the CSM acknowledgement; slaBreached = escalations that missed their acknowledgement due time at least once',
+        definition: 'escalations opened in the period: from opening to the first CSM acknowledgement; slaBreached = escalations that missed their acknowledgement due time at least once',
       },
     };
   }
