@@ -104,10 +104,18 @@ describe('escalation acceptance: from support and the call center to the right C
   const at = (ms: number) => new Date(clock.now().getTime() - ms).toISOString();
   const ticket = (accountId: string, id: string, createdAgo: number, subject: string) =>
     ingest('/v1/support/tickets', { id, accountId, category: 'csv-export', tags: ['csv-export'], subject, status: 'open', createdAt: at(createdAgo), updatedAt: at(createdAgo) });
-  const events = (accountId: string) => recorder.messages.filter((m) => m.key === accountId).map((m) => JSON.parse(m.value ?? '{}') as EscalationEvent);
+  /**
+   * This instance's events for the account: other suites run escalation-routing on the same broker
+   * (own consumer groups and databases), so only escalations in this database count.
+   */
+  const events = async (accountId: string) => {
+    const own: { id: string }[] = await escalations.get(DataSource).query('SELECT id FROM escalation_routing.escalation WHERE account_id = $1', [accountId]);
+    const ids = new Set(own.map((r) => r.id));
+    return recorder.messages.filter((m) => m.key === accountId).map((m) => JSON.parse(m.value ?? '{}') as EscalationEvent).filter((e) => ids.has(e.data.escalationId));
+  };
   const waitType = (accountId: string, type: string, n = 1) =>
-    waitFor(`${n} × ${type} for ${accountId}`, () => {
-      const got = events(accountId).filter((e) => e.type === type);
+    waitFor(`${n} × ${type} for ${accountId}`, async () => {
+      const got = (await events(accountId)).filter((e) => e.type === type);
       return got.length >= n ? got : undefined;
     });
 
@@ -130,7 +138,7 @@ describe('escalation acceptance: from support and the call center to the right C
     const [added] = await waitType(acc, 'cs.escalation.evidence-added.v1');
     expect(added?.data.escalationId).toBe(assigned?.data.escalationId);
     expect(added?.data.evidence.map((e) => e.ref)).toContain(`T4-${run}`);
-    expect(events(acc).filter((e) => e.type === 'cs.escalation.opened.v1')).toHaveLength(1);
+    expect((await events(acc)).filter((e) => e.type === 'cs.escalation.opened.v1')).toHaveLength(1);
     const list = await call(escalations, 'GET', `/v1/escalations?accountId=${acc}`);
     expect(list.json.total).toBe(1);
     expect(list.json.items[0].evidenceCount).toBe(4);
