@@ -325,6 +325,46 @@ export class EscalationEngine {
   }
 
   /**
+   * Routes escalations that nobody could take when they opened (everyone away or at capacity), now
+   * that someone may be back; their acknowledgement due time stays as it was.
+   */
+  async assignWaiting(limit = 200): Promise<number> {
+    const now = this.clock.now();
+    let assigned = 0;
+    await this.ds.transaction(async (m) => {
+      const rows = await m
+        .getRepository(EscalationRow)
+        .createQueryBuilder('e')
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .where(`e.state = 'open' AND e.assignee_csm_id IS NULL`)
+        .orderBy('e.opened_at')
+        .take(limit)
+        .getMany();
+      if (!rows.length) return;
+      const rules = await this.rules.current();
+      for (const row of rows) {
+        const view = await this.roster.routingView(m);
+        const routing = routeEscalation({ rules: rules.routing, reason: row.reason as EscalationReason, account: await this.accountContext(m, row.accountId), ...view, now });
+        if (!routing.csm) continue;
+        row.assigneeCsmId = routing.csm.id;
+        row.teamId = routing.team?.id ?? row.teamId;
+        row.routingWhy = routing.why;
+        row.state = EscalationState.Assigned;
+        row.assignedAt = now;
+        row.updatedAt = now;
+        await m.getRepository(EscalationRow).save(row);
+        await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [routing.csm.id, now]);
+        await this.audit(m, row.id, 'system', 'assigned', { csmId: routing.csm.id, step: routing.step, why: routing.why, teamId: row.teamId, waitedMs: now.getTime() - row.openedAt.getTime() });
+        await this.emit(m, 'cs.escalation.assigned.v1', row, { actor: 'system' });
+        assigned++;
+      }
+    });
+    if (assigned) this.relay.kick();
+    return assigned;
+  }
+
+  /**
    * Finds escalations whose acknowledgement is overdue, emits sla-breached (with the team lead) and,
    * when the rules say so, re-routes each to someone else (not the assignee who missed it).
    */

@@ -111,8 +111,9 @@ describe('escalation-routing service', () => {
 
   async function roster() {
     const hours = { timeZone: 'Europe/Berlin', days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' };
+    // Large capacities: other suites' tickets reach this instance too and are routed to this roster.
     const csm = (name: string, extra: Record<string, unknown>) => api('PUT', `/v1/csms/${id(name)}`, {
-      name, email: `${name}-${run}@example.com`, capacity: 5, active: true, notificationChannels: [{ type: 'email', target: `${name}-${run}@example.com` }], ...extra,
+      name, email: `${name}-${run}@example.com`, capacity: 1000, active: true, notificationChannels: [{ type: 'email', target: `${name}-${run}@example.com` }], ...extra,
     });
     expect((await csm('olivia', { region: `emea-${run}`, teamId: id('emea') })).status).toBe(200);
     expect((await csm('erik', { region: `emea-${run}`, teamId: id('emea') })).status).toBe(200);
@@ -123,7 +124,7 @@ describe('escalation-routing service', () => {
 
   it('manages the roster through the API, refusing bad input precisely', async () => {
     const got = await api('GET', `/v1/csms/${id('olivia')}`);
-    expect(got.json).toMatchObject({ id: id('olivia'), email: `olivia-${run}@example.com`, capacity: 5, active: true, openEscalations: 0, outOfOffice: null });
+    expect(got.json).toMatchObject({ id: id('olivia'), email: `olivia-${run}@example.com`, capacity: 1000, active: true, outOfOffice: null });
     expect((await api('GET', `/v1/teams/${id('emea')}`)).json).toMatchObject({ leadCsmId: id('lena'), businessHours: { timeZone: 'Europe/Berlin' } });
     expect((await api('GET', `/v1/csms?teamId=${id('emea')}`)).json.total).toBe(3);
     expect((await api('GET', '/v1/teams')).json.items.some((t: { id: string }) => t.id === id('emea'))).toBe(true);
@@ -184,7 +185,7 @@ describe('escalation-routing service', () => {
   it("a danger-band account's call goes to its region team when the owner is out of office; the SLA breach notifies the lead and re-routes", async () => {
     const acc = account();
     await api('PUT', `/v1/csms/${id('olivia')}`, {
-      name: 'olivia', email: `olivia-${run}@example.com`, region: `emea-${run}`, teamId: id('emea'), capacity: 5, active: true,
+      name: 'olivia', email: `olivia-${run}@example.com`, region: `emea-${run}`, teamId: id('emea'), capacity: 1000, active: true,
       outOfOffice: { from: ago(DAY), to: new Date(clock.now().getTime() + 7 * DAY).toISOString() },
     });
     await send(directory(acc, { name: 'Globex', arr: 300000, region: `emea-${run}`, ownerCsmEmail: `olivia-${run}@example.com` }), health(acc, HealthBand.Danger, 21));
@@ -215,7 +216,7 @@ describe('escalation-routing service', () => {
       expect(await sweeper.sweepOnce()).toBe(0); // reported once per due time
     } finally {
       clock.advance(-2 * HOUR);
-      await api('PUT', `/v1/csms/${id('olivia')}`, { name: 'olivia', email: `olivia-${run}@example.com`, region: `emea-${run}`, teamId: id('emea'), capacity: 5, active: true });
+      await api('PUT', `/v1/csms/${id('olivia')}`, { name: 'olivia', email: `olivia-${run}@example.com`, region: `emea-${run}`, teamId: id('emea'), capacity: 1000, active: true });
     }
   });
 
@@ -317,6 +318,50 @@ describe('escalation-routing service', () => {
     expect(kpis.json.timeToAcknowledge.definition).toMatch(/from opening to the first CSM acknowledgement/);
     expect((await api('GET', '/v1/support-kpis?from=2026-05-10T00:00:00Z&to=2026-05-01T00:00:00Z')).status).toBe(400);
     expect((await api('GET', '/v1/support-kpis')).status).toBe(400);
+  });
+
+  it('projects lifecycle into the context; an escalation nobody can take waits and is routed on the next sweep', async () => {
+    const acc = account();
+    const at = ago(DAY);
+    await send(
+      event('cs.lifecycle.phase.changed.v1', acc, { from: null, to: 'onboarding' as never, cause: 'test', changedAt: at }),
+      event('cs.lifecycle.touch-model.changed.v1', acc, { from: null, to: 'high' as never, cause: 'test', changedAt: at }),
+      event('cs.lifecycle.segment.changed.v1', acc, { dimension: 'usage-status', from: 'active', to: 'dormant', cause: 'test', changedAt: at }),
+      event('cs.lifecycle.onboarding.stalled.v1', acc, { milestone: 'first-report', dueAt: at, completed: ['signup'], missing: ['first-report'], detectedAt: at }),
+    );
+    await applied(acc, 4);
+    const everyone = ['olivia', 'erik', 'lena', 'xavier'];
+    const put = (name: string, active: boolean, extra: Record<string, unknown> = {}) => api('PUT', `/v1/csms/${id(name)}`, {
+      name, email: `${name}-${run}@example.com`, capacity: 1000, active, ...(name === 'xavier' ? { region: `apac-${run}`, specialties: ['expansion'] } : { region: `emea-${run}`, teamId: id('emea') }), ...extra,
+    });
+    for (const n of everyone) await put(n, false);
+    try {
+      await send(ticket(acc, 'OB1', { category: 'setup', tags: [] }));
+      const opened = await waitFor('two unassigned escalations', async () => {
+        const got = (await emitted(acc)).filter((e) => e.type === 'cs.escalation.opened.v1');
+        return got.length === 2 ? got : undefined;
+      });
+      expect(opened.map((e) => e.data.reason).sort()).toEqual(['onboarding-stalled', 'usage-stalled']);
+      for (const e of opened) {
+        expect(e.data.assignee).toBeUndefined();
+        expect(e.data.context).toMatchObject({ phase: 'onboarding', touchModel: 'high' });
+      }
+      const waiting = await api('GET', `/v1/escalations?accountId=${acc}&reason=onboarding-stalled`);
+      expect(waiting.json.items[0]).toMatchObject({ state: 'open', assignee: null });
+      expect(waiting.json.items[0].routingWhy).toMatch(/least-loaded: no eligible CSM .*; unassigned: nobody can take it now$/);
+
+      await put('xavier', true, { specialties: ['expansion', 'onboarding'] });
+      await app.get(SlaSweeper).sweepOnce();
+      const assigned = await waitEvents(acc, ['cs.escalation.assigned.v1'], 'assigned after the sweep');
+      const onboarding = assigned.find((e) => e.type === 'cs.escalation.assigned.v1' && e.data.reason === 'onboarding-stalled');
+      expect(onboarding?.data.assignee).toMatchObject({ csmId: id('xavier') });
+      expect(onboarding?.data.assignee?.why).toMatch(/specialist: least loaded eligible onboarding specialist xavier/);
+      const bundle = await api('GET', `/v1/escalations/${onboarding?.data.escalationId}`);
+      expect(bundle.json.account).toMatchObject({ phase: 'onboarding', touchModel: 'high', usageStatus: 'dormant' });
+      expect(bundle.json.account.onboardingStalledAt).toBe(at);
+    } finally {
+      for (const n of everyone) await put(n, true);
+    }
   });
 
   it('documents exactly its routes in docs/api/escalation-routing.openapi.yaml, served at /docs', async () => {

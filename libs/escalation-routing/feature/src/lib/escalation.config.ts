@@ -3,7 +3,7 @@ import { IsInt, Max, Min } from 'class-validator';
 
 /** escalation-routing's own settings (env var names; defaults as assigned). */
 export class EscalationConfig {
-  /** How often acknowledgement SLAs are checked for breaches. */
+  /** How often acknowledgement SLAs are checked for breaches (and waiting escalations routed again). */
   @Type(() => Number) @IsInt() @Min(1000) @Max(3_600_000)
   ESCALATION_SLA_SWEEP_INTERVAL_MS = 60_000;
 

@@ -6,8 +6,9 @@ import { EscalationConfig } from './escalation.config';
 import { EscalationEngine } from './escalation-engine.service';
 
 /**
- * Every ESCALATION_SLA_SWEEP_INTERVAL_MS, escalations not acknowledged by their due time (on the
- * injected clock) are reported as breached, with the team lead, and re-routed when the rules say so.
+ * Every ESCALATION_SLA_SWEEP_INTERVAL_MS, escalations nobody could take are routed again, and
+ * escalations not acknowledged by their due time (on the injected clock) are reported as breached,
+ * with the team lead, and re-routed when the rules say so.
  */
 @Injectable()
 export class SlaSweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -29,8 +30,13 @@ export class SlaSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     return this.periodic.stop();
   }
 
-  /** One pass: returns how many escalations breached their acknowledgement SLA. */
+  /**
+   * One pass: first routes escalations still waiting for someone (everyone was away or at capacity),
+   * then reports breaches. Returns how many escalations breached their acknowledgement SLA.
+   */
   async sweepOnce(): Promise<number> {
+    const waiting = await this.engine.assignWaiting(200);
+    if (waiting) this.logger.info({ assigned: waiting }, 'waiting escalations assigned');
     let total = 0;
     for (;;) {
       const n = await this.engine.detectBreaches(200);
