@@ -24,8 +24,14 @@ export async function claimInbox(manager: EntityManager, consumer: string, event
 /**
  * Writes events to the outbox inside the caller's transaction, with the current trace context,
  * so they are published (by the relay) if and only if the transaction commits.
+ * `skipDuplicates`: an event whose (deterministic) id is already in the outbox is left out
+ * instead of failing the transaction (re-emission of the same fact).
  */
-export async function enqueueOutbox(manager: EntityManager, events: { topic: string; event: CloudEvent }[]): Promise<void> {
+export async function enqueueOutbox(
+  manager: EntityManager,
+  events: { topic: string; event: CloudEvent }[],
+  options: { skipDuplicates?: boolean } = {},
+): Promise<void> {
   if (events.length === 0) return;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
@@ -42,6 +48,7 @@ export async function enqueueOutbox(manager: EntityManager, events: { topic: str
         headers,
       })) as QueryDeepPartialEntity<OutboxEntry>[],
     )
+    .orIgnore(options.skipDuplicates === true)
     .execute();
 }
 
