@@ -92,7 +92,7 @@ export class LifecycleEngine {
     const stored = await this.load(m, accountId);
     const changed = await this.logSignals(m, accountId, signals);
     if (changed.length === 0) {
-      if (extras && stored) await this.saveExtras(m, accountId, extras);
+      if (extras) await this.saveExtras(m, accountId, extras);
       return 0;
     }
     let applicable = changed;
@@ -111,15 +111,15 @@ export class LifecycleEngine {
         mustReplay = all.length > 1;
       }
     }
-    const horizon = stored?.horizon ?? { at: null, key: null };
+    const horizon = stored.horizon;
     let result: TimelineResult;
     let rewrite = false;
     if (!mustReplay && applicable.every((s) => isAfterHorizon(s, horizon))) {
       if (applicable.length === 0) {
-        if (extras && stored) await this.saveExtras(m, accountId, extras);
+        if (extras) await this.saveExtras(m, accountId, extras);
         return 0;
       }
-      result = applyInOrder(stored?.state ?? initialAccountState(accountId), horizon, applicable, rules);
+      result = applyInOrder(stored.state, horizon, applicable, rules);
     } else {
       const rows = await queryRows<{ key: string; signal: KeyedSignal['signal'] }>(
         m,
@@ -150,14 +150,21 @@ export class LifecycleEngine {
     return { accounts: rows.length, emitted };
   }
 
-  private async load(m: EntityManager, accountId: string): Promise<StoredAccount | undefined> {
+  /**
+   * The account's state, its row locked for this transaction. The row is created (empty state)
+   * when missing, in the same statement, so two instances consuming the same account's topics
+   * (different partitions) serialise on it instead of overwriting each other.
+   */
+  private async load(m: EntityManager, accountId: string): Promise<StoredAccount> {
     const rows = await queryRows<{ state: AccountLifecycleState; horizon_key: string | null }>(
       m,
-      `SELECT state, horizon_key FROM ${tableOf(m, AccountLifecycle)} WHERE account_id = $1 FOR UPDATE`,
-      [accountId],
+      `INSERT INTO ${tableOf(m, AccountLifecycle)} AS a (account_id, state, updated_at) VALUES ($1, $2, $3)
+       ON CONFLICT (account_id) DO UPDATE SET account_id = a.account_id
+       RETURNING state, horizon_key`,
+      [accountId, JSON.stringify(initialAccountState(accountId)), this.clock.now()],
     );
-    const row = rows[0];
-    return row ? { state: row.state, horizon: { at: row.state.evaluatedAt, key: row.horizon_key } } : undefined;
+    const row = rows[0] as { state: AccountLifecycleState; horizon_key: string | null };
+    return { state: row.state, horizon: { at: row.state.evaluatedAt, key: row.horizon_key } };
   }
 
   /**

@@ -16,7 +16,7 @@ export class AccountListQueryDto {
   @IsOptional() @IsIn(Object.values(TouchModel)) touchModel?: TouchModel;
   /** `dimension:value` (e.g. `contract-size:smb`) or a value in any dimension. */
   @IsOptional() @IsString() @MaxLength(200) segment?: string;
-  /** Renewal date between now and this many days from now. */
+  /** Renewal date between now and this many days from now (churned accounts left out). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(3650) renewalWithinDays?: number;
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
@@ -118,7 +118,7 @@ export class LifecycleController {
   async list(@Query() q: AccountListQueryDto) {
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
-    const conditions: string[] = [];
+    const conditions: string[] = ['phase IS NOT NULL'];
     const params: unknown[] = [];
     const add = (sql: (n: number) => string, ...values: unknown[]) => {
       conditions.push(sql(params.length + 1));
@@ -133,9 +133,9 @@ export class LifecycleController {
     }
     if (q.renewalWithinDays !== undefined) {
       const now = this.clock.now();
-      add((n) => `renewal_date >= $${n} AND renewal_date <= $${n + 1}`, now, new Date(now.getTime() + q.renewalWithinDays * 86_400_000));
+      add((n) => `renewal_date >= $${n} AND renewal_date <= $${n + 1} AND phase IS DISTINCT FROM 'churned'`, now, new Date(now.getTime() + q.renewalWithinDays * 86_400_000));
     }
-    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const where = `WHERE ${conditions.join(' AND ')}`;
     const table = this.ds.getMetadata(AccountLifecycle).tablePath;
     const [{ n }] = await queryRows<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM ${table} ${where}`, params) as [{ n: number }];
     const rows = await queryRows<{ account_id: string; name: string | null; phase: string | null; touch_model: string | null; segments: Record<string, string>; renewal_date: Date | null; mrr: string; owner_csm_email: string | null; state: AccountLifecycleState }>(
