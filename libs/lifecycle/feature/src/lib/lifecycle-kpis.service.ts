@@ -60,7 +60,9 @@ export class LifecycleKpis {
     let ids: string[] | null = null;
     if (segment !== undefined) {
       const cond = segmentCondition(parseSegment(segment), 1);
-      ids = (await queryRows<{ account_id: string }>(this.ds, `SELECT account_id FROM ${t(AccountLifecycle)} WHERE ${cond.sql}`, cond.params)).map((r) => r.account_id);
+      ids = (await queryRows<{ account_id: string }>(this.ds, `SELECT account_id FROM ${t(AccountLifecycle)} WHERE phase IS NOT NULL AND ${cond.sql}`, cond.params)).map(
+        (r) => r.account_id,
+      );
     }
     const only = (n: number) => `($${n}::text[] IS NULL OR account_id = ANY($${n}::text[]))`;
 
@@ -116,7 +118,7 @@ export class LifecycleKpis {
     if (!(acquisitionCost > 0)) {
       report.ltvToCac = notConfigured(report.ltvToCac);
     }
-    const accounts = ids?.length ?? Number((await queryRows<{ n: string }>(this.ds, `SELECT count(*) AS n FROM ${t(AccountLifecycle)}`))[0]?.n ?? 0);
+    const accounts = ids?.length ?? Number((await queryRows<{ n: string }>(this.ds, `SELECT count(*) AS n FROM ${t(AccountLifecycle)} WHERE phase IS NOT NULL`))[0]?.n ?? 0);
     return { period, segment: segment ?? null, accounts, ...report };
   }
 }

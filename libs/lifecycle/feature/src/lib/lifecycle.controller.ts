@@ -138,9 +138,13 @@ export class LifecycleController {
     const where = `WHERE ${conditions.join(' AND ')}`;
     const table = this.ds.getMetadata(AccountLifecycle).tablePath;
     const [{ n }] = await queryRows<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM ${table} ${where}`, params) as [{ n: number }];
-    const rows = await queryRows<{ account_id: string; name: string | null; phase: string | null; touch_model: string | null; segments: Record<string, string>; renewal_date: Date | null; mrr: string; owner_csm_email: string | null; state: AccountLifecycleState }>(
+    const rows = await queryRows<{
+      account_id: string; name: string | null; phase: string | null; touch_model: string | null; segments: Record<string, string>; renewal_date: Date | null;
+      mrr: string; owner_csm_email: string | null; phase_since: string | null; touch_model_reason: string | null;
+    }>(
       this.ds,
-      `SELECT account_id, name, phase, touch_model, segments, renewal_date, mrr, owner_csm_email, state FROM ${table} ${where}
+      `SELECT account_id, name, phase, touch_model, segments, renewal_date, mrr, owner_csm_email,
+              state ->> 'phaseSince' AS phase_since, state ->> 'touchModelReason' AS touch_model_reason FROM ${table} ${where}
         ORDER BY renewal_date ASC NULLS LAST, account_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, limit, offset],
     );
@@ -153,9 +157,9 @@ export class LifecycleController {
         name: r.name,
         ownerCsmEmail: r.owner_csm_email,
         phase: r.phase,
-        phaseSince: r.state.phaseSince,
+        phaseSince: r.phase_since,
         touchModel: r.touch_model,
-        touchModelReason: r.state.touchModelReason,
+        touchModelReason: r.touch_model_reason,
         segments: r.segments,
         mrr: Number(r.mrr),
         renewalDate: r.renewal_date?.toISOString() ?? null,
