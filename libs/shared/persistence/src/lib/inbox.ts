@@ -42,8 +42,14 @@ export async function claimInboxMany(manager: EntityManager, consumer: string, e
  * Writes events to the outbox inside the caller's transaction, with the trace context (the current
  * one, or each event's own when given), so they are published (by the relay) if and only if the
  * transaction commits, and downstream work continues the trace that caused them.
+ * `skipDuplicates`: an event whose (deterministic) id is already in the outbox is left out
+ * instead of failing the transaction (re-emission of the same fact).
  */
-export async function enqueueOutbox(manager: EntityManager, events: { topic: string; event: CloudEvent; traceContext?: Context }[]): Promise<void> {
+export async function enqueueOutbox(
+  manager: EntityManager,
+  events: { topic: string; event: CloudEvent; traceContext?: Context }[],
+  options: { skipDuplicates?: boolean } = {},
+): Promise<void> {
   if (events.length === 0) return;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
@@ -66,6 +72,7 @@ export async function enqueueOutbox(manager: EntityManager, events: { topic: str
         headers: headersOf(traceContext),
       })) as QueryDeepPartialEntity<OutboxEntry>[],
     )
+    .orIgnore(options.skipDuplicates === true)
     .execute();
 }
 
