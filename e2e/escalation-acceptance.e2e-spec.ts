@@ -4,11 +4,11 @@ import { Client } from 'pg';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { HealthBand, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
+import { ALL_TOPICS, HealthBand, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { ensureDatabase } from '@kizuna/shared/persistence';
 import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
-import { LOCAL_POSTGRES_URL, TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, TopicRecorder, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
 import { ingestionData } from '@kizuna/ingestion/data-access';
 import { IngestionModule, ingestionHttpOptions } from '@kizuna/ingestion/feature';
 import { escalationRoutingData } from '@kizuna/escalation-routing/data-access';
@@ -48,6 +48,7 @@ describe('escalation acceptance: from support and the call center to the right C
     await ensureDatabase(url.toString());
     Object.assign(process.env, { INGESTION_BOOTSTRAP_WRITE_KEY: writeKey, ESCALATION_RULES_CACHE_MS: '0', ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000' });
     const config = loadConfig(ServiceConfig, { ...process.env, DATABASE_URL: url.toString(), KAFKA_GROUP_PREFIX: `acc-${run}`, KAFKA_TOPIC_PARTITIONS: '3' });
+    await startConsumerGroupAtEnd(kafka, `acc-${run}.escalation-routing`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     ingestion = await createServiceApp({
       name: 'ingestion', config, logger, defaultPort: 0, ...ingestionHttpOptions(),

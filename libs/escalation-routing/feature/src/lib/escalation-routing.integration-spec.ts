@@ -6,11 +6,11 @@ import type { Producer } from 'kafkajs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import {
-  EscalationChangedV1, HealthBand, ManualClock, Topics, createEvent, topicOf, type CloudEvent, type EventType, type PayloadOf,
+  ALL_TOPICS, EscalationChangedV1, HealthBand, ManualClock, Topics, createEvent, topicOf, type CloudEvent, type EventType, type PayloadOf,
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, documentedRoutes, recordRoutes, testKafka, waitFor } from '@kizuna/shared/testing';
+import { TopicRecorder, documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
 import { escalationRoutingData } from '@kizuna/escalation-routing/data-access';
 import { EscalationRoutingModule } from './escalation-routing.module';
 import { SlaSweeper } from './sla-sweeper.service';
@@ -37,6 +37,8 @@ describe('escalation-routing service', () => {
     process.env['ESCALATION_RULES_CACHE_MS'] = '0';
     process.env['ESCALATION_SLA_SWEEP_INTERVAL_MS'] = '3600000';
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-${run}`, KAFKA_RETRY_BACKOFF_MS: '10' });
+    // Only this suite's events: other suites leave thousands of product events on the shared broker.
+    await startConsumerGroupAtEnd(kafka, `it-${run}.escalation-routing`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'escalation-routing', defaultPort: 0, data: escalationRoutingData, feature: EscalationRoutingModule }, config, logger, clock);
     app = await createServiceApp({ name: 'escalation-routing', module: root, config, logger, defaultPort: 0, openApi: spec });

@@ -4,11 +4,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import {
-  HealthBand, ManualClock, Topics, createEvent, topicOf, type CloudEvent, type EventType, type PayloadOf, type SubscriptionChange,
+  ALL_TOPICS, HealthBand, ManualClock, Topics, createEvent, topicOf, type CloudEvent, type EventType, type PayloadOf, type SubscriptionChange,
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, documentedRoutes, recordRoutes, testKafka, waitFor } from '@kizuna/shared/testing';
+import { TopicRecorder, documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
 import { lifecycleData } from '@kizuna/lifecycle/data-access';
 import { DEFAULT_LIFECYCLE_RULES } from '@kizuna/lifecycle/domain';
 import { LifecycleModule } from './lifecycle.module';
@@ -164,7 +164,10 @@ describe('lifecycle service', () => {
 
   beforeAll(async () => {
     process.env['LIFECYCLE_TICK_INTERVAL_MS'] = '3600000';
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10' });
+    const prefix = `it-${randomUUID().slice(0, 8)}`;
+    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: prefix, KAFKA_RETRY_BACKOFF_MS: '10' });
+    // Only this suite's events: other suites leave thousands of product events on the shared broker.
+    await startConsumerGroupAtEnd(kafka, `${prefix}.lifecycle`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'lifecycle', defaultPort: 0, data: lifecycleData, feature: LifecycleModule }, config, logger, clock);
     app = await createServiceApp({ name: 'lifecycle', module: root, config, logger, defaultPort: 0, openApi: spec });
