@@ -11,9 +11,9 @@ describe('retry schedule', () => {
 
   it('waits the scheduled delay after each failed attempt, jittered within ±20 %', () => {
     schedule.forEach((delay, i) => {
-      const mid = nextRetryAt(now, i + 1, schedule, () => 0.5)!.getTime() - now.getTime();
-      const low = nextRetryAt(now, i + 1, schedule, () => 0)!.getTime() - now.getTime();
-      const high = nextRetryAt(now, i + 1, schedule, () => 0.999999)!.getTime() - now.getTime();
+      const mid = (nextRetryAt(now, i + 1, schedule, () => 0.5) as Date).getTime() - now.getTime();
+      const low = (nextRetryAt(now, i + 1, schedule, () => 0) as Date).getTime() - now.getTime();
+      const high = (nextRetryAt(now, i + 1, schedule, () => 0.999999) as Date).getTime() - now.getTime();
       expect(mid).toBe(delay);
       expect(low).toBe(Math.round(delay * (1 - JITTER)));
       expect(high).toBeLessThanOrEqual(Math.round(delay * (1 + JITTER)));

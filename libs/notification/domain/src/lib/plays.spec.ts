@@ -1,7 +1,7 @@
 import { DEFAULT_PLAYS, inAudience, renderPlayEmail, underFrequencyCap, type Play } from './plays';
 
 describe('tech-touch plays', () => {
-  const play = { ...DEFAULT_PLAYS[0]!, audience: { touchModels: ['tech'], segments: { 'contract-size': ['smb', 'freemium'] } }, links: { 'invite-team': 'https://docs.example.com/invite' } } as Play;
+  const play = { ...(DEFAULT_PLAYS[0] as Play), audience: { touchModels: ['tech'], segments: { 'contract-size': ['smb', 'freemium'] } }, links: { 'invite-team': 'https://docs.example.com/invite' } } as Play;
 
   it('selects the audience by touch model and segment', () => {
     expect(inAudience(play, { touchModel: 'tech', segments: { 'contract-size': 'smb' } })).toBe(true);

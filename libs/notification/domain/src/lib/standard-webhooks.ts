@@ -38,11 +38,11 @@ function sign(key: Buffer, id: string, timestamp: number, body: string): string 
   return createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
 }
 
-export interface SignedHeaders {
+export type SignedHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 /** The three headers for `body` (the exact bytes sent), signed with every active secret. */
 export function signWebhook(input: { id: string; timestamp: Date; body: string; secrets: readonly string[] }): SignedHeaders {

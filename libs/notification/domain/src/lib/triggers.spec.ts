@@ -1,5 +1,5 @@
 import { EscalationReason, EscalationState, HealthBand, NotificationChannel, createEvent, type CloudEvent, type EventType, type PayloadOf } from '@kizuna/shared/contracts';
-import { DEFAULT_TRIGGER_RULES, channelsFor, noticesFor, ruleSet } from './triggers';
+import { DEFAULT_TRIGGER_RULES, channelsFor, noticesFor, ruleSet, type TriggerRule } from './triggers';
 
 const at = new Date('2026-03-10T12:00:00Z');
 const ev = <T extends EventType>(type: T, data: PayloadOf<T>): CloudEvent<T> => createEvent('test', { type, subject: 'acme', data }, at);
@@ -39,7 +39,7 @@ describe('trigger mapping', () => {
 
   it('ignores escalation changes that are not triggers and disabled rules', () => {
     expect(noticesFor(ev('cs.escalation.opened.v1', escalation()), rules)).toEqual([]);
-    const off = ruleSet([{ ...DEFAULT_TRIGGER_RULES[0]!, enabled: false }]);
+    const off = ruleSet([{ ...(DEFAULT_TRIGGER_RULES[0] as TriggerRule), enabled: false }]);
     expect(noticesFor(ev('cs.escalation.assigned.v1', escalation()), off)).toEqual([]);
   });
 
@@ -56,7 +56,7 @@ describe('trigger mapping', () => {
   it('fires a large drop at the configured threshold', () => {
     expect(noticesFor(health(60, HealthBand.Caution, 74, HealthBand.Good), rules, { owner }).map((n) => n.trigger)).toEqual([]);
     expect(noticesFor(health(59, HealthBand.Caution, 74, HealthBand.Good), rules, { owner }).map((n) => n.trigger)).toEqual(['health.large-drop']);
-    const strict = ruleSet([{ ...DEFAULT_TRIGGER_RULES.find((r) => r.trigger === 'health.large-drop')!, threshold: 5 }]);
+    const strict = ruleSet([{ ...(DEFAULT_TRIGGER_RULES.find((r) => r.trigger === 'health.large-drop') as TriggerRule), threshold: 5 }]);
     expect(noticesFor(health(68, HealthBand.Caution, 74, HealthBand.Good), strict, { owner }).map((n) => n.trigger)).toEqual(['health.large-drop']);
     // both at once
     expect(noticesFor(health(20, HealthBand.Danger, 70, HealthBand.Good), rules, { owner }).map((n) => n.trigger)).toEqual(['health.danger', 'health.large-drop']);

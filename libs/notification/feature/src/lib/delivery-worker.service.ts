@@ -1,0 +1,314 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import { CLOCK, NotificationChannel, type Clock } from '@kizuna/shared/contracts';
+import { loadConfig } from '@kizuna/shared/config';
+import { OutboxRelay } from '@kizuna/shared/messaging';
+import { enqueueOutbox, queryRows } from '@kizuna/shared/persistence';
+import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { ChannelTarget, Delivery, NotificationRow, Recipient, type DeliveryAttempt, type StoredContent } from '@kizuna/notification/data-access';
+import {
+  nextRetryAt, parseSchedule, renderDigestEmail, renderDigestSlack, renderEmail, renderSlack, renderWebhook, signWebhook,
+} from '@kizuna/notification/domain';
+import type { ChannelAdapter, OutboundMessage, SendResult } from './channels/channel';
+import { EmailChannel } from './channels/email.channel';
+import { SlackChannel, WebhookChannel } from './channels/http.channels';
+import { NotificationConfig } from './notification.config';
+import { NotificationPlanner, deliveryEvent, targetKey } from './notification-planner.service';
+import { SecretBox } from './secret-box';
+
+/** Channels whose endpoints are disabled after failing for days (an SMTP relay is not one endpoint per person). */
+const DISABLEABLE = new Set<string>([NotificationChannel.Slack, NotificationChannel.Webhook]);
+
+/** Adapters by channel; a test may replace them. */
+export const CHANNEL_ADAPTERS = Symbol('ChannelAdapters');
+export type ChannelAdapters = Partial<Record<NotificationChannel, ChannelAdapter>>;
+
+interface Claimed {
+  id: string;
+  seq: string;
+  notification_id: string;
+  trigger_event_id: string;
+  trigger: string;
+  recipient: string;
+  account_id: string;
+  channel: NotificationChannel;
+  address: string;
+  target_key: string;
+  endpoint_id: string | null;
+  mode: 'instant' | 'digest';
+  attempts: number;
+}
+
+/**
+ * Sends due deliveries: claims them (FOR UPDATE SKIP LOCKED, with a lease so a crashed instance's
+ * claims come back), sends each (or each digest group) through its channel adapter, and records the
+ * outcome with its cs.notification.v1 event in one transaction. Failures are retried on the schedule
+ * with jitter and dead-lettered after the last attempt; a 429 waits for Retry-After without using up
+ * an attempt. A Slack webhook gets its messages one at a time, in order, at most one per
+ * NOTIFICATION_SLACK_MIN_INTERVAL_MS. Woken by new deliveries, and polls for held and retried ones.
+ */
+@Injectable()
+export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly config = loadConfig(NotificationConfig);
+  private readonly schedule = parseSchedule(this.config.NOTIFICATION_RETRY_SCHEDULE);
+  private readonly box = this.config.NOTIFICATION_SECRET_KEY ? new SecretBox(this.config.NOTIFICATION_SECRET_KEY) : undefined;
+  private readonly adapters: ChannelAdapters;
+  private readonly periodic: PeriodicTask;
+  private active?: Promise<void>;
+  private again = false;
+  private stopping = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly relay: OutboxRelay,
+    private readonly planner: NotificationPlanner,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+  ) {
+    this.adapters = {
+      [NotificationChannel.Email]: new EmailChannel(this.config),
+      [NotificationChannel.Slack]: new SlackChannel(this.config, clock),
+      [NotificationChannel.Webhook]: new WebhookChannel(this.config, clock),
+    };
+    this.periodic = new PeriodicTask('delivery worker', this.config.NOTIFICATION_DELIVERY_POLL_MS, () => this.drain(), logger);
+  }
+
+  onApplicationBootstrap(): void {
+    this.periodic.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    await this.periodic.stop();
+    await this.active;
+    for (const a of Object.values(this.adapters)) await a.close?.();
+  }
+
+  /** Sends what is due now (new deliveries call this after their transaction commits). */
+  kick(): void {
+    void this.drain();
+  }
+
+  /** Runs ticks until nothing more is due; concurrent callers share the run in progress. */
+  drain(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (this.active) {
+      this.again = true;
+      return this.active;
+    }
+    this.active = (async () => {
+      do {
+        this.again = false;
+        const claimed = await this.tick();
+        if (claimed >= this.config.NOTIFICATION_DELIVERY_BATCH) this.again = true;
+      } while (this.again && !this.stopping);
+    })()
+      .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'delivery worker failed; will retry'))
+      .finally(() => (this.active = undefined));
+    return this.active;
+  }
+
+  /** One round: claim due deliveries, send them, record the outcomes. Returns how many were claimed. */
+  async tick(): Promise<number> {
+    const now = this.clock.now();
+    const claimed = await this.claim(now);
+    if (claimed.length === 0) return 0;
+    const groups = new Map<string, Claimed[]>();
+    for (const d of claimed) {
+      const key = d.mode === 'digest' ? `digest|${d.recipient}|${d.target_key}` : d.id;
+      groups.set(key, [...(groups.get(key) ?? []), d]);
+    }
+    const queue = [...groups.values()];
+    const workers = Array.from({ length: Math.min(this.config.NOTIFICATION_DELIVERY_CONCURRENCY, queue.length) }, async () => {
+      for (let g = queue.shift(); g; g = queue.shift()) await this.deliver(g);
+    });
+    await Promise.all(workers);
+    this.relay.kick();
+    return claimed.length;
+  }
+
+  private async claim(now: Date): Promise<Claimed[]> {
+    const d = this.ds.getMetadata(Delivery).tablePath;
+    const t = this.ds.getMetadata(ChannelTarget).tablePath;
+    const lease = new Date(now.getTime() + 2 * this.config.NOTIFICATION_SEND_TIMEOUT_MS + 30_000);
+    return queryRows<Claimed>(
+      this.ds.manager,
+      `WITH due AS (
+         SELECT d.id FROM ${d} d
+          WHERE ((d.status IN ('pending', 'failed') AND d.next_attempt_at <= $1) OR (d.status = 'sending' AND d.lease_until <= $1))
+            AND NOT EXISTS (SELECT 1 FROM ${t} t WHERE t.target_key = d.target_key AND t.next_send_at > $1 AND t.disabled_at IS NULL)
+            AND (d.channel <> 'slack' OR d.mode <> 'instant' OR NOT EXISTS (
+                  SELECT 1 FROM ${d} e WHERE e.target_key = d.target_key AND e.recipient = d.recipient AND e.mode = 'instant'
+                     AND e.seq < d.seq AND e.status IN ('pending', 'failed', 'sending')))
+          ORDER BY d.next_attempt_at, d.seq
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       UPDATE ${d} x SET status = 'sending', lease_until = $3, updated_at = $1 FROM due WHERE x.id = due.id
+       RETURNING x.id, x.seq, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
+                 x.endpoint_id, x.mode, x.attempts`,
+      [now, this.config.NOTIFICATION_DELIVERY_BATCH, lease],
+    );
+  }
+
+  private async deliver(group: Claimed[]): Promise<void> {
+    const first = group[0] as Claimed;
+    const started = Date.now();
+    let result: SendResult;
+    try {
+      const target = await this.ds.getRepository(ChannelTarget).findOneBy({ targetKey: first.target_key });
+      if (target?.disabledAt) {
+        result = { outcome: 'failed', response: `endpoint disabled since ${target.disabledAt.toISOString()} (retry the delivery to re-enable it)`, permanent: true };
+      } else {
+        const message = await this.message(group);
+        const adapter = this.adapters[first.channel];
+        if (!adapter) result = { outcome: 'failed', response: `no adapter for channel ${first.channel}`, permanent: true };
+        else result = 'outcome' in message ? message : await adapter.send(message);
+      }
+    } catch (e) {
+      result = { outcome: 'failed', response: (e as Error).message };
+    }
+    await this.record(group, result, Date.now() - started);
+  }
+
+  /** The message for a delivery or digest group (or the reason it cannot be built). */
+  private async message(group: Claimed[]): Promise<OutboundMessage | SendResult> {
+    const first = group[0] as Claimed;
+    const rows = await this.ds.getRepository(NotificationRow).findBy({ id: In(group.map((g) => g.notification_id)) });
+    const byId = new Map(rows.map((r) => [r.id, r.content]));
+    const contents = group.map((g) => byId.get(g.notification_id)).filter((c): c is StoredContent => !!c);
+    const one = contents.length === 1 ? contents[0] : undefined;
+    const name = contents[0]?.recipientName;
+    switch (first.channel) {
+      case NotificationChannel.Email:
+        return {
+          channel: NotificationChannel.Email, deliveryId: first.id, to: first.address,
+          content: one?.email ?? (one ? renderEmail(one, name) : renderDigestEmail(contents, name)),
+        };
+      case NotificationChannel.Slack:
+        return { channel: NotificationChannel.Slack, deliveryId: first.id, url: first.address, message: one ? renderSlack(one) : renderDigestSlack(contents) };
+      case NotificationChannel.Webhook: {
+        const recipient = await this.ds.getRepository(Recipient).findOneBy({ csmId: first.recipient });
+        const endpoint = recipient?.webhooks.find((w) => w.id === first.endpoint_id);
+        if (!endpoint) return { outcome: 'failed', response: `webhook endpoint ${first.endpoint_id ?? ''} is no longer configured`, permanent: true };
+        if (!this.box) return { outcome: 'failed', response: 'NOTIFICATION_SECRET_KEY is not set: webhook secrets cannot be read' };
+        const now = this.clock.now();
+        const body = JSON.stringify(renderWebhook(contents, first.id, now, first.recipient));
+        const secrets = endpoint.secrets.map((s) => (this.box as SecretBox).open(s));
+        return { channel: NotificationChannel.Webhook, deliveryId: first.id, url: endpoint.url, body, headers: signWebhook({ id: first.id, timestamp: now, body, secrets }) };
+      }
+      default:
+        return { outcome: 'failed', response: `channel ${first.channel} is not sent by the worker`, permanent: true };
+    }
+  }
+
+  private async record(group: Claimed[], result: SendResult, durationMs: number): Promise<void> {
+    const first = group[0] as Claimed;
+    const now = this.clock.now();
+    const entry: DeliveryAttempt = { at: now.toISOString(), outcome: result.outcome, response: result.response.slice(0, 1000), durationMs };
+    const log = JSON.stringify([entry]);
+    const table = this.ds.getMetadata(Delivery).tablePath;
+    const slack = first.channel === NotificationChannel.Slack;
+    let disabledAlert: { recipient: string; targetKey: string; channel: string; error: string } | undefined;
+    await this.ds.transaction(async (m) => {
+      const events = [];
+      for (const d of group) {
+        if (result.outcome === 'delivered') {
+          await m.query(
+            `UPDATE ${table} SET status = 'delivered', attempts = attempts + 1, delivered_at = $2, provider_response = $3, last_error = NULL,
+               lease_until = NULL, next_attempt_at = NULL, held = false, attempt_log = attempt_log || $4::jsonb, updated_at = $2 WHERE id = $1`,
+            [d.id, now, entry.response, log],
+          );
+          events.push(deliveryEvent({ ...this.view(d), attempts: d.attempts + 1 }, 'delivered', now));
+        } else if (result.outcome === 'throttled') {
+          await m.query(
+            `UPDATE ${table} SET status = 'pending', throttled = throttled + 1, next_attempt_at = $2, provider_response = $3, lease_until = NULL,
+               attempt_log = attempt_log || $4::jsonb, updated_at = $5 WHERE id = $1`,
+            [d.id, new Date(now.getTime() + result.retryAfterMs), entry.response, log, now],
+          );
+        } else {
+          const attempts = d.attempts + 1;
+          const next = result.permanent ? null : nextRetryAt(now, attempts, this.schedule);
+          const status = next ? 'failed' : 'dead-lettered';
+          await m.query(
+            `UPDATE ${table} SET status = $2, attempts = $3, next_attempt_at = $4, provider_response = $5, last_error = $5, lease_until = NULL,
+               attempt_log = attempt_log || $6::jsonb, updated_at = $7 WHERE id = $1`,
+            [d.id, status, attempts, next, entry.response, log, now],
+          );
+          events.push(deliveryEvent({ ...this.view(d), attempts }, status, now, entry.response));
+          if (!next) this.logger.warn({ deliveryId: d.id, channel: d.channel, recipient: d.recipient, attempts, error: entry.response }, 'delivery dead-lettered');
+        }
+      }
+      await enqueueOutbox(m, events);
+      disabledAlert = await this.updateTarget(m, first, result, now);
+    });
+    if (disabledAlert) await this.alertDisabled(disabledAlert);
+    if (slack || result.outcome === 'throttled') this.again = true;
+  }
+
+  private view(d: Claimed) {
+    return { id: d.id, triggerEventId: d.trigger_event_id, trigger: d.trigger, recipient: d.recipient, channel: d.channel, attempts: d.attempts, accountId: d.account_id };
+  }
+
+  /** Pacing, Retry-After and the failing streak per target; disables an endpoint failing for too long. */
+  private async updateTarget(m: EntityManager, d: Claimed, result: SendResult, now: Date) {
+    const t = m.connection.getMetadata(ChannelTarget).tablePath;
+    const pace = d.channel === NotificationChannel.Slack ? new Date(now.getTime() + this.config.NOTIFICATION_SLACK_MIN_INTERVAL_MS) : null;
+    if (result.outcome === 'delivered') {
+      await m.query(
+        `INSERT INTO ${t} (target_key, next_send_at, failing_since, disabled_at, last_error) VALUES ($1, $2, NULL, NULL, NULL)
+         ON CONFLICT (target_key) DO UPDATE SET next_send_at = $2, failing_since = NULL, last_error = NULL`,
+        [d.target_key, pace],
+      );
+      return undefined;
+    }
+    if (result.outcome === 'throttled') {
+      const until = new Date(now.getTime() + result.retryAfterMs);
+      await m.query(`INSERT INTO ${t} (target_key, next_send_at) VALUES ($1, $2) ON CONFLICT (target_key) DO UPDATE SET next_send_at = GREATEST(${t}.next_send_at, $2)`, [d.target_key, until]);
+      return undefined;
+    }
+    const [row] = await queryRows<{ failing_since: Date; disabled_at: Date | null }>(
+      m,
+      `INSERT INTO ${t} (target_key, next_send_at, failing_since, last_error) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (target_key) DO UPDATE SET next_send_at = $2, failing_since = COALESCE(${t}.failing_since, $3), last_error = $4
+       RETURNING failing_since, disabled_at`,
+      [d.target_key, pace, now, result.response.slice(0, 1000)],
+    );
+    if (!row || row.disabled_at || !DISABLEABLE.has(d.channel)) return undefined;
+    if (now.getTime() - new Date(row.failing_since).getTime() < this.config.NOTIFICATION_ENDPOINT_DISABLE_AFTER_MS) return undefined;
+    await m.query(`UPDATE ${t} SET disabled_at = $2 WHERE target_key = $1`, [d.target_key, now]);
+    // Everything still queued for the endpoint is dead-lettered (visible and retryable).
+    const table = m.connection.getMetadata(Delivery).tablePath;
+    const dropped = await queryRows<Claimed>(
+      m,
+      `UPDATE ${table} SET status = 'dead-lettered', last_error = $2, next_attempt_at = NULL, lease_until = NULL, updated_at = $3
+        WHERE target_key = $1 AND status IN ('pending', 'failed')
+        RETURNING id, trigger_event_id, trigger, recipient, account_id, channel, attempts`,
+      [d.target_key, 'endpoint disabled', now],
+    );
+    await enqueueOutbox(m, dropped.map((x) => deliveryEvent(this.view(x), 'dead-lettered', now, 'endpoint disabled')));
+    return { recipient: d.recipient, targetKey: d.target_key, channel: d.channel, error: result.response };
+  }
+
+  /** Tells the endpoint's owner (in-app and e-mail) and the operators (log) that an endpoint was disabled. */
+  private async alertDisabled(a: { recipient: string; targetKey: string; channel: string; error: string }): Promise<void> {
+    this.logger.warn({ alert: 'endpoint-disabled', recipient: a.recipient, target: a.targetKey, channel: a.channel, error: a.error }, 'endpoint disabled after failing too long');
+    const now = this.clock.now();
+    await this.ds.transaction(async (m) => {
+      const r = await m.getRepository(Recipient).findOneBy({ csmId: a.recipient });
+      const title = `Your ${a.channel} endpoint was disabled`;
+      const summary = `Kizuna could not deliver to your ${a.channel} endpoint for ${Math.round(this.config.NOTIFICATION_ENDPOINT_DISABLE_AFTER_MS / 3_600_000)} hours and stopped sending to it. Last error: ${a.error.slice(0, 300)}. Fix the endpoint, then retry its dead-lettered deliveries.`;
+      await this.planner.plan(m, {
+        triggerEventId: `endpoint-disabled:${a.targetKey}:${now.getTime()}`, trigger: 'endpoint.disabled', recipient: a.recipient, recipientName: r?.name ?? undefined,
+        accountId: `recipient:${a.recipient}`, priority: 'high',
+        content: { trigger: 'endpoint.disabled' as never, priority: 'high', accountId: '', accountName: '', triggerEventId: '', title, summary, facts: [['Endpoint', a.targetKey]], evidence: [] },
+        window: { timeZone: r?.timeZone ?? 'UTC' },
+        targets: [
+          { channel: NotificationChannel.InApp, address: a.recipient, targetKey: `in-app:${a.recipient}` },
+          ...(r ? [{ channel: NotificationChannel.Email, address: r.email, targetKey: targetKey.email(r.email) }] : []),
+        ],
+      });
+    });
+    this.kick();
+  }
+}
