@@ -61,10 +61,11 @@ export class Recipient {
 
 /**
  * One notice to one recipient: the in-app inbox row (when in-app is among its channels) and the
- * parent of its deliveries. Unique per (trigger event, recipient).
+ * parent of its deliveries. Unique per (trigger event, trigger, recipient): one event can fire two
+ * triggers (a drop to danger that is also a large drop).
  */
 @Entity({ name: 'notification' })
-@Unique('notification_trigger_recipient_uq', ['triggerEventId', 'recipient'])
+@Unique('notification_trigger_recipient_uq', ['triggerEventId', 'trigger', 'recipient'])
 @Index('notification_inbox_idx', ['recipient', 'createdAt'])
 export class NotificationRow {
   @PrimaryColumn({ type: 'uuid' })
@@ -115,8 +116,8 @@ export interface DeliveryAttempt {
 
 /**
  * One notification on one channel (to one endpoint): created with its notification in the consumer's
- * transaction, sent by the delivery worker. The idempotency key (trigger event, recipient, channel
- * and endpoint) is unique, so a redelivered Kafka event never creates a second delivery.
+ * transaction, sent by the delivery worker. The idempotency key (trigger event, trigger, recipient,
+ * channel and endpoint) is unique, so a redelivered Kafka event never creates a second delivery.
  */
 @Entity({ name: 'delivery' })
 @Index('delivery_due_idx', ['nextAttemptAt'], { where: `status IN ('pending', 'failed', 'sending')` })

@@ -32,8 +32,8 @@ export interface PlannedDelivery {
 
 /**
  * Turns notices into notifications and deliveries inside the caller's transaction (the consumer's
- * inbox transaction): unique per (trigger event, recipient) and per (trigger event, recipient,
- * channel, endpoint), so a redelivered event never plans a second send.
+ * inbox transaction): unique per (trigger event, trigger, recipient) and per (trigger event, trigger,
+ * recipient, channel, endpoint), so a redelivered event never plans a second send.
  */
 @Injectable()
 export class NotificationPlanner {
@@ -81,7 +81,7 @@ export class NotificationPlanner {
     return created;
   }
 
-  /** One notification and its deliveries; nothing when this (trigger event, recipient) was planned before. */
+  /** One notification and its deliveries; nothing when this (trigger event, trigger, recipient) was planned before. */
   async plan(
     m: EntityManager,
     p: {
@@ -111,7 +111,7 @@ export class NotificationPlanner {
       const delivered = t.channel === NotificationChannel.InApp;
       return {
         id: randomUUID(),
-        idempotencyKey: [p.triggerEventId, p.recipient, t.channel, ...(t.endpointId ? [t.endpointId] : [])].join('|'),
+        idempotencyKey: [p.triggerEventId, p.trigger, p.recipient, t.channel, ...(t.endpointId ? [t.endpointId] : [])].join('|'),
         notificationId, triggerEventId: p.triggerEventId, trigger: p.trigger, recipient: p.recipient, accountId: p.accountId,
         channel: t.channel, address: t.address, targetKey: t.targetKey, endpointId: t.endpointId ?? null,
         mode: delivered ? 'instant' : send.mode, status: delivered ? 'delivered' : 'pending', attempts: delivered ? 1 : 0, throttled: 0,
