@@ -16,6 +16,7 @@ import { notificationData } from '@kizuna/notification/data-access';
 import { generateWebhookSecret, verifyWebhook } from '@kizuna/notification/domain';
 import { DeliveryWorker } from './delivery-worker.service';
 import { NotificationModule } from './notification.module';
+import { PlayRunner } from './play-runner.service';
 
 /** Real time, moved forward on demand (quiet hours, digests, retries, disabling). */
 class ShiftedClock implements Clock {
@@ -443,6 +444,40 @@ describe('notification service', () => {
     await app.get(DeliveryWorker).drain();
     expect(mailsTo(admin)).toHaveLength(1);
     expect((await api('DELETE', `/v1/opt-outs/${encodeURIComponent(admin)}`)).status).toBe(204);
+  });
+
+  it('sends the feature tutorial to admins of tech-touch accounts that never used the feature, once per cap window', async () => {
+    const [never, adopted] = [account(), account()];
+    const old = new Date(clock.now().getTime() - 20 * 86_400_000).toISOString();
+    const admins = { [never]: `n-${randomUUID().slice(0, 6)}@customer.example`, [adopted]: `a-${randomUUID().slice(0, 6)}@customer.example` };
+    const { json } = await api('GET', '/v1/plays');
+    const tutorial = { ...json.plays.find((p: { trigger: string }) => p.trigger === 'feature.not-adopted'), enabled: true, links: { 'Report Shared': 'https://docs.example.com/tutorials/sharing' } };
+    expect((await api('PUT', '/v1/plays', { plays: [...json.plays.filter((p: { id: string }) => p.id !== tutorial.id), tutorial] })).status).toBe(200);
+    for (const acc of [never, adopted]) {
+      await send(event('cs.directory.user.identified.v1', acc, { sourceId: 'app', messageId: `f-${acc}`, userId: 'admin', accountId: acc, traits: { email: admins[acc], isAdmin: true }, timestamp: old }));
+      await send(event('cs.lifecycle.touch-model.changed.v1', acc, { from: null, to: 'tech' as never, cause: 'smb', changedAt: old }));
+      await send(event('cs.product.track.v1', acc, {
+        kind: 'track', sourceId: 'app', messageId: `t-${acc}`, accountId: acc, userId: 'admin', event: acc === adopted ? 'Report Shared' : 'Dashboard Viewed',
+        properties: {}, timestamp: old, receivedAt: old,
+      }));
+    }
+    await waitFor('both accounts projected', async () => {
+      const rows = await app.get(DataSource).query(
+        `SELECT a.account_id FROM notification.account_directory a JOIN notification.account_contact c USING (account_id)
+          WHERE a.account_id = ANY($1) AND a.touch_model = 'tech' AND EXISTS (SELECT 1 FROM notification.account_feature_use f WHERE f.account_id = a.account_id)`,
+        [[never, adopted]],
+      );
+      return rows.length === 2 || undefined;
+    });
+    const runner = app.get(PlayRunner);
+    expect(await runner.sweepFeatureAdoption()).toBeGreaterThanOrEqual(1);
+    const mail = await waitFor('the tutorial', () => mailsTo(admins[never] as string)[0]);
+    expect(mail.text).toContain('Subject: Get more from Report Shared');
+    expect(mail.text).toContain('https://docs.example.com/tutorials/sharing');
+    await runner.sweepFeatureAdoption();
+    await app.get(DeliveryWorker).drain();
+    expect(mailsTo(admins[never] as string)).toHaveLength(1);
+    expect(mailsTo(admins[adopted] as string)).toHaveLength(0);
   });
 
   it('validates preferences and configuration at the edge', async () => {
