@@ -38,6 +38,8 @@ interface Claimed {
   endpoint_id: string | null;
   mode: 'instant' | 'digest';
   attempts: number;
+  /** Set when the target is disabled (the delivery is dead-lettered without a send). */
+  disabled_at?: Date | null;
 }
 
 /**
@@ -119,9 +121,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const key = d.mode === 'digest' ? `digest|${d.recipient}|${d.target_key}` : d.id;
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
+    const rows = await this.ds.getRepository(NotificationRow).findBy({ id: In([...new Set(claimed.map((c) => c.notification_id))]) });
+    const contents = new Map(rows.map((r) => [r.id, r.content]));
     const queue = [...groups.values()];
     const workers = Array.from({ length: Math.min(this.config.NOTIFICATION_DELIVERY_CONCURRENCY, queue.length) }, async () => {
-      for (let g = queue.shift(); g; g = queue.shift()) await this.deliver(g);
+      for (let g = queue.shift(); g; g = queue.shift()) await this.deliver(g, contents);
     });
     await Promise.all(workers);
     this.relay.kick();
@@ -135,32 +139,31 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     return queryRows<Claimed>(
       this.ds.manager,
       `WITH due AS (
-         SELECT d.id FROM ${d} d
+         SELECT d.id, t.disabled_at FROM ${d} d LEFT JOIN ${t} t ON t.target_key = d.target_key
           WHERE ((d.status IN ('pending', 'failed') AND d.next_attempt_at <= $1) OR (d.status = 'sending' AND d.lease_until <= $1))
-            AND NOT EXISTS (SELECT 1 FROM ${t} t WHERE t.target_key = d.target_key AND t.next_send_at > $1 AND t.disabled_at IS NULL)
+            AND (t.target_key IS NULL OR t.disabled_at IS NOT NULL OR t.next_send_at IS NULL OR t.next_send_at <= $1)
             AND (d.channel <> 'slack' OR d.mode <> 'instant' OR NOT EXISTS (
                   SELECT 1 FROM ${d} e WHERE e.target_key = d.target_key AND e.recipient = d.recipient AND e.mode = 'instant'
                      AND e.seq < d.seq AND e.status IN ('pending', 'failed', 'sending')))
           ORDER BY d.next_attempt_at, d.seq
           LIMIT $2
-          FOR UPDATE SKIP LOCKED)
+          FOR UPDATE OF d SKIP LOCKED)
        UPDATE ${d} x SET status = 'sending', lease_until = $3, updated_at = $1 FROM due WHERE x.id = due.id
        RETURNING x.id, x.seq, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
-                 x.endpoint_id, x.mode, x.attempts`,
+                 x.endpoint_id, x.mode, x.attempts, due.disabled_at`,
       [now, this.config.NOTIFICATION_DELIVERY_BATCH, lease],
     );
   }
 
-  private async deliver(group: Claimed[]): Promise<void> {
+  private async deliver(group: Claimed[], contents: Map<string, StoredContent>): Promise<void> {
     const first = group[0] as Claimed;
     const started = Date.now();
     let result: SendResult;
     try {
-      const target = await this.ds.getRepository(ChannelTarget).findOneBy({ targetKey: first.target_key });
-      if (target?.disabledAt) {
-        result = { outcome: 'failed', response: `endpoint disabled since ${target.disabledAt.toISOString()} (retry the delivery to re-enable it)`, permanent: true };
+      if (first.disabled_at) {
+        result = { outcome: 'failed', response: `endpoint disabled since ${new Date(first.disabled_at).toISOString()} (retry the delivery to re-enable it)`, permanent: true };
       } else {
-        const message = await this.message(group);
+        const message = await this.message(group, contents);
         const adapter = this.adapters[first.channel];
         if (!adapter) result = { outcome: 'failed', response: `no adapter for channel ${first.channel}`, permanent: true };
         else result = 'outcome' in message ? message : await adapter.send(message);
@@ -172,10 +175,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The message for a delivery or digest group (or the reason it cannot be built). */
-  private async message(group: Claimed[]): Promise<OutboundMessage | SendResult> {
+  private async message(group: Claimed[], byId: Map<string, StoredContent>): Promise<OutboundMessage | SendResult> {
     const first = group[0] as Claimed;
-    const rows = await this.ds.getRepository(NotificationRow).findBy({ id: In(group.map((g) => g.notification_id)) });
-    const byId = new Map(rows.map((r) => [r.id, r.content]));
     const contents = group.map((g) => byId.get(g.notification_id)).filter((c): c is StoredContent => !!c);
     const one = contents.length === 1 ? contents[0] : undefined;
     const name = contents[0]?.recipientName;
@@ -254,6 +255,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async updateTarget(m: EntityManager, d: Claimed, result: SendResult, now: Date) {
     const t = m.connection.getMetadata(ChannelTarget).tablePath;
     const pace = d.channel === NotificationChannel.Slack ? new Date(now.getTime() + this.config.NOTIFICATION_SLACK_MIN_INTERVAL_MS) : null;
+    if (result.outcome === 'delivered' && !pace) {
+      // No pacing: only clear a failing streak if there is one (no row per mailbox otherwise).
+      await m.query(`UPDATE ${t} SET failing_since = NULL, last_error = NULL WHERE target_key = $1 AND failing_since IS NOT NULL`, [d.target_key]);
+      return undefined;
+    }
     if (result.outcome === 'delivered') {
       await m.query(
         `INSERT INTO ${t} (target_key, next_send_at, failing_since, disabled_at, last_error) VALUES ($1, $2, NULL, NULL, NULL)

@@ -44,8 +44,12 @@ export class NotificationPlanner {
 
   /** The recipient row for a person: by CSM id, else by e-mail. */
   async recipientFor(m: EntityManager, person: Person): Promise<Recipient | null> {
-    const repo = m.getRepository(Recipient);
-    return (await repo.findOneBy({ csmId: person.id })) ?? (await repo.findOneBy({ email: person.email.toLowerCase() }));
+    const rows = await m
+      .getRepository(Recipient)
+      .createQueryBuilder('r')
+      .where('r.csm_id = :id OR r.email = :email', { id: person.id, email: person.email.toLowerCase() })
+      .getMany();
+    return rows.find((r) => r.csmId === person.id) ?? rows[0] ?? null;
   }
 
   /** Plans every notice for every recipient; returns how many deliveries were created. */

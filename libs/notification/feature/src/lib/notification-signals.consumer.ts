@@ -136,8 +136,10 @@ export class NotificationSignalsConsumer {
     let planned = 0;
     await processOnce(this.ds, ctx.group, e, async (m) => {
       await project?.(m);
-      const { value: rules } = await this.settings.triggerRules(m);
-      const notices = noticesFor(e, ruleSet(rules), await this.accountFacts(m, e.subject));
+      const rules = ruleSet((await this.settings.triggerRules()).value);
+      // Escalation events carry their people and context; the directory is read only if a rule wants the owner.
+      const needsAccount = !e.type.startsWith('cs.escalation.') || [...rules.values()].some((r) => r.enabled && r.recipients.includes('owner'));
+      const notices = noticesFor(e, rules, needsAccount ? await this.accountFacts(m, e.subject) : {});
       planned = await this.planner.planNotices(m, notices);
       planned += (await more?.(m)) ?? 0;
     });

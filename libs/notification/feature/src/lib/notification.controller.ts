@@ -121,7 +121,7 @@ export class NotificationController {
 
   @Get('trigger-rules')
   async triggerRules() {
-    const { version, value } = await this.settings.triggerRules();
+    const { version, value } = await this.settings.triggerRules(true);
     return { version, rules: value };
   }
 
@@ -136,7 +136,7 @@ export class NotificationController {
 
   @Get('plays')
   async getPlays() {
-    const { version, value } = await this.settings.plays();
+    const { version, value } = await this.settings.plays(true);
     return { version, plays: value };
   }
 

@@ -59,7 +59,7 @@ export class PlayRunner implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Onboarding stalled: every enabled play for the milestone, in the consumer's transaction. */
   async onOnboardingStalled(m: EntityManager, accountId: string, triggerEventId: string, milestone: string): Promise<number> {
-    const { value: plays } = await this.settings.plays(m);
+    const { value: plays } = await this.settings.plays();
     let n = 0;
     for (const play of plays.filter((p) => p.enabled && p.trigger === 'onboarding.stalled' && (!p.milestones?.length || p.milestones.includes(milestone)))) {
       n += await this.run(m, play, accountId, `${triggerEventId}:${play.id}`, { milestone });
