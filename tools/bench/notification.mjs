@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench:notification [-- --events 2000 --rate 50]`: escalation assigned -> e-mail accepted by
+// `npm run bench:notification [-- --events 2000 --rate 50 --concurrency 6]`: escalation assigned -> e-mail accepted by
 // an SMTP server (target p99 <= 500 ms). Builds, starts a broker (or uses KAFKA_BROKERS), a local SMTP
 // server (smtp-server) and the notification service (dist/, its own database), publishes
 // `cs.escalation.assigned.v1` events at a steady rate, each to a different assignee, and times each one
@@ -12,7 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, runCommand, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
-import { freshBenchDatabase, kafkaClient, startBenchKafka, stopBenchKafka } from './lib/infra.mjs';
+import { ensureTopic, freshBenchDatabase, kafkaClient, startBenchKafka, stopBenchKafka } from './lib/infra.mjs';
+import { resetGroupToLatest } from './lib/health.mjs';
+
+/** The topics notification consumes: its group starts at their end, not at an earlier run's backlog. */
+const INPUT_TOPICS = ['cs.escalation.v1', 'cs.health.v1', 'cs.lifecycle.v1', 'cs.directory.v1', 'cs.product.v1'];
 
 const require = createRequire(import.meta.url);
 const { SMTPServer } = require('smtp-server');
@@ -24,6 +28,7 @@ const { values: opts } = parseArgs({
     events: { type: 'string', default: '2000' },
     rate: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '6' },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -65,11 +70,18 @@ async function main() {
   const smtpPort = await freePort();
   await new Promise((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
+  const prefix = `bench-${stamp}`;
+  const admin = kafkaClient(kafka.brokers).admin();
+  await admin.connect();
+  for (const topic of INPUT_TOPICS) await ensureTopic(admin, topic, 6);
+  await resetGroupToLatest(admin, `${prefix}.notification`, INPUT_TOPICS);
+  await admin.disconnect();
+
   const port = await freePort();
   const logFile = join(outDir, `notification-${stamp}.log`);
   const env = {
     ...process.env, PORT: String(port), HOST: '127.0.0.1', KAFKA_BROKERS: kafka.brokers, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn',
-    KAFKA_GROUP_PREFIX: `bench-${stamp}`, NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtpPort),
+    KAFKA_GROUP_PREFIX: prefix, KAFKA_PARTITIONS_CONCURRENCY: opts.concurrency, NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtpPort),
   };
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const service = startProcess('notification', process.execPath, [join(root, 'dist/apps/notification/src/main.js')], { env, cwd: root, logFile });
@@ -130,7 +142,7 @@ async function main() {
     const latencies = [...sent].map(([email, t]) => accepted.get(email) - t).sort((a, b) => a - b);
     const result = {
       scenario: 'escalation assigned -> e-mail accepted by the SMTP server',
-      events, ratePerSec: rate, warmup,
+      events, ratePerSec: rate, warmup, partitionsConcurrency: Number(opts.concurrency),
       p50Ms: +percentile(latencies, 50).toFixed(1), p95Ms: +percentile(latencies, 95).toFixed(1), p99Ms: +percentile(latencies, 99).toFixed(1),
       maxMs: +latencies[latencies.length - 1].toFixed(1), targetP99Ms: TARGET_P99_MS,
     };

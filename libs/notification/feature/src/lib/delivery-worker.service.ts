@@ -24,6 +24,12 @@ const DISABLEABLE = new Set<string>([NotificationChannel.Slack, NotificationChan
 export const CHANNEL_ADAPTERS = Symbol('ChannelAdapters');
 export type ChannelAdapters = Partial<Record<NotificationChannel, ChannelAdapter>>;
 
+interface Outcome {
+  group: Claimed[];
+  result: SendResult;
+  durationMs: number;
+}
+
 interface Claimed {
   id: string;
   seq: string;
@@ -124,10 +130,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const rows = await this.ds.getRepository(NotificationRow).findBy({ id: In([...new Set(claimed.map((c) => c.notification_id))]) });
     const contents = new Map(rows.map((r) => [r.id, r.content]));
     const queue = [...groups.values()];
+    const outcomes: Outcome[] = [];
     const workers = Array.from({ length: Math.min(this.config.NOTIFICATION_DELIVERY_CONCURRENCY, queue.length) }, async () => {
-      for (let g = queue.shift(); g; g = queue.shift()) await this.deliver(g, contents);
+      for (let g = queue.shift(); g; g = queue.shift()) outcomes.push(await this.deliver(g, contents));
     });
     await Promise.all(workers);
+    await this.record(outcomes);
     this.relay.kick();
     return claimed.length;
   }
@@ -155,7 +163,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
-  private async deliver(group: Claimed[], contents: Map<string, StoredContent>): Promise<void> {
+  private async deliver(group: Claimed[], contents: Map<string, StoredContent>): Promise<Outcome> {
     const first = group[0] as Claimed;
     const started = Date.now();
     let result: SendResult;
@@ -171,7 +179,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (e) {
       result = { outcome: 'failed', response: (e as Error).message };
     }
-    await this.record(group, result, Date.now() - started);
+    return { group, result, durationMs: Date.now() - started };
   }
 
   /** The message for a delivery or digest group (or the reason it cannot be built). */
@@ -203,48 +211,71 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async record(group: Claimed[], result: SendResult, durationMs: number): Promise<void> {
-    const first = group[0] as Claimed;
+  /**
+   * Records a round's outcomes, their attempts and cs.notification.v1 events in one transaction
+   * (deliveries in one statement), then alerts about endpoints it disabled.
+   */
+  private async record(outcomes: Outcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
     const now = this.clock.now();
-    const entry: DeliveryAttempt = { at: now.toISOString(), outcome: result.outcome, response: result.response.slice(0, 1000), durationMs };
-    const log = JSON.stringify([entry]);
     const table = this.ds.getMetadata(Delivery).tablePath;
-    const slack = first.channel === NotificationChannel.Slack;
-    let disabledAlert: { recipient: string; targetKey: string; channel: string; error: string } | undefined;
+    const alerts: NonNullable<Awaited<ReturnType<DeliveryWorker['updateTarget']>>>[] = [];
     await this.ds.transaction(async (m) => {
       const events = [];
-      for (const d of group) {
-        if (result.outcome === 'delivered') {
-          await m.query(
-            `UPDATE ${table} SET status = 'delivered', attempts = attempts + 1, delivered_at = $2, provider_response = $3, last_error = NULL,
-               lease_until = NULL, next_attempt_at = NULL, held = false, attempt_log = attempt_log || $4::jsonb, updated_at = $2 WHERE id = $1`,
-            [d.id, now, entry.response, log],
-          );
-          events.push(deliveryEvent({ ...this.view(d), attempts: d.attempts + 1 }, 'delivered', now));
-        } else if (result.outcome === 'throttled') {
-          await m.query(
-            `UPDATE ${table} SET status = 'pending', throttled = throttled + 1, next_attempt_at = $2, provider_response = $3, lease_until = NULL,
-               attempt_log = attempt_log || $4::jsonb, updated_at = $5 WHERE id = $1`,
-            [d.id, new Date(now.getTime() + result.retryAfterMs), entry.response, log, now],
-          );
-        } else {
-          const attempts = d.attempts + 1;
-          const next = result.permanent ? null : nextRetryAt(now, attempts, this.schedule);
-          const status = next ? 'failed' : 'dead-lettered';
-          await m.query(
-            `UPDATE ${table} SET status = $2, attempts = $3, next_attempt_at = $4, provider_response = $5, last_error = $5, lease_until = NULL,
-               attempt_log = attempt_log || $6::jsonb, updated_at = $7 WHERE id = $1`,
-            [d.id, status, attempts, next, entry.response, log, now],
-          );
-          events.push(deliveryEvent({ ...this.view(d), attempts }, status, now, entry.response));
-          if (!next) this.logger.warn({ deliveryId: d.id, channel: d.channel, recipient: d.recipient, attempts, error: entry.response }, 'delivery dead-lettered');
+      const delivered: { id: string; response: string; log: string }[] = [];
+      for (const { group, result, durationMs } of outcomes) {
+        const entry: DeliveryAttempt = { at: now.toISOString(), outcome: result.outcome, response: result.response.slice(0, 1000), durationMs };
+        const log = JSON.stringify([entry]);
+        for (const d of group) {
+          if (result.outcome === 'delivered') {
+            delivered.push({ id: d.id, response: entry.response, log });
+            events.push(deliveryEvent({ ...this.view(d), attempts: d.attempts + 1 }, 'delivered', now));
+          } else if (result.outcome === 'throttled') {
+            await m.query(
+              `UPDATE ${table} SET status = 'pending', throttled = throttled + 1, next_attempt_at = $2, provider_response = $3, lease_until = NULL,
+                 attempt_log = attempt_log || $4::jsonb, updated_at = $5 WHERE id = $1`,
+              [d.id, new Date(now.getTime() + result.retryAfterMs), entry.response, log, now],
+            );
+          } else {
+            const attempts = d.attempts + 1;
+            const next = result.permanent ? null : nextRetryAt(now, attempts, this.schedule);
+            const status = next ? 'failed' : 'dead-lettered';
+            await m.query(
+              `UPDATE ${table} SET status = $2, attempts = $3, next_attempt_at = $4, provider_response = $5, last_error = $5, lease_until = NULL,
+                 attempt_log = attempt_log || $6::jsonb, updated_at = $7 WHERE id = $1`,
+              [d.id, status, attempts, next, entry.response, log, now],
+            );
+            events.push(deliveryEvent({ ...this.view(d), attempts }, status, now, entry.response));
+            if (!next) this.logger.warn({ deliveryId: d.id, channel: d.channel, recipient: d.recipient, attempts, error: entry.response }, 'delivery dead-lettered');
+          }
         }
       }
+      if (delivered.length) {
+        await m.query(
+          `UPDATE ${table} x SET status = 'delivered', attempts = x.attempts + 1, delivered_at = $4, provider_response = v.response, last_error = NULL,
+             lease_until = NULL, next_attempt_at = NULL, held = false, attempt_log = x.attempt_log || v.log::jsonb, updated_at = $4
+             FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, response, log) WHERE x.id = v.id`,
+          [delivered.map((d) => d.id), delivered.map((d) => d.response), delivered.map((d) => d.log), now],
+        );
+      }
       await enqueueOutbox(m, events);
-      disabledAlert = await this.updateTarget(m, first, result, now);
+      const clear: string[] = [];
+      for (const { group, result } of outcomes) {
+        const first = group[0] as Claimed;
+        if (result.outcome === 'delivered' && first.channel !== NotificationChannel.Slack) clear.push(first.target_key);
+        else {
+          const alert = await this.updateTarget(m, first, result, now);
+          if (alert) alerts.push(alert);
+        }
+        if (first.channel === NotificationChannel.Slack || result.outcome === 'throttled') this.again = true;
+      }
+      // Unpaced targets that answered: clear a failing streak if there is one (no row per mailbox otherwise).
+      if (clear.length) {
+        const t = m.connection.getMetadata(ChannelTarget).tablePath;
+        await m.query(`UPDATE ${t} SET failing_since = NULL, last_error = NULL WHERE target_key = ANY($1) AND failing_since IS NOT NULL`, [clear]);
+      }
     });
-    if (disabledAlert) await this.alertDisabled(disabledAlert);
-    if (slack || result.outcome === 'throttled') this.again = true;
+    for (const a of alerts) await this.alertDisabled(a);
   }
 
   private view(d: Claimed) {
@@ -255,11 +286,6 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async updateTarget(m: EntityManager, d: Claimed, result: SendResult, now: Date) {
     const t = m.connection.getMetadata(ChannelTarget).tablePath;
     const pace = d.channel === NotificationChannel.Slack ? new Date(now.getTime() + this.config.NOTIFICATION_SLACK_MIN_INTERVAL_MS) : null;
-    if (result.outcome === 'delivered' && !pace) {
-      // No pacing: only clear a failing streak if there is one (no row per mailbox otherwise).
-      await m.query(`UPDATE ${t} SET failing_since = NULL, last_error = NULL WHERE target_key = $1 AND failing_since IS NOT NULL`, [d.target_key]);
-      return undefined;
-    }
     if (result.outcome === 'delivered') {
       await m.query(
         `INSERT INTO ${t} (target_key, next_send_at, failing_since, disabled_at, last_error) VALUES ($1, $2, NULL, NULL, NULL)

@@ -40,6 +40,10 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1)
   KAFKA_RETRY_BACKOFF_MS = 200;
 
+  /** Partitions a consumer processes in parallel (order holds within a partition, i.e. per account). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  KAFKA_PARTITIONS_CONCURRENCY = 1;
+
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = DEFAULT_DATABASE_URL;
 

@@ -77,6 +77,7 @@ export class KizunaServiceModule {
               groupId: `${config.KAFKA_GROUP_PREFIX}.${name}`,
               maxAttempts: config.KAFKA_MAX_ATTEMPTS,
               retryBackoffMs: config.KAFKA_RETRY_BACKOFF_MS,
+              partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
               logger: logger.child({ component: 'consumer' }),
               clock,
             }),
