@@ -50,8 +50,9 @@ interface Claimed {
 
 /**
  * Sends due deliveries: claims them (FOR UPDATE SKIP LOCKED, with a lease so a crashed instance's
- * claims come back), sends each (or each digest group) through its channel adapter, and records the
- * outcome with its cs.notification.v1 event in one transaction. Failures are retried on the schedule
+ * claims come back), sends each (or each digest group) through its channel adapter with up to
+ * NOTIFICATION_DELIVERY_CONCURRENCY in flight, and records the outcome with its cs.notification.v1
+ * event (outcomes completing together share one transaction). Failures are retried on the schedule
  * with jitter and dead-lettered after the last attempt; a 429 waits for Retry-After without using up
  * an attempt. A Slack webhook gets its messages one at a time, in order, at most one per
  * NOTIFICATION_SLACK_MIN_INTERVAL_MS. Woken by new deliveries, and polls for held and retried ones.
@@ -66,6 +67,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private active?: Promise<void>;
   private again = false;
   private stopping = false;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly toRecord: { outcome: Outcome; done: () => void; fail: (e: unknown) => void }[] = [];
+  private recorder?: Promise<void>;
 
   constructor(
     private readonly ds: DataSource,
@@ -79,7 +83,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       [NotificationChannel.Slack]: new SlackChannel(this.config, clock),
       [NotificationChannel.Webhook]: new WebhookChannel(this.config, clock),
     };
-    this.periodic = new PeriodicTask('delivery worker', this.config.NOTIFICATION_DELIVERY_POLL_MS, () => this.drain(), logger);
+    this.periodic = new PeriodicTask('delivery worker', this.config.NOTIFICATION_DELIVERY_POLL_MS, () => this.pump(), logger);
   }
 
   onApplicationBootstrap(): void {
@@ -90,16 +94,29 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopping = true;
     await this.periodic.stop();
     await this.active;
+    await Promise.all([...this.inflight]);
+    await this.recorder;
     for (const a of Object.values(this.adapters)) await a.close?.();
   }
 
   /** Sends what is due now (new deliveries call this after their transaction commits). */
   kick(): void {
-    void this.drain();
+    void this.pump();
   }
 
-  /** Runs ticks until nothing more is due; concurrent callers share the run in progress. */
-  drain(): Promise<void> {
+  /** Until nothing is due and nothing is in flight (tests, shutdown). */
+  async drain(): Promise<void> {
+    do {
+      await this.pump();
+      await Promise.all([...this.inflight]);
+    } while (this.inflight.size > 0 || this.active);
+  }
+
+  /**
+   * Claims due deliveries while there is room (NOTIFICATION_DELIVERY_CONCURRENCY in flight) and starts
+   * each send; a send's completion wakes it again. Concurrent callers share the run in progress.
+   */
+  private pump(): Promise<void> {
     if (this.stopping) return Promise.resolve();
     if (this.active) {
       this.again = true;
@@ -108,8 +125,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.active = (async () => {
       do {
         this.again = false;
-        const claimed = await this.tick();
-        if (claimed >= this.config.NOTIFICATION_DELIVERY_BATCH) this.again = true;
+        for (;;) {
+          const room = Math.min(this.config.NOTIFICATION_DELIVERY_BATCH, this.config.NOTIFICATION_DELIVERY_CONCURRENCY - this.inflight.size);
+          if (room <= 0 || this.stopping) break;
+          if ((await this.dispatch(room)) < room) break;
+        }
       } while (this.again && !this.stopping);
     })()
       .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'delivery worker failed; will retry'))
@@ -117,10 +137,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     return this.active;
   }
 
-  /** One round: claim due deliveries, send them, record the outcomes. Returns how many were claimed. */
-  async tick(): Promise<number> {
-    const now = this.clock.now();
-    const claimed = await this.claim(now);
+  /** Claims up to `limit` due deliveries and starts sending them (digest rows grouped). Returns how many were claimed. */
+  private async dispatch(limit: number): Promise<number> {
+    const claimed = await this.claim(this.clock.now(), limit);
     if (claimed.length === 0) return 0;
     const groups = new Map<string, Claimed[]>();
     for (const d of claimed) {
@@ -129,18 +148,45 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const rows = await this.ds.getRepository(NotificationRow).findBy({ id: In([...new Set(claimed.map((c) => c.notification_id))]) });
     const contents = new Map(rows.map((r) => [r.id, r.content]));
-    const queue = [...groups.values()];
-    const outcomes: Outcome[] = [];
-    const workers = Array.from({ length: Math.min(this.config.NOTIFICATION_DELIVERY_CONCURRENCY, queue.length) }, async () => {
-      for (let g = queue.shift(); g; g = queue.shift()) outcomes.push(await this.deliver(g, contents));
-    });
-    await Promise.all(workers);
-    await this.record(outcomes);
-    this.relay.kick();
+    for (const group of groups.values()) {
+      const task: Promise<void> = this.deliver(group, contents)
+        .then((outcome) => this.recordSoon(outcome))
+        .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'recording a delivery failed; its lease will expire and it is retried'))
+        .finally(() => {
+          this.inflight.delete(task);
+          this.relay.kick();
+          this.kick();
+        });
+      this.inflight.add(task);
+    }
     return claimed.length;
   }
 
-  private async claim(now: Date): Promise<Claimed[]> {
+  /** Group commit: outcomes that complete while a record transaction runs go into the next one together. */
+  private recordSoon(outcome: Outcome): Promise<void> {
+    return new Promise<void>((done, fail) => {
+      this.toRecord.push({ outcome, done, fail });
+      this.recorder ??= this.recordLoop();
+    });
+  }
+
+  private async recordLoop(): Promise<void> {
+    try {
+      while (this.toRecord.length) {
+        const batch = this.toRecord.splice(0);
+        try {
+          await this.record(batch.map((b) => b.outcome));
+          batch.forEach((b) => b.done());
+        } catch (e) {
+          batch.forEach((b) => b.fail(e));
+        }
+      }
+    } finally {
+      this.recorder = undefined;
+    }
+  }
+
+  private async claim(now: Date, limit: number): Promise<Claimed[]> {
     const d = this.ds.getMetadata(Delivery).tablePath;
     const t = this.ds.getMetadata(ChannelTarget).tablePath;
     const lease = new Date(now.getTime() + 2 * this.config.NOTIFICATION_SEND_TIMEOUT_MS + 30_000);
@@ -159,7 +205,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
        UPDATE ${d} x SET status = 'sending', lease_until = $3, updated_at = $1 FROM due WHERE x.id = due.id
        RETURNING x.id, x.seq, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
                  x.endpoint_id, x.mode, x.attempts, due.disabled_at`,
-      [now, this.config.NOTIFICATION_DELIVERY_BATCH, lease],
+      [now, limit, lease],
     );
   }
 
