@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench:notification [-- --events 2000 --rate 50 --concurrency 6]`: escalation assigned -> e-mail accepted by
+// `npm run bench:notification [-- --events 2000 --rate 50 --concurrency 6 --smtp-connections 16]`: escalation assigned -> e-mail accepted by
 // an SMTP server (target p99 <= 500 ms). Builds, starts a broker (or uses KAFKA_BROKERS), a local SMTP
 // server (smtp-server) and the notification service (dist/, its own database), publishes
 // `cs.escalation.assigned.v1` events at a steady rate, each to a different assignee, and times each one
@@ -29,6 +29,7 @@ const { values: opts } = parseArgs({
     rate: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '6' },
+    'smtp-connections': { type: 'string', default: '16' },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -80,8 +81,11 @@ async function main() {
   const port = await freePort();
   const logFile = join(outDir, `notification-${stamp}.log`);
   const env = {
+    // the bench's own settings win over the caller's environment
+
     ...process.env, PORT: String(port), HOST: '127.0.0.1', KAFKA_BROKERS: kafka.brokers, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn',
-    KAFKA_GROUP_PREFIX: prefix, KAFKA_PARTITIONS_CONCURRENCY: opts.concurrency, NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtpPort),
+    KAFKA_GROUP_PREFIX: prefix, KAFKA_PARTITIONS_CONCURRENCY: opts.concurrency,
+    NOTIFICATION_SMTP_MAX_CONNECTIONS: opts['smtp-connections'], NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtpPort),
   };
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const service = startProcess('notification', process.execPath, [join(root, 'dist/apps/notification/src/main.js')], { env, cwd: root, logFile });
@@ -136,13 +140,13 @@ async function main() {
     await publish(0, warmup, rate);
     await waitAll([...sent.keys()], 120000);
     sent.clear();
-    log(`measuring: ${events} events at ${rate}/s, one assignee each`);
+    log(`measuring: ${events} events at ${rate}/s, one assignee each (KAFKA_PARTITIONS_CONCURRENCY=${opts.concurrency}, NOTIFICATION_SMTP_MAX_CONNECTIONS=${opts['smtp-connections']})`);
     await publish(warmup, events, rate);
     await waitAll([...sent.keys()], 300000);
     const latencies = [...sent].map(([email, t]) => accepted.get(email) - t).sort((a, b) => a - b);
     const result = {
       scenario: 'escalation assigned -> e-mail accepted by the SMTP server',
-      events, ratePerSec: rate, warmup, partitionsConcurrency: Number(opts.concurrency),
+      events, ratePerSec: rate, warmup, partitionsConcurrency: Number(opts.concurrency), smtpConnections: Number(opts['smtp-connections']),
       p50Ms: +percentile(latencies, 50).toFixed(1), p95Ms: +percentile(latencies, 95).toFixed(1), p99Ms: +percentile(latencies, 99).toFixed(1),
       maxMs: +latencies[latencies.length - 1].toFixed(1), targetP99Ms: TARGET_P99_MS,
     };

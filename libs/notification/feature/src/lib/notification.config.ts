@@ -36,6 +36,8 @@ export class NotificationConfig {
   @IsOptional() @IsString() NOTIFICATION_SMTP_USER?: string = undefined;
   @IsOptional() @IsString() NOTIFICATION_SMTP_PASSWORD?: string = undefined;
   @IsString() NOTIFICATION_SMTP_FROM = 'Kizuna <kizuna@localhost>';
+  /** Pooled SMTP connections per instance (messages go out in parallel over them). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(100) NOTIFICATION_SMTP_MAX_CONNECTIONS = 5;
 
   /** Allow webhook and Slack URLs that resolve to loopback/private/link-local addresses (local tests only). */
   @bool() @IsBoolean() NOTIFICATION_ALLOW_PRIVATE_TARGETS = false;

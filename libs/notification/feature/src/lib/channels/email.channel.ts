@@ -15,7 +15,9 @@ export class EmailChannel implements ChannelAdapter<EmailMessage> {
     const auth = config.NOTIFICATION_SMTP_USER ? { user: config.NOTIFICATION_SMTP_USER, pass: config.NOTIFICATION_SMTP_PASSWORD ?? '' } : undefined;
     this.transport = createTransport({
       pool: true,
-      maxConnections: 5,
+      maxConnections: config.NOTIFICATION_SMTP_MAX_CONNECTIONS,
+      // Reconnecting costs a handshake in the middle of a burst: keep a connection for many messages.
+      maxMessages: 1000,
       host: config.NOTIFICATION_SMTP_HOST,
       port: config.NOTIFICATION_SMTP_PORT,
       secure: config.NOTIFICATION_SMTP_SECURE,
