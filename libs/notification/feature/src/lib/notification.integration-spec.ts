@@ -190,7 +190,7 @@ describe('notification service', () => {
     const email = logged.find((d) => d.channel === 'email');
     expect(email?.providerResponse).toMatch(/^250/);
     expect(email?.attempts).toBe(1);
-    const events = await waitFor('delivered events', () => (outcomesOf(acc).length === 2 ? outcomesOf(acc) : undefined));
+    const events = await waitFor('delivered events', () => (outcomesOf(acc).length === 2 ? outcomesOf(acc) : undefined), { timeoutMs: 60000 });
     expect(events.map((x) => x.type)).toEqual(['cs.notification.delivered.v1', 'cs.notification.delivered.v1']);
     expect(events.map((x) => x.data.channel).sort()).toEqual(['email', 'in-app']);
     expect(events[0]?.data).toMatchObject({ triggerEventId: e.id, recipient: aiko.csmId, trigger: 'escalation.assigned' });
@@ -302,7 +302,7 @@ describe('notification service', () => {
       await waitFor('failed and dead-lettered events', () => {
         const types: string[] = outcomesOf(acc).map((x) => x.type);
         return types.filter((t) => t === 'cs.notification.failed.v1').length === 3 && types.includes('cs.notification.dead-lettered.v1') || undefined;
-      });
+      }, { timeoutMs: 60000 });
       expect((await api('POST', `/v1/deliveries/${dead.id}/retry`)).status).toBe(202);
       healthy = true;
       await waitFor('delivered on retry', async () => (await api('GET', `/v1/deliveries/${dead.id}`)).json.status === 'delivered' || undefined);
