@@ -203,6 +203,10 @@ export class Delivery {
   @Column({ name: 'attempt_log', type: 'jsonb', default: [] })
   attemptLog!: DeliveryAttempt[];
 
+  /** W3C trace context of the event that caused it: each send continues that trace. */
+  @Column({ name: 'trace_headers', type: 'jsonb', nullable: true })
+  traceHeaders!: Record<string, string> | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

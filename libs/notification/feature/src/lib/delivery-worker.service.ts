@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context } from '@opentelemetry/api';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { CLOCK, NotificationChannel, type Clock } from '@kizuna/shared/contracts';
@@ -28,7 +29,11 @@ interface Outcome {
   group: Claimed[];
   result: SendResult;
   durationMs: number;
+  /** The send's span context: the outcome's events continue the trace. */
+  ctx: Context;
 }
+
+const tracer = trace.getTracer('kizuna-notification');
 
 interface Claimed {
   id: string;
@@ -46,6 +51,7 @@ interface Claimed {
   attempts: number;
   /** Set when the target is disabled (the delivery is dead-lettered without a send). */
   disabled_at?: Date | null;
+  trace_headers: Record<string, string> | null;
 }
 
 /**
@@ -204,13 +210,21 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           FOR UPDATE OF d SKIP LOCKED)
        UPDATE ${d} x SET status = 'sending', lease_until = $3, updated_at = $1 FROM due WHERE x.id = due.id
        RETURNING x.id, x.seq, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
-                 x.endpoint_id, x.mode, x.attempts, due.disabled_at`,
+                 x.endpoint_id, x.mode, x.attempts, x.trace_headers, due.disabled_at`,
       [now, limit, lease],
     );
   }
 
+  /** Sends one delivery (or digest group) in a span that continues the trace of the event that caused it. */
   private async deliver(group: Claimed[], contents: Map<string, StoredContent>): Promise<Outcome> {
     const first = group[0] as Claimed;
+    const parent = propagation.extract(ROOT_CONTEXT, first.trace_headers ?? {});
+    const span = tracer.startSpan(
+      `send ${first.channel}`,
+      { kind: SpanKind.CLIENT, attributes: { 'kizuna.account_id': first.account_id, 'kizuna.delivery_id': first.id, 'kizuna.channel': first.channel, 'kizuna.attempt': first.attempts + 1 } },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
     const started = Date.now();
     let result: SendResult;
     try {
@@ -220,12 +234,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const message = await this.message(group, contents);
         const adapter = this.adapters[first.channel];
         if (!adapter) result = { outcome: 'failed', response: `no adapter for channel ${first.channel}`, permanent: true };
-        else result = 'outcome' in message ? message : await adapter.send(message);
+        else result = 'outcome' in message ? message : await context.with(ctx, () => adapter.send(message));
       }
     } catch (e) {
       result = { outcome: 'failed', response: (e as Error).message };
     }
-    return { group, result, durationMs: Date.now() - started };
+    span.setAttribute('kizuna.outcome', result.outcome);
+    if (result.outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: result.response.slice(0, 200) });
+    span.end();
+    return { group, result, durationMs: Date.now() - started, ctx };
   }
 
   /** The message for a delivery or digest group (or the reason it cannot be built). */
@@ -267,9 +284,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const table = this.ds.getMetadata(Delivery).tablePath;
     const alerts: NonNullable<Awaited<ReturnType<DeliveryWorker['updateTarget']>>>[] = [];
     await this.ds.transaction(async (m) => {
-      const events = [];
       const delivered: { id: string; response: string; log: string }[] = [];
-      for (const { group, result, durationMs } of outcomes) {
+      const perTrace: { ctx: Context; events: ReturnType<typeof deliveryEvent>[] }[] = [];
+      for (const { group, result, durationMs, ctx } of outcomes) {
+        const events: ReturnType<typeof deliveryEvent>[] = [];
+        perTrace.push({ ctx, events });
         const entry: DeliveryAttempt = { at: now.toISOString(), outcome: result.outcome, response: result.response.slice(0, 1000), durationMs };
         const log = JSON.stringify([entry]);
         for (const d of group) {
@@ -304,7 +323,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           [delivered.map((d) => d.id), delivered.map((d) => d.response), delivered.map((d) => d.log), now],
         );
       }
-      await enqueueOutbox(m, events);
+      for (const { ctx, events } of perTrace) await context.with(ctx, () => enqueueOutbox(m, events));
       const clear: string[] = [];
       for (const { group, result } of outcomes) {
         const first = group[0] as Claimed;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { context, propagation } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { NotificationChannel, Topics, createEvent, type Clock, CLOCK } from '@kizuna/shared/contracts';
@@ -111,6 +112,8 @@ export class NotificationPlanner {
       .execute();
     if ((inserted.raw as unknown[]).length === 0) return 0;
     const send = planSend(now, p.priority, p.window);
+    const traceHeaders: Record<string, string> = {};
+    propagation.inject(context.active(), traceHeaders);
     const rows = p.targets.map((t) => {
       const delivered = t.channel === NotificationChannel.InApp;
       return {
@@ -122,6 +125,7 @@ export class NotificationPlanner {
         held: !delivered && send.held, nextAttemptAt: delivered ? null : send.at, leaseUntil: null, deliveredAt: delivered ? now : null,
         providerResponse: delivered ? 'stored in the in-app inbox' : null, lastError: null,
         attemptLog: delivered ? [{ at: now.toISOString(), outcome: 'delivered', response: 'stored in the in-app inbox', durationMs: 0 }] : [],
+        traceHeaders: Object.keys(traceHeaders).length ? traceHeaders : null,
         createdAt: now, updatedAt: now,
       } as Delivery;
     });

@@ -194,6 +194,11 @@ describe('notification service', () => {
     expect(events.map((x) => x.type)).toEqual(['cs.notification.delivered.v1', 'cs.notification.delivered.v1']);
     expect(events.map((x) => x.data.channel).sort()).toEqual(['email', 'in-app']);
     expect(events[0]?.data).toMatchObject({ triggerEventId: e.id, recipient: aiko.csmId, trigger: 'escalation.assigned' });
+    // The e-mail's outcome continues the trace the escalation event arrived on.
+    const [consumed] = await app.get(DataSource).query('SELECT trace_id FROM notification.inbox WHERE event_id = $1', [e.id]);
+    const emailOutcome = outcomes.messages.find((m) => m.key === acc && (JSON.parse(m.value ?? '{}') as { data: { channel: string } }).data.channel === 'email');
+    expect(consumed.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(emailOutcome?.headers['traceparent']?.split('-')[1]).toBe(consumed.trace_id);
   });
 
   it('sends one e-mail for an event delivered twice, and none again after a restart that re-reads it (offset never committed)', async () => {
