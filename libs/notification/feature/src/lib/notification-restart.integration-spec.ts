@@ -8,6 +8,9 @@ import type { Admin, Producer } from 'kafkajs';
 import { EscalationReason, EscalationState, HealthBand, Topics, createEvent } from '@kizuna/shared/contracts';
 import { LOCAL_POSTGRES_URL, repoRoot, testKafka, waitFor } from '@kizuna/shared/testing';
 
+/** A port of this checkout's range (KIZUNA_TEST_BASE_PORT; the e2e services use the first five). */
+const PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001) + 10;
+
 /** Its own database: the in-process notification tests run beside it, and workers share delivery tables. */
 const databaseUrl = () => {
   const u = new URL(process.env['DATABASE_URL'] ?? LOCAL_POSTGRES_URL);
@@ -36,7 +39,7 @@ describe('notification killed after sending, before its offset commit', () => {
     const p = spawn(process.execPath, ['-r', '@swc-node/register', join(repoRoot(), 'apps/notification/src/main.ts')], {
       cwd: repoRoot(),
       env: {
-        ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl(), KAFKA_GROUP_PREFIX: groupPrefix, LOG_LEVEL: 'warn',
+        ...process.env, PORT: String(PORT), HOST: '127.0.0.1', DATABASE_URL: databaseUrl(), KAFKA_GROUP_PREFIX: groupPrefix, LOG_LEVEL: 'warn',
         NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtpPort), OTEL_EXPORTER_OTLP_ENDPOINT: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,6 +49,12 @@ describe('notification killed after sending, before its offset commit', () => {
     p.stderr?.on('data', collect);
     return p;
   }
+
+  const ready = (p: ChildProcess) =>
+    waitFor('the service ready', async () => {
+      if (p.exitCode !== null) throw new Error(`notification exited with ${p.exitCode}:\n${output.slice(-20).join('\n')}`);
+      return (await fetch(`http://127.0.0.1:${PORT}/health/ready`).catch(() => undefined))?.status === 200 || undefined;
+    }, { timeoutMs: 90000, intervalMs: 200 });
 
   const kill = async (p: ChildProcess) => {
     if (p.exitCode !== null || p.signalCode !== null) return;
@@ -109,6 +118,7 @@ describe('notification killed after sending, before its offset commit', () => {
     const mailsOf = (subject: string) => received.filter((m) => m.to.includes(email) && m.subject.includes(subject));
 
     child = start();
+    await ready(child);
     await send(assigned);
     await waitFor('the e-mail', () => mailsOf('Escalation assigned').length === 1 || undefined, { timeoutMs: 90000 });
     db = new Client({ connectionString: databaseUrl() });
@@ -136,6 +146,7 @@ describe('notification killed after sending, before its offset commit', () => {
     await send(marker);
 
     child = start();
+    await ready(child);
     await waitFor('the marker e-mail after the restart', () => mailsOf('SLA breached').length === 1 || undefined, { timeoutMs: 90000 });
     const consumed = await db.query('SELECT count(*)::int AS n FROM notification.inbox WHERE event_id = $1', [assigned.id]);
     expect(consumed.rows[0].n).toBe(1);
