@@ -4,7 +4,7 @@
 // services; waits until every /health/ready answers, prints where to look; Ctrl-C stops it all
 // (the broker too, unless it was running before).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -24,14 +24,22 @@ const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
 const DEV_WRITE_KEY = 'dev-write-key';
 process.env.INGESTION_ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;
 process.env.INGESTION_BOOTSTRAP_WRITE_KEY ??= DEV_WRITE_KEY;
-// Encrypts webhook signing secrets at rest: a random key kept (git-ignored) in .kizuna/.
-if (!process.env.INGESTION_SECRET_KEY) {
-  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.kizuna', 'dev-secret-key');
+// Encrypt webhook signing secrets at rest: random keys kept (git-ignored) in .kizuna/, one per service.
+for (const [variable, name] of [['INGESTION_SECRET_KEY', 'dev-secret-key'], ['NOTIFICATION_SECRET_KEY', 'dev-notification-secret-key']]) {
+  if (process.env[variable]) continue;
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.kizuna', name);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
   }
-  process.env.INGESTION_SECRET_KEY = readFileSync(file, 'utf8').trim();
+  process.env[variable] = readFileSync(file, 'utf8').trim();
+}
+// Spans go to files (no collector needed): `npm run trace -- <accountId|traceId>` reads them. A fresh
+// directory per run; set OTEL_EXPORTER_OTLP_ENDPOINT as well to send them to Jaeger or a collector.
+if (process.env.KIZUNA_TRACE_DIR === undefined) {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.kizuna', 'traces');
+  rmSync(dir, { recursive: true, force: true });
+  process.env.KIZUNA_TRACE_DIR = dir;
 }
 const READY_TIMEOUT_MS = Number(process.env.KIZUNA_READY_TIMEOUT_MS ?? 90000);
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kizuna';
@@ -176,6 +184,7 @@ try {
   say(`write key of source "default": ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}   admin token: ${process.env.INGESTION_ADMIN_TOKEN === DEV_ADMIN_TOKEN ? DEV_ADMIN_TOKEN : '(from INGESTION_ADMIN_TOKEN)'}`);
   say(`send an event:  curl -u ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}: -XPOST http://127.0.0.1:3001/v1/track -H "content-type: application/json" \\`);
   say('                  -d \'{"userId":"u1","event":"Report Shared","context":{"groupId":"acme"}}\'');
+  say('see where it went:  npm run trace -- acme      metrics: http://127.0.0.1:3002/metrics (each service)');
   say('press Ctrl-C to stop everything.');
 } catch (e) {
   say(`\x1b[31m${e.message}\x1b[0m`);

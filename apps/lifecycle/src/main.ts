@@ -1,6 +1,12 @@
 import './telemetry';
-import { bootstrapService } from '@kizuna/shared/service-kit';
+import { bootstrapService, openApiDocument } from '@kizuna/shared/service-kit';
 import { lifecycleData } from '@kizuna/lifecycle/data-access';
 import { LifecycleModule } from '@kizuna/lifecycle/feature';
 
-void bootstrapService({ name: 'lifecycle', defaultPort: 3003, data: lifecycleData, feature: LifecycleModule });
+void bootstrapService({
+  name: 'lifecycle',
+  defaultPort: 3003,
+  data: lifecycleData,
+  feature: LifecycleModule,
+  openApi: () => openApiDocument('lifecycle.openapi.yaml'),
+});

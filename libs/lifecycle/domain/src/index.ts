@@ -4,3 +4,5 @@ export * from './lib/segments';
 export * from './lib/touch-model';
 export * from './lib/lifecycle-machine';
 export * from './lib/kpis';
+export * from './lib/time-boundaries';
+export * from './lib/lifecycle-timeline';

@@ -6,3 +6,4 @@ export * from './lib/event-publisher';
 export * from './lib/consumer-runner';
 export * from './lib/outbox-relay';
 export * from './lib/on-event.decorator';
+export * from './lib/dead-letter-replay';

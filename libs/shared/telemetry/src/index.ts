@@ -1,2 +1,4 @@
 export * from './lib/start-telemetry';
 export * from './lib/logger';
+export * from './lib/metrics';
+export * from './lib/file-span-exporter';

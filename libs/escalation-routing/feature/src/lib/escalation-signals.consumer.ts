@@ -1,58 +1,202 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import type { CloudEvent } from '@kizuna/shared/contracts';
-import { OnEvent, type MessageContext } from '@kizuna/shared/messaging';
-import { processOnce, projectHealth } from '@kizuna/shared/persistence';
-import { SupportContact } from '@kizuna/escalation-routing/data-access';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
+import { OnEvent, OutboxRelay, type MessageContext } from '@kizuna/shared/messaging';
+import { processOnce, projectHealth, queryRows } from '@kizuna/shared/persistence';
+import { AccountContextRow, SupportContact } from '@kizuna/escalation-routing/data-access';
+import { isExpansionProductEvent, type IncomingSignal } from '@kizuna/escalation-routing/domain';
+import { EscalationEngine, toContactFact } from './escalation-engine.service';
+import { RulesStore } from './rules-store.service';
+
+const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
+
+interface ContactUpsert {
+  kind: 'ticket' | 'call';
+  ref: string;
+  accountId: string;
+  category: string | null;
+  tags: string[];
+  subject: string | null;
+  channel: string | null;
+  status: string | null;
+  priority: string | null;
+  sentiment: number | null;
+  satisfaction: number | null;
+  needsCs: boolean;
+  occurredAt: string;
+  updatedAt: string;
+  firstResponseAt: string | null;
+  resolvedAt: string | null;
+}
 
 /**
- * Records what escalation rules will evaluate: each account's health and its support contacts
- * (tickets and calls, newest version wins). The rules and routing arrive with the escalation issue.
+ * Consumes what escalation rules evaluate and what their context shows: support contacts, surveys,
+ * expansion product signals, and the account's directory, health and lifecycle projections. Each
+ * event's effect, the escalations it opens or extends and their events share one transaction
+ * (inbox + outbox).
  */
 @Injectable()
 export class EscalationSignalsConsumer {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly engine: EscalationEngine,
+    private readonly rules: RulesStore,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  private async apply<T extends EventType>(e: CloudEvent<T>, ctx: MessageContext, effect: (m: EntityManager) => Promise<number | void>): Promise<void> {
+    let emitted = 0;
+    await processOnce(this.ds, ctx.group, e, async (m) => {
+      emitted = (await effect(m)) ?? 0;
+    });
+    if (emitted) this.relay.kick();
+  }
 
   @OnEvent('cs.health.score.changed.v1')
-  async onHealth(event: CloudEvent<'cs.health.score.changed.v1'>, ctx: MessageContext): Promise<void> {
-    await processOnce(this.dataSource, ctx.group, event, (m) => projectHealth(m, event));
+  onHealth(e: CloudEvent<'cs.health.score.changed.v1'>, ctx: MessageContext): Promise<void> {
+    return this.apply(e, ctx, async (m) => {
+      await projectHealth(m, e);
+      await m.query(
+        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, top_movers, health_at) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id) DO UPDATE SET top_movers = EXCLUDED.top_movers, health_at = EXCLUDED.health_at
+         WHERE c.health_at IS NULL OR c.health_at <= EXCLUDED.health_at`,
+        [e.subject, JSON.stringify(e.data.topMovers), e.data.computedAt],
+      );
+    });
+  }
+
+  @OnEvent('cs.directory.account.updated.v1')
+  onAccount(e: CloudEvent<'cs.directory.account.updated.v1'>, ctx: MessageContext): Promise<void> {
+    const t = e.data.traits;
+    const arr = t.arr ?? (t.mrr !== undefined ? t.mrr * 12 : null);
+    return this.apply(e, ctx, async (m) => {
+      await m.query(
+        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, name, arr, region, owner_csm_email, plan, directory_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (account_id) DO UPDATE SET name = COALESCE(EXCLUDED.name, c.name), arr = COALESCE(EXCLUDED.arr, c.arr),
+           region = COALESCE(EXCLUDED.region, c.region), owner_csm_email = COALESCE(EXCLUDED.owner_csm_email, c.owner_csm_email),
+           plan = COALESCE(EXCLUDED.plan, c.plan), directory_at = EXCLUDED.directory_at
+         WHERE c.directory_at IS NULL OR c.directory_at <= EXCLUDED.directory_at`,
+        [e.subject, t.name ?? null, arr, t.region ?? null, t.ownerCsmEmail?.toLowerCase() ?? null, t.plan ?? null, e.data.timestamp],
+      );
+    });
+  }
+
+  @OnEvent('cs.lifecycle.phase.changed.v1')
+  onPhase(e: CloudEvent<'cs.lifecycle.phase.changed.v1'>, ctx: MessageContext): Promise<void> {
+    return this.apply(e, ctx, (m) =>
+      m.query(
+        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, phase, phase_at) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id) DO UPDATE SET phase = EXCLUDED.phase, phase_at = EXCLUDED.phase_at,
+           onboarding_stalled_at = CASE WHEN EXCLUDED.phase <> 'onboarding' AND c.onboarding_stalled_at < EXCLUDED.phase_at THEN NULL ELSE c.onboarding_stalled_at END
+         WHERE c.phase_at IS NULL OR c.phase_at <= EXCLUDED.phase_at`,
+        [e.subject, e.data.to, e.data.changedAt],
+      ),
+    );
+  }
+
+  @OnEvent('cs.lifecycle.touch-model.changed.v1')
+  onTouchModel(e: CloudEvent<'cs.lifecycle.touch-model.changed.v1'>, ctx: MessageContext): Promise<void> {
+    return this.apply(e, ctx, (m) =>
+      m.query(
+        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, touch_model, touch_model_at) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id) DO UPDATE SET touch_model = EXCLUDED.touch_model, touch_model_at = EXCLUDED.touch_model_at
+         WHERE c.touch_model_at IS NULL OR c.touch_model_at <= EXCLUDED.touch_model_at`,
+        [e.subject, e.data.to, e.data.changedAt],
+      ),
+    );
+  }
+
+  @OnEvent('cs.lifecycle.segment.changed.v1')
+  async onSegment(e: CloudEvent<'cs.lifecycle.segment.changed.v1'>, ctx: MessageContext): Promise<void> {
+    if (e.data.dimension !== 'usage-status') return; // other segments are not used here
+    return this.apply(e, ctx, (m) =>
+      m.query(
+        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, usage_status, usage_status_at) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id) DO UPDATE SET usage_status = EXCLUDED.usage_status, usage_status_at = EXCLUDED.usage_status_at
+         WHERE c.usage_status_at IS NULL OR c.usage_status_at <= EXCLUDED.usage_status_at`,
+        [e.subject, e.data.to, e.data.changedAt],
+      ),
+    );
+  }
+
+  @OnEvent('cs.lifecycle.onboarding.stalled.v1')
+  onOnboardingStalled(e: CloudEvent<'cs.lifecycle.onboarding.stalled.v1'>, ctx: MessageContext): Promise<void> {
+    return this.apply(e, ctx, (m) =>
+      m.query(
+        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, onboarding_stalled_at) VALUES ($1, $2)
+         ON CONFLICT (account_id) DO UPDATE SET onboarding_stalled_at = EXCLUDED.onboarding_stalled_at
+         WHERE (c.phase IS NULL OR c.phase = 'onboarding' OR c.phase_at < EXCLUDED.onboarding_stalled_at)`,
+        [e.subject, e.data.detectedAt],
+      ),
+    );
+  }
+
+  /** Only expansion signals matter here: every other product event is skipped without touching the database. */
+  @OnEvent('cs.product.track.v1')
+  async onTrack(e: CloudEvent<'cs.product.track.v1'>, ctx: MessageContext): Promise<void> {
+    if (!isExpansionProductEvent(await this.rules.current(), e.data.event)) return;
+    const signal: IncomingSignal = { kind: 'product', ref: `${e.data.sourceId}:${e.data.messageId}`, event: e.data.event ?? '', at: new Date(e.data.timestamp) };
+    return this.apply(e, ctx, (m) => this.engine.applySignal(m, e.subject, signal));
+  }
+
+  @OnEvent('cs.survey.answered.v1')
+  onSurvey(e: CloudEvent<'cs.survey.answered.v1'>, ctx: MessageContext): Promise<void> {
+    const s = e.data;
+    const signal: IncomingSignal = { kind: 'survey', responseId: s.responseId, surveyKind: s.kind, score: s.score, comment: s.comment ?? null, answeredAt: new Date(s.answeredAt) };
+    return this.apply(e, ctx, (m) => this.engine.applySignal(m, e.subject, signal));
   }
 
   @OnEvent('cs.support.ticket.updated.v1')
-  async onTicket(event: CloudEvent<'cs.support.ticket.updated.v1'>, ctx: MessageContext): Promise<void> {
-    const t = event.data;
-    await processOnce(this.dataSource, ctx.group, event, (m) =>
-      this.upsertContact(m.connection.getMetadata(SupportContact).tablePath, m, {
-        kind: 'ticket', ref: t.ticketId, accountId: event.subject, category: t.category ?? t.tags[0] ?? null,
-        needsCs: t.needsCs, occurredAt: t.createdAt, updatedAt: t.updatedAt,
-      }),
-    );
+  onTicket(e: CloudEvent<'cs.support.ticket.updated.v1'>, ctx: MessageContext): Promise<void> {
+    const t = e.data;
+    const responded = t.status !== 'new' && t.updatedAt > t.createdAt;
+    return this.contact(e, ctx, {
+      kind: 'ticket', ref: t.ticketId, accountId: e.subject, category: t.category ?? t.tags[0] ?? null, tags: t.tags, subject: t.subject ?? null,
+      channel: t.channel, status: t.status, priority: t.priority, sentiment: null, satisfaction: t.satisfaction ?? null, needsCs: t.needsCs,
+      occurredAt: t.createdAt, updatedAt: t.updatedAt,
+      firstResponseAt: responded ? t.updatedAt : null,
+      resolvedAt: t.status === 'solved' || t.status === 'closed' ? t.updatedAt : null,
+    });
   }
 
   @OnEvent('cs.support.call.recorded.v1')
-  async onCall(event: CloudEvent<'cs.support.call.recorded.v1'>, ctx: MessageContext): Promise<void> {
-    const c = event.data;
-    await processOnce(this.dataSource, ctx.group, event, (m) =>
-      this.upsertContact(m.connection.getMetadata(SupportContact).tablePath, m, {
-        kind: 'call', ref: c.contactId, accountId: event.subject, category: c.reasonCode ?? null,
-        needsCs: c.needsCs, occurredAt: c.startedAt, updatedAt: c.lastUpdatedAt,
-      }),
-    );
+  onCall(e: CloudEvent<'cs.support.call.recorded.v1'>, ctx: MessageContext): Promise<void> {
+    const c = e.data;
+    const text = [c.queue && `queue ${c.queue}`, c.disposition && `disposition ${c.disposition}`, c.callbackRequested && 'callback requested'].filter(Boolean).join(', ');
+    return this.contact(e, ctx, {
+      kind: 'call', ref: c.contactId, accountId: e.subject, category: c.reasonCode ?? null, tags: [], subject: text || null,
+      channel: 'phone', status: c.endedAt ? 'ended' : 'in-progress', priority: null, sentiment: c.sentiment ?? null, satisfaction: null, needsCs: c.needsCs,
+      occurredAt: c.startedAt, updatedAt: c.lastUpdatedAt, firstResponseAt: c.startedAt, resolvedAt: c.endedAt ?? null,
+    });
   }
 
-  private async upsertContact(
-    table: string,
-    m: { query: (sql: string, params: unknown[]) => Promise<unknown> },
-    c: { kind: string; ref: string; accountId: string; category: string | null; needsCs: boolean; occurredAt: string; updatedAt: string },
-  ): Promise<void> {
-    await m.query(
-      `INSERT INTO ${table} (kind, ref, account_id, category, needs_cs, occurred_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (kind, ref) DO UPDATE SET
-         account_id = EXCLUDED.account_id, category = EXCLUDED.category, needs_cs = EXCLUDED.needs_cs,
-         occurred_at = EXCLUDED.occurred_at, updated_at = EXCLUDED.updated_at
-       WHERE support_contact.updated_at <= EXCLUDED.updated_at`,
-      [c.kind, c.ref, c.accountId, c.category, c.needsCs, c.occurredAt, c.updatedAt],
-    );
+  /** Keeps the newest version of the contact, then evaluates the rules on it (an older version changes nothing). */
+  private contact(e: CloudEvent, ctx: MessageContext, c: ContactUpsert): Promise<void> {
+    return this.apply(e, ctx, async (m) => {
+      const table = tableOf(m, SupportContact);
+      const applied = await queryRows(
+        m,
+        `INSERT INTO ${table} AS s (kind, ref, account_id, category, tags, subject, channel, status, priority, sentiment, satisfaction, needs_cs,
+                                     occurred_at, updated_at, first_response_at, resolved_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (kind, ref) DO UPDATE SET account_id = EXCLUDED.account_id, category = EXCLUDED.category, tags = EXCLUDED.tags,
+           subject = EXCLUDED.subject, channel = EXCLUDED.channel, status = EXCLUDED.status, priority = EXCLUDED.priority,
+           sentiment = EXCLUDED.sentiment, satisfaction = EXCLUDED.satisfaction, needs_cs = EXCLUDED.needs_cs,
+           occurred_at = EXCLUDED.occurred_at, updated_at = EXCLUDED.updated_at
+         WHERE s.updated_at <= EXCLUDED.updated_at
+         RETURNING kind`,
+        [c.kind, c.ref, c.accountId, c.category, c.tags, c.subject, c.channel, c.status, c.priority, c.sentiment, c.satisfaction, c.needsCs,
+          c.occurredAt, c.updatedAt, c.firstResponseAt, c.resolvedAt],
+      );
+      // First response and resolution are the earliest seen, whatever the arrival order.
+      await m.query(
+        `UPDATE ${table} SET first_response_at = LEAST(first_response_at, $3::timestamptz), resolved_at = LEAST(resolved_at, $4::timestamptz)
+          WHERE kind = $1 AND ref = $2`,
+        [c.kind, c.ref, c.firstResponseAt, c.resolvedAt],
+      );
+      if (!applied.length) return 0;
+      const stored = await m.getRepository(SupportContact).findOneByOrFail({ kind: c.kind, ref: c.ref });
+      return this.engine.applySignal(m, c.accountId, { kind: 'contact', contact: toContactFact(stored) });
+    });
   }
 }

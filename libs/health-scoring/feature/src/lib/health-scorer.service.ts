@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { trace } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
-import { CLOCK, Topics, type Clock, type HealthBand } from '@kizuna/shared/contracts';
+import { CLOCK, ContractSize, Topics, type Clock, type HealthBand } from '@kizuna/shared/contracts';
+
+const CONTRACT_SIZES: string[] = Object.values(ContractSize);
 import { loadConfig } from '@kizuna/shared/config';
 import { EventPublisher } from '@kizuna/shared/messaging';
 import { enqueueOutbox } from '@kizuna/shared/persistence';
@@ -52,7 +54,9 @@ export class HealthScorer {
     for (const accountId of accountIds) {
       const f = facts.get(accountId);
       if (!f?.facts.anyActivity) continue;
-      const segment = contractSize(f.profile, { enterpriseArr: this.config.HEALTH_ENTERPRISE_ARR }) ?? null;
+      // Lifecycle's contract-size segment when it has decided one; else derived here from ARR and plan.
+      const decided = f.profile.segment && CONTRACT_SIZES.includes(f.profile.segment) ? f.profile.segment : undefined;
+      const segment = decided ?? contractSize(f.profile, { enterpriseArr: this.config.HEALTH_ENTERPRISE_ARR }) ?? null;
       const health = scoreAccount(deriveFeatures(f.facts, now), scorecardForSegment(scorecards, segment ?? undefined), now);
       if (health.score === null || health.band === null) continue;
       scored.push({ accountId, segment, health: health as Scored['health'] });
@@ -60,9 +64,26 @@ export class HealthScorer {
     return scored;
   }
 
-  /** Rescores the accounts inside the caller's transaction; returns how many changes were emitted. */
-  async rescore(m: EntityManager, accountIds: string[], causeEventId: string): Promise<number> {
+  /**
+   * Rescores the accounts inside the caller's transaction; returns how many changes were emitted.
+   * `cause` names what triggered each account's rescore (an event id, "sweep", a backfill); `traceOf`
+   * gives the trace each account's change continues (the event that caused it), else the current one.
+   */
+  async rescore(
+    m: EntityManager,
+    accountIds: string[],
+    cause: string | ((accountId: string) => string),
+    traceOf?: (accountId: string) => Context | undefined,
+  ): Promise<number> {
+    const causeOf = typeof cause === 'string' ? () => cause : cause;
     if (accountIds.length === 0) return 0;
+    // Partitions (and topics) are processed concurrently, so two transactions may rescore one account at
+    // once. Each waits for the account's lock before reading its facts: the one that scores last sees
+    // every fact committed before it. Locks in hash order, so two transactions never wait on each other.
+    await m.query(
+      `SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended('health:' || a, 0) AS k FROM unnest($1::text[]) AS a ORDER BY 1) s`,
+      [accountIds],
+    );
     const now = this.clock.now();
     const { scorecards, settings } = await this.store.current();
     const facts = await loadAccountFacts(m, accountIds, now, settings);
@@ -96,7 +117,7 @@ export class HealthScorer {
         scored.map((s) => s.health.scorecardId),
         scored.map((s) => s.health.scorecardVersion),
         scored.map(() => now),
-        scored.map(() => causeEventId),
+        scored.map((s) => causeOf(s.accountId)),
         scored.map((s) => s.segment),
         scored.map((s) => JSON.stringify(s.health)),
       ],
@@ -146,7 +167,10 @@ export class HealthScorer {
         events.map(() => now),
       ],
     );
-    await enqueueOutbox(m, events.map((e) => ({ topic: Topics.health, event: e.envelope })));
+    await enqueueOutbox(
+      m,
+      events.map((e) => ({ topic: Topics.health, event: e.envelope, traceContext: traceOf?.(e.change.accountId) })),
+    );
     if (changes.length === 1 && changes[0]) {
       const c = changes[0];
       trace.getActiveSpan()?.setAttributes({

@@ -2,7 +2,18 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { EventPublisher, type AnyNewEvent } from '@kizuna/shared/messaging';
 import { ReceivedMessage } from '@kizuna/ingestion/data-access';
+import { lazyInstruments } from '@kizuna/shared/telemetry';
 import { IngestionConfig } from './ingestion.config';
+
+const ingestMetrics = lazyInstruments((meter) => ({
+  accepted: meter.createCounter('kizuna.ingest.events', { description: 'Events stored on Kafka by ingestion, by event type' }),
+  rejected: meter.createCounter('kizuna.ingest.rejected', {
+    description: 'Messages rejected by ingestion and published to cs.ingest.rejected.v1, by endpoint and reason (numbers masked)',
+  }),
+}));
+
+/** A reason as a metric label: numbers masked so that "over 32,768 bytes" and the like stay one series. */
+const reasonLabel = (reason: string) => reason.replace(/\d[\d,.]*/g, 'N').slice(0, 80);
 
 /** Kafka did not acknowledge in time: nothing was stored, the client should retry (503). */
 export class EventStoreUnavailable extends Error {
@@ -71,6 +82,13 @@ export class EventIntake {
       ]);
     } finally {
       clearTimeout(timer);
+    }
+    const m = ingestMetrics();
+    for (const e of events) {
+      if (e.type === 'cs.ingest.rejected.v1') {
+        const d = e.data as { endpoint: string; reason: string };
+        m.rejected.add(1, { endpoint: d.endpoint, reason: reasonLabel(d.reason) });
+      } else m.accepted.add(1, { type: e.type });
     }
   }
 }

@@ -1,11 +1,11 @@
 import { AccountHealthProjection, INBOX_OUTBOX_ENTITIES, type ServiceDataSpec } from '@kizuna/shared/persistence';
-import { AccountActivity } from './entities';
+import { AccountLifecycle, AccountMrrChange, LifecycleRulesRow, LifecycleSignalRow, LifecycleTransition, SurveyAnswerRow } from './entities';
 import { MIGRATIONS } from './migrations';
 
 export const LIFECYCLE_SCHEMA = 'lifecycle';
 
 export const lifecycleData: ServiceDataSpec = {
   schema: LIFECYCLE_SCHEMA,
-  entities: [...INBOX_OUTBOX_ENTITIES, AccountHealthProjection, AccountActivity],
+  entities: [...INBOX_OUTBOX_ENTITIES, AccountHealthProjection, AccountLifecycle, LifecycleSignalRow, LifecycleTransition, AccountMrrChange, SurveyAnswerRow, LifecycleRulesRow],
   migrations: MIGRATIONS,
 };

@@ -40,6 +40,14 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1)
   KAFKA_RETRY_BACKOFF_MS = 200;
 
+  /** Partitions a consumer works on at the same time (order holds within each partition). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  KAFKA_PARTITIONS_CONCURRENCY = 3;
+
+  /** Most events a batch handler applies together (one transaction in health-scoring). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10000)
+  KAFKA_MAX_BATCH = 500;
+
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = DEFAULT_DATABASE_URL;
 

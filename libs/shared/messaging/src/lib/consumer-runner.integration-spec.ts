@@ -3,7 +3,9 @@ import pino from 'pino';
 import type { Kafka, Producer } from 'kafkajs';
 import { ALL_TOPICS, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { renderPrometheusMetrics } from '@kizuna/shared/telemetry';
 import { ConsumerRunner, DlqHeader, PermanentError } from './consumer-runner';
+import { replayDeadLetters } from './dead-letter-replay';
 import { EventPublisher } from './event-publisher';
 import { ensureTopics } from './topics-admin';
 
@@ -51,8 +53,8 @@ describe('ConsumerRunner against a real broker', () => {
     await rawProducer.disconnect();
   });
 
-  function runner(groupId: string, maxAttempts = 3): ConsumerRunner {
-    const r = new ConsumerRunner(kafka, publisher, { groupId, maxAttempts, retryBackoffMs: 10, logger, clock });
+  function runner(groupId: string, maxAttempts = 3, extra: Partial<ConstructorParameters<typeof ConsumerRunner>[2]> = {}): ConsumerRunner {
+    const r = new ConsumerRunner(kafka, publisher, { groupId, maxAttempts, retryBackoffMs: 10, logger, clock, ...extra });
     runners.push(r);
     return r;
   }
@@ -167,5 +169,111 @@ describe('ConsumerRunner against a real broker', () => {
     expect(dead.value).toBe('{"not":"an envelope"}');
     expect(dead.headers[DlqHeader.reason]).toBe('invalid-message');
     expect(dead.headers[DlqHeader.error]).toMatch(/specversion: must be "1.0"/);
+  });
+  it('hands runs of events to a batch handler, and after a failed run retries its events one by one so only the poison one is dead-lettered', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-batch-${randomUUID()}`;
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    // Published before the consumer starts: the 20 events arrive in one fetch.
+    await publisher.publish(
+      Array.from({ length: 20 }, (_, i) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, i + 1).data })),
+    );
+    const handled: string[] = [];
+    const runSizes: number[] = [];
+    await runner(group, 2)
+      .onBatch(['cs.product.track.v1'], async (items) => {
+        const mine = items.filter((i) => i.event.subject === account);
+        if (mine.length === 0) return;
+        runSizes.push(mine.length);
+        // Like a transaction: all or nothing.
+        if (mine.some((i) => i.event.data.event === 'E7')) throw new Error('poison');
+        handled.push(...mine.map((i) => i.event.data.event ?? ''));
+      })
+      .start();
+    await waitFor('the 19 good events handled', () => handled.length >= 19);
+    await waitFor('the poison event dead-lettered', () => dlq.messages.length === 1);
+    expect([...handled].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `E${i + 1}`).filter((e) => e !== 'E7').sort());
+    expect(handled).toHaveLength(19);
+    expect(Math.max(...runSizes)).toBeGreaterThan(1);
+    expect(dlq.messages[0]?.headers[DlqHeader.attempts]).toBe('2');
+    await waitFor('offsets committed past all 20', async () => (await committedOffsets(group)) >= 20);
+  });
+  it('shows its lag on the metrics endpoint while a handler is slow, and none once it has caught up', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-lag-${randomUUID()}`;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    await runner(group)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        started++;
+        await gate;
+      })
+      .start();
+    await publisher.publish(
+      Array.from({ length: 10 }, (_, i) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, i + 1).data })),
+    );
+    const lagOf = async () =>
+      (await renderPrometheusMetrics())
+        .split('\n')
+        .filter((l) => l.startsWith('kizuna_consumer_lag{') && l.includes(`group="${group}"`))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    await waitFor('the slow handler holding the first event', () => started === 1);
+    await waitFor('a lag of at least the 10 waiting events', async () => (await lagOf()) >= 10);
+    release();
+    await waitFor('the lag back to zero', async () => (await lagOf()) === 0);
+    expect(started).toBe(10);
+  });
+  it('replays dead letters to their topic once the cause is fixed, and never twice', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-replay-${randomUUID()}`;
+    let fixed = false;
+    const handled: string[] = [];
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    await runner(group, 2)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        if (!fixed) throw new PermanentError('not yet');
+        handled.push(e.data.event ?? '');
+      })
+      .start();
+    await publisher.publish([{ type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 1).data }]);
+    await waitFor('dead-lettered', () => dlq.messages.length === 1);
+
+    // This group also dead-lettered the malformed message of an earlier test (it reads the topic from
+    // the start): the filters pick ours.
+    const filters = { group, reason: 'permanent-error' };
+    const listed: (string | null)[] = [];
+    const dry = await replayDeadLetters(kafka, `${Topics.product}.dlq`, { ...filters, dryRun: true, onMessage: (d) => listed.push(d.key) });
+    expect(listed).toEqual([account]);
+    expect(dry.replayed).toBe(1);
+    expect(handled).toEqual([]);
+
+    fixed = true;
+    expect((await replayDeadLetters(kafka, `${Topics.product}.dlq`, filters)).replayed).toBe(1);
+    await waitFor('the replayed event handled', () => handled.length === 1);
+    expect(handled).toEqual(['E1']);
+    expect((await replayDeadLetters(kafka, `${Topics.product}.dlq`, filters)).replayed).toBe(0);
+  });
+  it('keeps its group membership through a handler slower than the session timeout (no rebalance)', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-slow-${randomUUID()}`;
+    const done: string[] = [];
+    const r = runner(group, 1, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 });
+    await r
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        // The simulated slow work itself (twice the session timeout), not a synchronisation.
+        await new Promise((resolve) => setTimeout(resolve, 12_000));
+        done.push(e.data.event ?? '');
+      })
+      .start();
+    await publisher.publish([1, 2].map((n) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, n).data })));
+    await waitFor('both slow events handled', () => done.length === 2, { timeoutMs: 60_000 });
+    expect(done).toEqual(['E1', 'E2']);
+    expect(r.groupJoins).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import {
@@ -7,6 +7,9 @@ import {
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext, headersToStrings } from './trace-headers';
 import { KizunaAttr, MessagingAttr } from './semconv';
+import { messagingMetrics } from './messaging-metrics';
+import type { Admin } from 'kafkajs';
+import type { ObservableResult } from '@opentelemetry/api';
 
 /** Where a consumed event came from, and which attempt this is. */
 export interface MessageContext {
@@ -19,6 +22,20 @@ export interface MessageContext {
 }
 
 export type EventHandler<T extends EventType = EventType> = (event: CloudEvent<T>, ctx: MessageContext) => Promise<void>;
+
+/** One event of a batch, with the trace context it arrived on (to continue that trace downstream). */
+export interface BatchItem<T extends EventType = EventType> {
+  event: CloudEvent<T>;
+  ctx: MessageContext;
+  traceContext: Context;
+}
+
+/**
+ * Applies consecutive events of one partition together (e.g. in one transaction). When it throws,
+ * the runner falls back to calling it with one event at a time, with the usual retries and
+ * dead-lettering, so one poison event never holds back the others.
+ */
+export type BatchHandler<T extends EventType = EventType> = (items: BatchItem<T>[]) => Promise<void>;
 
 /** Thrown by a handler for input that will never succeed: dead-lettered without further retries. */
 export class PermanentError extends Error {
@@ -48,6 +65,8 @@ export interface ConsumerRunnerOptions {
   maxBackoffMs?: number;
   /** Partitions processed in parallel (ordering holds within a partition). */
   partitionsConsumedConcurrently?: number;
+  /** Most events handed to one call of a batch handler (default 500). */
+  maxBatchSize?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** Fetch long-poll; also bounds how long stop() waits for an idle fetch (kafkajs default 5000). */
@@ -66,10 +85,23 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * exponential backoff and jitter, dead-letter topic `<topic>.dlq` with the reason, and offsets
  * committed explicitly only after the effect (or the dead-lettering) of each message.
  */
+type Outcome = 'handled' | 'not-handled' | 'dead-lettered';
+
+interface Parsed {
+  message: KafkaMessage;
+  event?: CloudEvent;
+  invalid?: string;
+}
+
 export class ConsumerRunner {
   private readonly handlers = new Map<EventType, EventHandler>();
+  private readonly batchHandlers = new Map<EventType, BatchHandler>();
   private consumer?: Consumer;
   private running = false;
+  private admin?: Admin;
+  private joins = 0;
+  private lagCache?: { at: number; rows: { topic: string; partition: number; lag: number }[] };
+  private readonly observeLag = (result: ObservableResult) => this.reportLag(result);
 
   constructor(
     private readonly kafka: Kafka,
@@ -81,10 +113,28 @@ export class ConsumerRunner {
     return this.options.groupId;
   }
 
+  /** How many times this consumer joined its group (1 without any rebalance). */
+  get groupJoins(): number {
+    return this.joins;
+  }
+
   on<T extends EventType>(type: T, handler: EventHandler<T>): this {
     if (this.running) throw new Error(`cannot register a handler for ${type} after the consumer started`);
     if (this.handlers.has(type)) throw new Error(`a handler for ${type} is already registered in ${this.groupId}`);
     this.handlers.set(type, handler as unknown as EventHandler);
+    return this;
+  }
+
+  /**
+   * Registers one handler for several event types that takes runs of consecutive events of a partition
+   * at once (see {@link BatchHandler}).
+   */
+  onBatch<T extends EventType>(types: readonly T[], handler: BatchHandler<T>): this {
+    const h = handler as unknown as BatchHandler;
+    for (const type of types) {
+      this.on(type, (event, ctx) => h([{ event, ctx, traceContext: context.active() }]));
+      this.batchHandlers.set(type, h);
+    }
     return this;
   }
 
@@ -108,9 +158,14 @@ export class ConsumerRunner {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.joins++;
+      messagingMetrics().rebalances.add(1, { group: this.groupId });
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics(), fromBeginning: true });
     this.running = true;
+    messagingMetrics().lag.addCallback(this.observeLag);
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -123,22 +178,90 @@ export class ConsumerRunner {
   async stop(): Promise<void> {
     if (!this.consumer) return;
     this.running = false;
+    messagingMetrics().lag.removeCallback(this.observeLag);
     const c = this.consumer;
     this.consumer = undefined;
     await c.disconnect();
+    await this.admin?.disconnect().catch(() => undefined);
+    this.admin = undefined;
+  }
+
+  /**
+   * Consumer lag per partition (high watermark minus the group's committed offset), read from the broker
+   * at scrape time (at most once a second), so a consumer stuck in a slow handler still shows its lag.
+   */
+  async lag(): Promise<{ topic: string; partition: number; lag: number }[]> {
+    if (this.lagCache && Date.now() - this.lagCache.at < 1000) return this.lagCache.rows;
+    if (!this.admin) {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+    }
+    const rows: { topic: string; partition: number; lag: number }[] = [];
+    const committed = await this.admin.fetchOffsets({ groupId: this.groupId, topics: this.topics() });
+    for (const t of committed) {
+      const ends = await this.admin.fetchTopicOffsets(t.topic);
+      for (const end of ends) {
+        const c = t.partitions.find((p) => p.partition === end.partition);
+        const from = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
+        rows.push({ topic: t.topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
+      }
+    }
+    this.lagCache = { at: Date.now(), rows };
+    return rows;
+  }
+
+  private async reportLag(result: ObservableResult): Promise<void> {
+    if (!this.running) return;
+    try {
+      for (const r of await this.lag()) {
+        result.observe(r.lag, { group: this.groupId, topic: r.topic, partition: String(r.partition) });
+      }
+    } catch (e) {
+      this.options.logger.warn({ err: { message: (e as Error).message } }, 'cannot read consumer lag');
+    }
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const maxBatch = this.options.maxBatchSize ?? 500;
     let lastDone: string | undefined;
+    let run: Parsed[] = [];
+    let runHandler: BatchHandler | undefined;
+    const done = async (offset: string) => {
+      resolveOffset(offset);
+      lastDone = offset;
+      await heartbeat();
+    };
+    const flush = async () => {
+      if (run.length === 0 || !runHandler) return;
+      const items = run;
+      const handler = runHandler;
+      run = [];
+      runHandler = undefined;
+      if (items.length === 1 && items[0]) {
+        await this.processMessage(batch.topic, batch.partition, items[0], heartbeat);
+        await done(items[0].message.offset);
+        return;
+      }
+      // One by one after a failure: each event is done as soon as it is.
+      await this.processRun(batch.topic, batch.partition, items, handler, heartbeat, done);
+    };
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
-        await this.processMessage(batch.topic, batch.partition, message, heartbeat);
-        resolveOffset(message.offset);
-        lastDone = message.offset;
-        await heartbeat();
+        const parsed = this.parse(message);
+        const batchHandler = parsed.event ? this.batchHandlers.get(parsed.event.type) : undefined;
+        if (batchHandler) {
+          if (runHandler !== batchHandler || run.length >= maxBatch) await flush();
+          run.push(parsed);
+          runHandler = batchHandler;
+          continue;
+        }
+        await flush();
+        await this.processMessage(batch.topic, batch.partition, parsed, heartbeat);
+        await done(message.offset);
       }
+      if (isRunning() && !isStale()) await flush();
     } finally {
       if (lastDone !== undefined && this.consumer && !isStale()) {
         await this.consumer.commitOffsets([
@@ -148,7 +271,97 @@ export class ConsumerRunner {
     }
   }
 
-  private async processMessage(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> {
+  private measure(topic: string, outcome: Outcome | 'failed', count: number, startedAt: number): void {
+    const m = messagingMetrics();
+    const attributes = { group: this.groupId, topic, outcome };
+    m.processed.add(count, attributes);
+    m.processDuration.record((performance.now() - startedAt) / 1000, attributes);
+  }
+
+  private parse(message: KafkaMessage): Parsed {
+    try {
+      return { message, event: parseEvent(message.value) };
+    } catch (e) {
+      return { message, invalid: e instanceof ContractViolation ? e.message : String(e) };
+    }
+  }
+
+  private messageContext(topic: string, partition: number, message: KafkaMessage, attempt: number): MessageContext {
+    return { group: this.groupId, topic, partition, offset: message.offset, attempt, headers: headersToStrings(message.headers) };
+  }
+
+  /**
+   * A run of events for one batch handler: one consumer span linked to every event's trace. When the
+   * handler fails, each event is processed on its own (retries, dead-lettering) instead.
+   */
+  private async processRun(
+    topic: string,
+    partition: number,
+    run: Parsed[],
+    handler: BatchHandler,
+    heartbeat: () => Promise<void>,
+    done: (offset: string) => Promise<void>,
+  ): Promise<void> {
+    const items: BatchItem[] = [];
+    const links: Link[] = [];
+    for (const p of run) {
+      const ctx = this.messageContext(topic, partition, p.message, 1);
+      const traceContext = extractTraceContext(ctx.headers);
+      const sc = trace.getSpanContext(traceContext);
+      if (sc) links.push({ context: sc });
+      items.push({ event: p.event as CloudEvent, ctx, traceContext });
+    }
+    const first = run[0]?.message.offset ?? '0';
+    const span = tracer.startSpan(
+      `process ${topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links,
+        attributes: {
+          [MessagingAttr.system]: 'kafka',
+          [MessagingAttr.destination]: topic,
+          [MessagingAttr.operationType]: 'process',
+          [MessagingAttr.operationName]: 'process',
+          [MessagingAttr.consumerGroup]: this.groupId,
+          [MessagingAttr.partition]: String(partition),
+          [MessagingAttr.offset]: Number(first),
+          [MessagingAttr.batchCount]: run.length,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    let failed = false;
+    const started = performance.now();
+    try {
+      await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.keepingAlive(heartbeat, () => handler(items)));
+      span.setAttribute(KizunaAttr.outcome, 'handled');
+      this.measure(topic, 'handled', run.length, started);
+    } catch (e) {
+      failed = true;
+      const err = e as Error;
+      span.recordException(err);
+      span.setAttribute(KizunaAttr.outcome, 'retried-one-by-one');
+      this.options.logger.warn(
+        { err: { message: err.message, name: err.name }, topic, partition, fromOffset: first, count: run.length },
+        'batch handler failed; processing the events one by one',
+      );
+    } finally {
+      span.end();
+    }
+    if (!failed) {
+      const last = run[run.length - 1];
+      if (last) await done(last.message.offset);
+      return;
+    }
+    for (const p of run) {
+      if (!this.running) return; // stopping: the rest is left uncommitted, for redelivery
+      await this.processMessage(topic, partition, p, heartbeat);
+      await done(p.message.offset);
+    }
+  }
+
+  private async processMessage(topic: string, partition: number, parsed: Parsed, heartbeat: () => Promise<void>): Promise<void> {
+    const { message } = parsed;
     const headers = headersToStrings(message.headers);
     const parent = extractTraceContext(headers);
     const span = tracer.startSpan(
@@ -168,29 +381,30 @@ export class ConsumerRunner {
       },
       parent,
     );
+    const started = performance.now();
+    let outcome: Outcome | 'failed' = 'failed';
     try {
-      await context.with(trace.setSpan(parent, span), () => this.handle(topic, partition, message, headers, span, heartbeat));
+      outcome = await context.with(trace.setSpan(parent, span), () => this.handle(topic, partition, parsed, headers, span, heartbeat));
     } finally {
       span.end();
+      this.measure(topic, outcome, 1, started);
     }
   }
+
 
   private async handle(
     topic: string,
     partition: number,
-    message: KafkaMessage,
+    parsed: Parsed,
     headers: Record<string, string>,
     span: Span,
     heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    let event: CloudEvent;
-    try {
-      event = parseEvent(message.value);
-    } catch (e) {
-      const reason = e instanceof ContractViolation ? e.message : String(e);
+  ): Promise<Outcome> {
+    const { message, event } = parsed;
+    if (!event) {
       span.setAttribute(KizunaAttr.outcome, 'dead-lettered');
-      await this.deadLetter(topic, partition, message, 'invalid-message', reason, 1);
-      return;
+      await this.deadLetter(topic, partition, message, 'invalid-message', parsed.invalid ?? 'invalid message', 1);
+      return 'dead-lettered';
     }
     span.setAttribute(MessagingAttr.messageId, event.id);
     span.setAttribute(KizunaAttr.eventType, event.type);
@@ -199,16 +413,16 @@ export class ConsumerRunner {
     if (!handler) {
       // A valid event this service has no use for (topics carry several types).
       span.setAttribute(KizunaAttr.outcome, 'not-handled');
-      return;
+      return 'not-handled';
     }
     const { maxAttempts, retryBackoffMs } = this.options;
     const maxBackoff = this.options.maxBackoffMs ?? 30000;
     for (let attempt = 1; ; attempt++) {
       span.setAttribute(KizunaAttr.attempt, attempt);
       try {
-        await handler(event, { group: this.groupId, topic, partition, offset: message.offset, attempt, headers });
+        await this.keepingAlive(heartbeat, () => handler(event, { group: this.groupId, topic, partition, offset: message.offset, attempt, headers }));
         span.setAttribute(KizunaAttr.outcome, 'handled');
-        return;
+        return 'handled';
       } catch (e) {
         const err = e as Error;
         span.recordException(err);
@@ -221,7 +435,7 @@ export class ConsumerRunner {
             'handler failed; dead-lettering the message',
           );
           await this.deadLetter(topic, partition, message, permanent ? 'permanent-error' : 'handler-failed', `${err.name}: ${err.message}`, attempt);
-          return;
+          return 'dead-lettered';
         }
         this.options.logger.warn(
           { err: { message: err.message, name: err.name }, topic, partition, offset: message.offset, eventId: event.id, attempt },
@@ -230,6 +444,20 @@ export class ConsumerRunner {
         const backoff = Math.min(maxBackoff, retryBackoffMs * 2 ** (attempt - 1));
         await this.pause(backoff / 2 + Math.random() * (backoff / 2), heartbeat);
       }
+    }
+  }
+
+  /**
+   * Runs a handler while heartbeating every heartbeat interval, so a slow handler (minutes) keeps the
+   * group membership and causes no rebalance. A heartbeat that fails (a rebalance under way) is left to
+   * the next one; the offset of unfinished work is never committed.
+   */
+  private async keepingAlive<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs ?? 3000);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
     }
   }
 
@@ -267,6 +495,7 @@ export class ConsumerRunner {
         await this.dlqPublisher.send([
           { topic: deadLetterTopic(topic), key: message.key ? message.key.toString('utf8') : null, value: message.value, headers },
         ]);
+        messagingMetrics().deadLettered.add(1, { group: this.groupId, topic, reason });
         return;
       } catch (e) {
         if (!this.running) throw e;

@@ -4,6 +4,7 @@ import {
   createEvent, topicOf, type Clock, type CloudEvent, type EventType, type NewEvent,
 } from '@kizuna/shared/contracts';
 import { KizunaAttr, MessagingAttr } from './semconv';
+import { messagingMetrics } from './messaging-metrics';
 
 export type AnyNewEvent = { [K in EventType]: NewEvent<K> }[EventType];
 
@@ -185,6 +186,8 @@ export class EventPublisher {
             compression: CompressionTypes.None,
             topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
           });
+          const published = messagingMetrics().published;
+          for (const [topic, msgs] of byTopic) published.add(msgs.length, { topic });
           for (const p of batch) {
             for (const span of p.spans) span.end();
             p.resolve();

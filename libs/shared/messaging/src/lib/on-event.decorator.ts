@@ -1,5 +1,5 @@
 import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
-import type { MessageContext } from './consumer-runner';
+import type { BatchItem, MessageContext } from './consumer-runner';
 
 export const ON_EVENT_METADATA = 'kizuna:on-event';
 
@@ -13,6 +13,21 @@ export function OnEvent<T extends EventType>(type: T) {
   return (target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<HandlerMethod<T>>): void => {
     const types: EventType[] = Reflect.getMetadata(ON_EVENT_METADATA, target, key) ?? [];
     Reflect.defineMetadata(ON_EVENT_METADATA, [...types, type], target, key);
+    void descriptor;
+  };
+}
+
+export const ON_EVENT_BATCH_METADATA = 'kizuna:on-event-batch';
+
+type BatchMethod<T extends EventType> = (items: BatchItem<T>[]) => Promise<void>;
+
+/**
+ * Marks a provider method as the batch handler of several event types: it receives runs of
+ * consecutive events of one partition (see BatchHandler in consumer-runner).
+ */
+export function OnEventBatch<T extends EventType>(...types: T[]) {
+  return (target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<BatchMethod<T>>): void => {
+    Reflect.defineMetadata(ON_EVENT_BATCH_METADATA, types, target, key);
     void descriptor;
   };
 }

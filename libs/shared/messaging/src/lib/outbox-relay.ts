@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { OutboxEntry } from '@kizuna/shared/persistence';
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext } from './trace-headers';
+import { messagingMetrics } from './messaging-metrics';
+import type { ObservableResult } from '@opentelemetry/api';
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -34,6 +36,7 @@ export class OutboxRelay {
   private wake?: () => void;
   private lastPurge = 0;
   private readonly table: string;
+  private readonly observeBacklog = (result: ObservableResult) => this.reportBacklog(result);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -47,6 +50,7 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    messagingMetrics().outboxBacklog.addCallback(this.observeBacklog);
     this.loop = this.run();
   }
 
@@ -55,9 +59,19 @@ export class OutboxRelay {
     this.wake?.();
   }
 
+  private async reportBacklog(result: ObservableResult): Promise<void> {
+    if (!this.running) return;
+    try {
+      result.observe(await this.backlog(), { table: this.table });
+    } catch (e) {
+      this.logger.warn({ err: { message: (e as Error).message } }, 'cannot count the outbox backlog');
+    }
+  }
+
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    messagingMetrics().outboxBacklog.removeCallback(this.observeBacklog);
     this.kick();
     await this.loop;
   }

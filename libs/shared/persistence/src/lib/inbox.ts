@@ -1,4 +1,4 @@
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, propagation, trace, type Context } from '@opentelemetry/api';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { CloudEvent } from '@kizuna/shared/contracts';
@@ -22,26 +22,57 @@ export async function claimInbox(manager: EntityManager, consumer: string, event
 }
 
 /**
- * Writes events to the outbox inside the caller's transaction, with the current trace context,
- * so they are published (by the relay) if and only if the transaction commits.
+ * Claims many events at once (one statement); returns the ids not seen before by `consumer`.
+ * Duplicates within `events` are claimed once.
  */
-export async function enqueueOutbox(manager: EntityManager, events: { topic: string; event: CloudEvent }[]): Promise<void> {
+export async function claimInboxMany(manager: EntityManager, consumer: string, events: CloudEvent[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
+  const table = manager.connection.getMetadata(InboxEntry).tablePath;
+  const rows: { event_id: string }[] = await manager.query(
+    `INSERT INTO ${table} (consumer, event_id, event_type, account_id, trace_id)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.subject), events.map(() => traceId)],
+  );
+  return new Set(rows.map((r) => r.event_id));
+}
+
+/**
+ * Writes events to the outbox inside the caller's transaction, with the trace context (the current
+ * one, or each event's own when given), so they are published (by the relay) if and only if the
+ * transaction commits, and downstream work continues the trace that caused them.
+ * `skipDuplicates`: an event whose (deterministic) id is already in the outbox is left out
+ * instead of failing the transaction (re-emission of the same fact).
+ */
+export async function enqueueOutbox(
+  manager: EntityManager,
+  events: { topic: string; event: CloudEvent; traceContext?: Context }[],
+  options: { skipDuplicates?: boolean } = {},
+): Promise<void> {
   if (events.length === 0) return;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
+  const headersOf = (c: Context | undefined) => {
+    if (!c) return headers;
+    const own: Record<string, string> = {};
+    propagation.inject(c, own);
+    return own;
+  };
   await manager
     .createQueryBuilder()
     .insert()
     .into(OutboxEntry)
     .values(
-      events.map(({ topic, event }) => ({
+      events.map(({ topic, event, traceContext }) => ({
         eventId: event.id,
         topic,
         messageKey: event.subject,
         envelope: event as unknown as Record<string, unknown>,
-        headers,
+        headers: headersOf(traceContext),
       })) as QueryDeepPartialEntity<OutboxEntry>[],
     )
+    .orIgnore(options.skipDuplicates === true)
     .execute();
 }
 

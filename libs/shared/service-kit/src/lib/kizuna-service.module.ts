@@ -9,6 +9,7 @@ import { kafkaBrokers, type ServiceConfig } from '@kizuna/shared/config';
 import { ConsumerRunner, EventPublisher, OutboxRelay, createKafka } from '@kizuna/shared/messaging';
 import { dataSourceOptions, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
 import { MessagingLifecycle } from './messaging.lifecycle';
 import { MigrationsRunner, SERVICE_SCHEMA } from './migrations.runner';
 import { ReadinessService } from './readiness.service';
@@ -47,7 +48,7 @@ export class KizunaServiceModule {
           retryDelay: 1000,
         }),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: SERVICE_NAME, useValue: name },
         { provide: SERVICE_CONFIG, useValue: config },
@@ -77,6 +78,8 @@ export class KizunaServiceModule {
               groupId: `${config.KAFKA_GROUP_PREFIX}.${name}`,
               maxAttempts: config.KAFKA_MAX_ATTEMPTS,
               retryBackoffMs: config.KAFKA_RETRY_BACKOFF_MS,
+              partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
+              maxBatchSize: config.KAFKA_MAX_BATCH,
               logger: logger.child({ component: 'consumer' }),
               clock,
             }),

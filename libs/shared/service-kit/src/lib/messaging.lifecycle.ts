@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { ALL_TOPICS, type EventType } from '@kizuna/shared/contracts';
 import type { ServiceConfig } from '@kizuna/shared/config';
 import {
-  ConsumerRunner, EventPublisher, ON_EVENT_METADATA, OutboxRelay, ensureTopics, type EventHandler,
+  ConsumerRunner, EventPublisher, ON_EVENT_BATCH_METADATA, ON_EVENT_METADATA, OutboxRelay, ensureTopics, type BatchHandler,
+  type EventHandler,
 } from '@kizuna/shared/messaging';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
 
@@ -55,6 +56,8 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       if (!instance || typeof instance !== 'object') continue;
       const proto = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(proto)) {
+        const batchTypes: EventType[] | undefined = Reflect.getMetadata(ON_EVENT_BATCH_METADATA, proto, method);
+        if (batchTypes) this.runner.onBatch(batchTypes, (instance[method] as BatchHandler).bind(instance));
         const types: EventType[] | undefined = Reflect.getMetadata(ON_EVENT_METADATA, proto, method);
         if (!types) continue;
         const fn = (instance[method] as EventHandler).bind(instance);

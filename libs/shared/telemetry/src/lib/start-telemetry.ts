@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -6,6 +7,10 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { prometheusReader } from './metrics';
+import { FileSpanExporter } from './file-span-exporter';
 
 let sdk: NodeSDK | undefined;
 
@@ -30,6 +35,8 @@ export interface TelemetryOptions {
   serviceVersion?: string;
   /** Defaults to OTEL_EXPORTER_OTLP_ENDPOINT; traces are only exported when an endpoint is known. */
   otlpEndpoint?: string;
+  /** Directory of span files (defaults to KIZUNA_TRACE_DIR; none when unset). */
+  traceDir?: string;
   /** Extra processors, e.g. an in-memory exporter in tests. */
   spanProcessors?: SpanProcessor[];
 }
@@ -62,9 +69,29 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
       }),
     );
   }
+  // Without a collector: KIZUNA_TRACE_DIR=<dir> writes <dir>/<service>-<pid>.ndjson (`npm run trace` reads it).
+  const traceDir = options.traceDir ?? process.env['KIZUNA_TRACE_DIR'];
+  if (traceDir) {
+    spanProcessors.push(
+      new BatchSpanProcessor({
+        exporter: new FileSpanExporter(join(traceDir, `${options.serviceName}-${process.pid}.ndjson`), options.serviceName),
+        scheduledDelayMillis: Number(process.env['OTEL_BSP_SCHEDULE_DELAY'] ?? 1000),
+      }),
+    );
+  }
   if (spanProcessors.length === 0) spanProcessors.push(new DiscardingSpanProcessor());
-  // Logs go to stdout through pino; metrics are wired by the operations work. Without these the
-  // SDK would default to OTLP exporters and complain when no collector listens.
+  // Metrics: always scrapeable at GET /metrics; also pushed over OTLP when an endpoint is known.
+  const metricReaders: IMetricReader[] = [prometheusReader()];
+  if (endpoint) {
+    metricReaders.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/metrics` }),
+        exportIntervalMillis: Number(process.env['OTEL_METRIC_EXPORT_INTERVAL'] ?? 15000),
+      }),
+    );
+  }
+  // Logs go to stdout through pino. Without these the SDK would default to OTLP exporters and
+  // complain when no collector listens.
   process.env['OTEL_LOGS_EXPORTER'] ??= 'none';
   process.env['OTEL_METRICS_EXPORTER'] ??= 'none';
   sdk = new NodeSDK({
@@ -73,7 +100,7 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
       [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.1.0',
     }),
     spanProcessors,
-    // Metrics and logs SDKs are configured by the operations work; traces only here.
+    metricReaders,
     instrumentations: [
       new HttpInstrumentation({
         // Health probes would drown the traces that matter.

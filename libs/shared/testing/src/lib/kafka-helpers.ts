@@ -1,3 +1,4 @@
+import { waitFor } from './wait-for';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 
@@ -68,3 +69,25 @@ export class TopicRecorder {
   }
 }
 
+
+/**
+ * Makes a new consumer group start at the current end of the topics (creating them if needed), so a
+ * service under test sees only the events its test sends, not the backlog other suites left on the
+ * shared broker. Call before the service's consumer starts.
+ */
+export async function startConsumerGroupAtEnd(kafka: Kafka, groupId: string, topics: readonly string[], partitions = 6): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true }).catch(() => undefined);
+    for (const topic of topics) {
+      // Just-created topics answer "not the leader" until their leaders are elected.
+      const ends = await waitFor(`the end offsets of ${topic}`, () => admin.fetchTopicOffsets(topic).catch(() => undefined));
+      await admin.setOffsets({ groupId, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,4 +1,6 @@
 import { InitLifecycleSchema1795454401964 } from './1795454401964-init-lifecycle-schema';
+import { LifecycleMachineState1796130623388 } from './1796130623388-lifecycle-machine-state';
+import { DropAccountActivity1796130623389 } from './1796130623389-drop-account-activity';
 
-/** In the order they run. Written by `npm run db:generate`. */
-export const MIGRATIONS: (new () => unknown)[] = [InitLifecycleSchema1795454401964];
+/** In the order they run. Written by `npm run db:generate` (the last one by hand: TypeORM does not drop tables it no longer maps). */
+export const MIGRATIONS: (new () => unknown)[] = [InitLifecycleSchema1795454401964, LifecycleMachineState1796130623388, DropAccountActivity1796130623389];

@@ -15,8 +15,12 @@ export class EscalationAssigneeV1 {
   @IsString() @IsNotEmpty() why!: string;
 }
 
+export const ESCALATION_EVIDENCE_KINDS = ['ticket', 'call', 'survey', 'health', 'lifecycle', 'manual', 'product'] as const;
+export type EscalationEvidenceKind = (typeof ESCALATION_EVIDENCE_KINDS)[number];
+
 export class EscalationEvidenceV1 {
-  @IsIn(['ticket', 'call', 'survey', 'health', 'lifecycle', 'manual']) kind!: string;
+  /** What the evidence is; "product" is a product signal (e.g. "Seat Limit Reached"). */
+  @IsIn(ESCALATION_EVIDENCE_KINDS) kind!: string;
   @IsString() @IsNotEmpty() ref!: string;
   @IsString() summary!: string;
   @IsISO8601() at!: string;

@@ -29,6 +29,8 @@ export class RenewalWindowOpenedV1 {
   @IsISO8601() renewalDate!: string;
   @IsInt() @Min(0) daysBefore!: number;
   @IsISO8601() openedAt!: string;
+  /** Why: the renewal date and the window rule (optional; added for consumers that show it). */
+  @IsOptional() @IsString() cause?: string;
 }
 
 export class OnboardingStalledV1 {
@@ -37,4 +39,6 @@ export class OnboardingStalledV1 {
   @IsArray() @IsString({ each: true }) completed!: string[];
   @IsArray() @IsString({ each: true }) missing!: string[];
   @IsISO8601() detectedAt!: string;
+  /** Why: the late milestone and its due date (optional; added for consumers that show it). */
+  @IsOptional() @IsString() cause?: string;
 }

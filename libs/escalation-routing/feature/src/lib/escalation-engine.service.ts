@@ -1,0 +1,423 @@
+import { randomUUID } from 'node:crypto';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import {
+  CLOCK, EscalationReason, EscalationState, HealthBand, LifecyclePhase, Topics, TouchModel,
+  type Clock, type EscalationChangedV1, type EscalationPriority, type EventType,
+} from '@kizuna/shared/contracts';
+import { EventPublisher, OutboxRelay } from '@kizuna/shared/messaging';
+import { AccountHealthProjection, enqueueOutbox } from '@kizuna/shared/persistence';
+import {
+  AccountContextRow, CsmRow, EscalationAuditRow, EscalationEvidenceRow, EscalationRow, SupportContact, TeamRow,
+} from '@kizuna/escalation-routing/data-access';
+import {
+  OPEN_STATES, acknowledgeDueAt, evaluateEscalation, evidenceKey, ineligibility, isOpenState, manualDecision, routeEscalation, workflowRefusal,
+  type AccountContext, type ClosedEscalationView, type Evidence, type EscalationRuleSet, type IncomingSignal, type OpenEscalationView,
+  type SupportContactFact, type WorkflowAction,
+} from '@kizuna/escalation-routing/domain';
+import { RosterService, toCsm, toTeam } from './roster.service';
+import { RulesStore } from './rules-store.service';
+
+const DAY_MS = 86_400_000;
+const OPEN_SQL = OPEN_STATES.map((s) => `'${s}'`).join(', ');
+const EVIDENCE_IN_EVENTS = 50;
+
+type EscalationEventType = Extract<EventType, `cs.escalation.${string}`>;
+const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
+const isEnum = <T extends string>(values: Record<string, T>, v: string | null | undefined): v is T => v !== null && v !== undefined && (Object.values(values) as string[]).includes(v);
+
+export interface EmitOptions {
+  actor: string;
+  note?: string | undefined;
+  previousAssignee?: CsmRow | null;
+}
+
+/**
+ * Turns signals into escalations and runs their workflow, always inside the caller's (or its own)
+ * transaction, with every change audited and emitted on cs.escalation.v1 through the outbox.
+ * Per-account work is serialised by a transaction-scoped advisory lock.
+ */
+@Injectable()
+export class EscalationEngine {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly rules: RulesStore,
+    private readonly roster: RosterService,
+    private readonly publisher: EventPublisher,
+    private readonly relay: OutboxRelay,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** The account as the rules see it (directory, health and lifecycle projections). */
+  async accountContext(m: EntityManager, accountId: string): Promise<AccountContext> {
+    // One connection in a transaction: one query at a time.
+    const c = await m.getRepository(AccountContextRow).findOneBy({ accountId });
+    const h = await m.getRepository(AccountHealthProjection).findOneBy({ accountId });
+    return {
+      accountId,
+      name: c?.name ?? null,
+      arr: c?.arr ?? null,
+      region: c?.region ?? null,
+      ownerCsmEmail: c?.ownerCsmEmail ?? null,
+      plan: c?.plan ?? null,
+      band: h?.band ?? null,
+      healthScore: h?.score ?? null,
+      topMovers: c?.topMovers ?? [],
+      phase: isEnum(LifecyclePhase, c?.phase) ? c.phase : null,
+      touchModel: isEnum(TouchModel, c?.touchModel) ? c.touchModel : null,
+      usageStatus: c?.usageStatus ?? null,
+      onboardingStalled: !!c?.onboardingStalledAt,
+    };
+  }
+
+  private lockAccount(m: EntityManager, accountId: string): Promise<unknown> {
+    return m.query(`SELECT pg_advisory_xact_lock(hashtext('escalation:' || $1))`, [accountId]);
+  }
+
+  private async openEscalations(m: EntityManager, accountId: string): Promise<OpenEscalationView[]> {
+    const rows: { id: string; reason: EscalationReason; keys: string[] | null }[] = await m.query(
+      `SELECT e.id, e.reason, array_agg(v.kind || ':' || v.ref) FILTER (WHERE v.ref IS NOT NULL) AS keys
+         FROM ${tableOf(m, EscalationRow)} e LEFT JOIN ${tableOf(m, EscalationEvidenceRow)} v ON v.escalation_id = e.id
+        WHERE e.account_id = $1 AND e.state IN (${OPEN_SQL}) GROUP BY e.id, e.reason`,
+      [accountId],
+    );
+    return rows.map((r) => ({ id: r.id, reason: r.reason, evidenceKeys: r.keys ?? [] }));
+  }
+
+  private async recentlyClosed(m: EntityManager, accountId: string, since: Date): Promise<ClosedEscalationView[]> {
+    const rows: { reason: EscalationReason; state: 'resolved' | 'handed-back'; closed_at: Date }[] = await m.query(
+      `SELECT reason, state, closed_at FROM ${tableOf(m, EscalationRow)} WHERE account_id = $1 AND closed_at >= $2`,
+      [accountId, since],
+    );
+    return rows.map((r) => ({ reason: r.reason, state: r.state, closedAt: r.closed_at }));
+  }
+
+  private async contactHistory(m: EntityManager, accountId: string, until: Date, days: number): Promise<SupportContactFact[]> {
+    const rows = await m
+      .getRepository(SupportContact)
+      .createQueryBuilder('c')
+      .where('c.account_id = :accountId AND c.occurred_at > :from AND c.occurred_at <= :until', { accountId, from: new Date(until.getTime() - days * DAY_MS), until })
+      .orderBy('c.occurred_at', 'DESC')
+      .take(1000)
+      .getMany();
+    return rows.map(toContactFact);
+  }
+
+  /**
+   * Evaluates the rules for a signal of an account and applies the decisions (open, add evidence)
+   * in the caller's transaction. Returns how many events were written to the outbox.
+   */
+  async applySignal(m: EntityManager, accountId: string, signal: IncomingSignal): Promise<number> {
+    await this.lockAccount(m, accountId);
+    const rules = await this.rules.current();
+    const now = this.clock.now();
+    const account = await this.accountContext(m, accountId);
+    const contacts = signal.kind === 'contact' ? await this.contactHistory(m, accountId, signal.contact.occurredAt, rules.rules.repeatInquiries.windowDays) : [];
+    const decisions = evaluateEscalation({
+      rules, account, signal, contacts,
+      openEscalations: await this.openEscalations(m, accountId),
+      recentlyClosed: await this.recentlyClosed(m, accountId, new Date(now.getTime() - rules.handBackCooldownDays * DAY_MS)),
+      now,
+    });
+    let emitted = 0;
+    for (const d of decisions) {
+      if (d.action === 'open') {
+        emitted += await this.open(m, { accountId, reason: d.reason, rule: d.rule, priority: d.priority, evidence: d.evidence, why: d.why, actor: 'system', rules, account });
+      } else if (d.action === 'add-evidence') {
+        emitted += await this.addEvidence(m, d.escalationId, d.evidence, d.rule, d.why, 'system');
+      }
+    }
+    return emitted;
+  }
+
+  /** A manual escalation by a support user (joins the open one of the same reason, like the rules). */
+  async manual(input: { accountId: string; reason: EscalationReason; priority: EscalationPriority; summary: string; ref?: string | undefined; actor: string }): Promise<{ id: string; created: boolean }> {
+    let result: { id: string; created: boolean } | undefined;
+    await this.ds.transaction(async (m) => {
+      await this.lockAccount(m, input.accountId);
+      const now = this.clock.now();
+      const evidence: Evidence = { kind: 'manual', ref: input.ref ?? `manual-${randomUUID()}`, summary: input.summary, at: now };
+      const why = `escalated manually by ${input.actor}`;
+      const d = manualDecision(await this.openEscalations(m, input.accountId), input.reason, input.priority, evidence, why);
+      if (d.action === 'add-evidence') {
+        await this.addEvidence(m, d.escalationId, d.evidence, 'manual', why, input.actor);
+        result = { id: d.escalationId, created: false };
+      } else {
+        const rules = await this.rules.current();
+        const id = randomUUID();
+        await this.open(m, { id, accountId: input.accountId, reason: input.reason, rule: 'manual', priority: d.priority, evidence: d.evidence, why, actor: input.actor, rules, account: await this.accountContext(m, input.accountId) });
+        result = { id, created: true };
+      }
+    });
+    this.relay.kick();
+    if (!result) throw new Error('manual escalation produced no result');
+    return result;
+  }
+
+  private async open(
+    m: EntityManager,
+    o: { id?: string; accountId: string; reason: EscalationReason; rule: string; priority: EscalationPriority; evidence: Evidence[]; why: string; actor: string; rules: EscalationRuleSet; account: AccountContext },
+  ): Promise<number> {
+    const now = this.clock.now();
+    const id = o.id ?? randomUUID();
+    const view = await this.roster.routingView(m);
+    const routing = routeEscalation({ rules: o.rules.routing, reason: o.reason, account: o.account, ...view, now });
+    const team = routing.team;
+    const row: EscalationRow = {
+      id, accountId: o.accountId, reason: o.reason, rule: o.rule, rulesVersion: o.rules.version,
+      state: routing.csm ? EscalationState.Assigned : EscalationState.Open, priority: o.priority,
+      assigneeCsmId: routing.csm?.id ?? null, teamId: team?.id ?? null, routingWhy: routing.why, openedWhy: o.why, openedBy: o.actor,
+      openedAt: now, assignedAt: routing.csm ? now : null, ackDueAt: acknowledgeDueAt(now, o.priority, o.rules.sla, team?.businessHours),
+      acknowledgedAt: null, closedAt: null, resolution: null, handBackNote: null, slaBreachedAt: null, breachCount: 0, updatedAt: now,
+    };
+    await m.getRepository(EscalationRow).insert(row);
+    await this.insertEvidence(m, id, o.evidence, o.rule, o.why);
+    await this.audit(m, id, o.actor, 'opened', { reason: o.reason, rule: o.rule, rulesVersion: o.rules.version, priority: o.priority, why: o.why, evidence: o.evidence.map(evidenceKey) });
+    await this.emit(m, 'cs.escalation.opened.v1', row, { actor: o.actor, note: o.why });
+    if (!routing.csm) {
+      await this.audit(m, id, 'system', 'unassigned', { why: routing.why });
+      return 1;
+    }
+    await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [routing.csm.id, now]);
+    await this.audit(m, id, 'system', 'assigned', { csmId: routing.csm.id, step: routing.step, why: routing.why, teamId: team?.id ?? null });
+    await this.emit(m, 'cs.escalation.assigned.v1', row, { actor: 'system' });
+    return 2;
+  }
+
+  private async insertEvidence(m: EntityManager, escalationId: string, evidence: Evidence[], rule: string, why: string): Promise<Evidence[]> {
+    const added: Evidence[] = [];
+    for (const e of evidence) {
+      const rows = await m.query(
+        `INSERT INTO ${tableOf(m, EscalationEvidenceRow)} (escalation_id, kind, ref, summary, at, rule, why, added_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (escalation_id, kind, ref) DO NOTHING RETURNING seq`,
+        [escalationId, e.kind, e.ref, e.summary, e.at, rule, why, this.clock.now()],
+      );
+      if ((rows as unknown[]).length) added.push(e);
+    }
+    return added;
+  }
+
+  private async addEvidence(m: EntityManager, escalationId: string, evidence: Evidence[], rule: string, why: string, actor: string): Promise<number> {
+    const added = await this.insertEvidence(m, escalationId, evidence, rule, why);
+    if (!added.length) return 0;
+    const row = await m.getRepository(EscalationRow).findOneByOrFail({ id: escalationId });
+    row.updatedAt = this.clock.now();
+    await m.getRepository(EscalationRow).update({ id: escalationId }, { updatedAt: row.updatedAt });
+    await this.audit(m, escalationId, actor, 'evidence-added', { rule, why, evidence: added.map(evidenceKey) });
+    await this.emit(m, 'cs.escalation.evidence-added.v1', row, { actor, note: `${why}; added ${added.map((e) => `${e.kind} ${e.ref}`).join(', ')}` });
+    return 1;
+  }
+
+  async audit(m: EntityManager, escalationId: string, actor: string, action: string, detail: Record<string, unknown>): Promise<void> {
+    await m.query(`INSERT INTO ${tableOf(m, EscalationAuditRow)} (escalation_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)`, [
+      escalationId, this.clock.now(), actor, action, JSON.stringify(detail),
+    ]);
+  }
+
+  /** Builds the event (with the context notification needs) and writes it to the outbox. */
+  async emit(m: EntityManager, type: EscalationEventType, row: EscalationRow, o: EmitOptions): Promise<void> {
+    const assignee = row.assigneeCsmId ? await m.getRepository(CsmRow).findOneBy({ id: row.assigneeCsmId }) : null;
+    const team = row.teamId ? await m.getRepository(TeamRow).findOneBy({ id: row.teamId }) : null;
+    const evidence = await m.getRepository(EscalationEvidenceRow).find({ where: { escalationId: row.id }, order: { seq: 'DESC' }, take: EVIDENCE_IN_EVENTS });
+    const account = await this.accountContext(m, row.accountId);
+    const lead = team?.leadCsmId ? await m.getRepository(CsmRow).findOneBy({ id: team.leadCsmId }) : null;
+    const person = (c: CsmRow) => ({ csmId: c.id, name: c.name, email: c.email });
+    const data: EscalationChangedV1 = {
+      escalationId: row.id,
+      reason: row.reason as EscalationReason,
+      state: row.state as EscalationState,
+      priority: row.priority as EscalationPriority,
+      ...(assignee ? { assignee: { ...person(assignee), why: row.routingWhy ?? 'assigned' } } : {}),
+      ...(o.previousAssignee ? { previousAssignee: person(o.previousAssignee) } : {}),
+      ...(lead ? { teamLead: person(lead) } : {}),
+      ...(team ? { team: team.name } : {}),
+      actor: o.actor,
+      ...(row.ackDueAt ? { ackDueAt: row.ackDueAt.toISOString() } : {}),
+      evidence: evidence.reverse().map((e) => ({ kind: e.kind, ref: e.ref, summary: e.summary, at: e.at.toISOString() })),
+      context: {
+        ...(account.name ? { accountName: account.name } : {}),
+        ...(isEnum(HealthBand, account.band) ? { band: account.band } : {}),
+        ...(account.healthScore !== null && account.healthScore !== undefined ? { healthScore: account.healthScore } : {}),
+        ...(account.phase ? { phase: account.phase } : {}),
+        ...(account.touchModel ? { touchModel: account.touchModel } : {}),
+        ...(account.arr !== null && account.arr !== undefined ? { arr: account.arr } : {}),
+        ...(account.region ? { region: account.region } : {}),
+        topMovers: (account.topMovers ?? []).map((t) => `${t.component}.${t.measure} ${t.deltaPoints > 0 ? '+' : ''}${Math.round(t.deltaPoints * 100) / 100}`),
+      },
+      ...(o.note ? { note: o.note } : {}),
+      changedAt: this.clock.now().toISOString(),
+    };
+    const event = this.publisher.envelope({ type, subject: row.accountId, data });
+    await enqueueOutbox(m, [{ topic: Topics.escalation, event }]);
+  }
+
+  /** Acknowledge, resolve, reassign or hand back, in one transaction with its audit entry and event. */
+  async workflow(
+    id: string,
+    action: Exclude<WorkflowAction, 'add-evidence'>,
+    actor: string,
+    input: { resolution?: string; csmId?: string; reason?: string; note?: string } = {},
+  ): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      const repo = m.getRepository(EscalationRow);
+      const row = await repo.createQueryBuilder('e').setLock('pessimistic_write').where('e.id = :id', { id }).getOne();
+      if (!row) throw new NotFoundException(`escalation ${id} not found`);
+      const refusal = workflowRefusal(row.state as EscalationState, action, row.assigneeCsmId !== null);
+      if (refusal) throw new ConflictException(refusal);
+      const now = this.clock.now();
+      row.updatedAt = now;
+      switch (action) {
+        case 'acknowledge':
+          row.state = EscalationState.Acknowledged;
+          row.acknowledgedAt = now;
+          await repo.save(row);
+          await this.audit(m, id, actor, 'acknowledged', { assignee: row.assigneeCsmId, ackDueAt: row.ackDueAt?.toISOString() ?? null, late: row.ackDueAt ? row.ackDueAt <= now : false });
+          await this.emit(m, 'cs.escalation.acknowledged.v1', row, { actor });
+          break;
+        case 'resolve':
+          row.state = EscalationState.Resolved;
+          row.closedAt = now;
+          row.resolution = input.resolution ?? null;
+          await repo.save(row);
+          await this.audit(m, id, actor, 'resolved', { resolution: row.resolution });
+          await this.emit(m, 'cs.escalation.resolved.v1', row, { actor, note: row.resolution ?? undefined });
+          break;
+        case 'hand-back':
+          row.state = EscalationState.HandedBack;
+          row.closedAt = now;
+          row.handBackNote = input.note ?? null;
+          await repo.save(row);
+          await this.audit(m, id, actor, 'handed-back', { note: row.handBackNote });
+          await this.emit(m, 'cs.escalation.handed-back.v1', row, { actor, note: row.handBackNote ?? undefined });
+          break;
+        case 'reassign': {
+          const target = await m.getRepository(CsmRow).findOneBy({ id: input.csmId ?? '' });
+          if (!target) throw new BadRequestException(`csmId: CSM ${input.csmId} is not on the roster`);
+          if (target.id === row.assigneeCsmId) throw new ConflictException(`the escalation is already assigned to ${target.id}`);
+          const load = (await this.roster.loads(m))[target.id] ?? 0;
+          const refusal2 = ineligibility(toCsm(target), load, now);
+          if (refusal2 && !/capacity/.test(refusal2)) throw new ConflictException(`cannot reassign: ${refusal2}`);
+          const previous = row.assigneeCsmId ? await m.getRepository(CsmRow).findOneBy({ id: row.assigneeCsmId }) : null;
+          await this.assignTo(m, row, target, `reassigned by ${actor}: ${input.reason}`, now);
+          await this.audit(m, id, actor, 'reassigned', { from: previous?.id ?? null, to: target.id, reason: input.reason, ...(refusal2 ? { warning: refusal2 } : {}) });
+          await this.emit(m, 'cs.escalation.reassigned.v1', row, { actor, note: input.reason, previousAssignee: previous });
+          break;
+        }
+      }
+    });
+    this.relay.kick();
+  }
+
+  /** Gives the escalation to `target`: state assigned, the SLA clock restarts in the new team's hours. */
+  private async assignTo(m: EntityManager, row: EscalationRow, target: CsmRow, why: string, now: Date): Promise<void> {
+    const rules = await this.rules.current();
+    const team = target.teamId ? await m.getRepository(TeamRow).findOneBy({ id: target.teamId }) : null;
+    row.assigneeCsmId = target.id;
+    row.teamId = team?.id ?? row.teamId;
+    row.routingWhy = why;
+    row.state = EscalationState.Assigned;
+    row.assignedAt = now;
+    row.acknowledgedAt = null;
+    row.ackDueAt = acknowledgeDueAt(now, row.priority as EscalationPriority, rules.sla, team ? toTeam(team).businessHours : null);
+    row.updatedAt = now;
+    await m.getRepository(EscalationRow).save(row);
+    await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [target.id, now]);
+  }
+
+  /**
+   * Routes escalations that nobody could take when they opened (everyone away or at capacity), now
+   * that someone may be back; their acknowledgement due time stays as it was.
+   */
+  async assignWaiting(limit = 200): Promise<number> {
+    const now = this.clock.now();
+    let assigned = 0;
+    await this.ds.transaction(async (m) => {
+      const rows = await m
+        .getRepository(EscalationRow)
+        .createQueryBuilder('e')
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .where(`e.state = 'open' AND e.assignee_csm_id IS NULL`)
+        .orderBy('e.opened_at')
+        .take(limit)
+        .getMany();
+      if (!rows.length) return;
+      const rules = await this.rules.current();
+      for (const row of rows) {
+        const view = await this.roster.routingView(m);
+        const routing = routeEscalation({ rules: rules.routing, reason: row.reason as EscalationReason, account: await this.accountContext(m, row.accountId), ...view, now });
+        if (!routing.csm) continue;
+        row.assigneeCsmId = routing.csm.id;
+        row.teamId = routing.team?.id ?? row.teamId;
+        row.routingWhy = routing.why;
+        row.state = EscalationState.Assigned;
+        row.assignedAt = now;
+        row.updatedAt = now;
+        await m.getRepository(EscalationRow).save(row);
+        await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [routing.csm.id, now]);
+        await this.audit(m, row.id, 'system', 'assigned', { csmId: routing.csm.id, step: routing.step, why: routing.why, teamId: row.teamId, waitedMs: now.getTime() - row.openedAt.getTime() });
+        await this.emit(m, 'cs.escalation.assigned.v1', row, { actor: 'system' });
+        assigned++;
+      }
+    });
+    if (assigned) this.relay.kick();
+    return assigned;
+  }
+
+  /**
+   * Finds escalations whose acknowledgement is overdue, emits sla-breached (with the team lead) and,
+   * when the rules say so, re-routes each to someone else (not the assignee who missed it).
+   */
+  async detectBreaches(limit = 200): Promise<number> {
+    const now = this.clock.now();
+    let breached = 0;
+    await this.ds.transaction(async (m) => {
+      const rows = await m
+        .getRepository(EscalationRow)
+        .createQueryBuilder('e')
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .where(`e.state IN ('open', 'assigned') AND e.ack_due_at <= :now AND (e.sla_breached_at IS NULL OR e.sla_breached_at < e.ack_due_at)`, { now })
+        .orderBy('e.ack_due_at')
+        .take(limit)
+        .getMany();
+      const rules = await this.rules.current();
+      for (const row of rows) {
+        breached++;
+        const late = row.assigneeCsmId ? await m.getRepository(CsmRow).findOneBy({ id: row.assigneeCsmId }) : null;
+        row.slaBreachedAt = now;
+        row.breachCount += 1;
+        row.updatedAt = now;
+        await m.getRepository(EscalationRow).save(row);
+        const note = `not acknowledged by ${row.ackDueAt?.toISOString()}${late ? ` (assignee ${late.name})` : ' (unassigned)'}`;
+        await this.audit(m, row.id, 'system', 'sla-breached', { ackDueAt: row.ackDueAt?.toISOString() ?? null, assignee: late?.id ?? null, notifyTeamLead: rules.sla.onBreach.notifyTeamLead });
+        await this.emit(m, 'cs.escalation.sla-breached.v1', row, { actor: 'system', note });
+        if (!rules.sla.onBreach.reroute) continue;
+        const view = await this.roster.routingView(m);
+        const account = await this.accountContext(m, row.accountId);
+        const routing = routeEscalation({ rules: rules.routing, reason: row.reason as EscalationReason, account, ...view, exclude: late ? [late.id] : [], now });
+        const target = routing.csm ? view.rows.find((r) => r.id === routing.csm?.id) : undefined;
+        if (!target) {
+          await this.audit(m, row.id, 'system', 'reroute-failed', { why: routing.why });
+          continue;
+        }
+        await this.assignTo(m, row, target, `SLA breach re-route: ${routing.why}`, now);
+        await this.audit(m, row.id, 'system', 'reassigned', { from: late?.id ?? null, to: target.id, reason: 'sla-breached', why: routing.why });
+        await this.emit(m, late ? 'cs.escalation.reassigned.v1' : 'cs.escalation.assigned.v1', row, { actor: 'system', note: 'acknowledgement SLA breached', previousAssignee: late });
+      }
+    });
+    if (breached) this.relay.kick();
+    return breached;
+  }
+
+  isOpen(state: string): boolean {
+    return isOpenState(state as EscalationState);
+  }
+}
+
+export function toContactFact(c: SupportContact): SupportContactFact {
+  return {
+    kind: c.kind === 'call' ? 'call' : 'ticket', ref: c.ref, category: c.category, tags: c.tags, occurredAt: c.occurredAt, subject: c.subject,
+    sentiment: c.sentiment, satisfaction: c.satisfaction, needsCs: c.needsCs,
+  };
+}

@@ -1,0 +1,150 @@
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CLOCK, type Clock } from '@kizuna/shared/contracts';
+import { CsmRow, EscalationRow, TeamRow } from '@kizuna/escalation-routing/data-access';
+import { OPEN_STATES, type Csm, type Team } from '@kizuna/escalation-routing/domain';
+
+export interface CsmView {
+  id: string;
+  name: string;
+  email: string;
+  region: string | null;
+  teamId: string | null;
+  specialties: string[];
+  capacity: number;
+  active: boolean;
+  outOfOffice: { from: string; to: string } | null;
+  notificationChannels: { type: string; target: string }[];
+  /** Open escalations assigned now. */
+  openEscalations: number;
+  updatedAt: string;
+}
+
+export interface TeamView {
+  id: string;
+  name: string;
+  region: string;
+  leadCsmId: string | null;
+  businessHours: { timeZone: string; days: number[]; start: string; end: string };
+  updatedAt: string;
+}
+
+export interface CsmInput {
+  name: string;
+  email: string;
+  region?: string | null;
+  teamId?: string | null;
+  specialties?: string[];
+  capacity: number;
+  active: boolean;
+  outOfOffice?: { from: string; to: string } | null;
+  notificationChannels?: { type: string; target: string }[];
+}
+
+export interface TeamInput {
+  name: string;
+  region: string;
+  leadCsmId?: string | null;
+  businessHours: { timeZone: string; days: number[]; start: string; end: string };
+}
+
+const OPEN = OPEN_STATES.map((s) => `'${s}'`).join(', ');
+
+export const toCsm = (r: CsmRow): Csm => ({
+  id: r.id, name: r.name, email: r.email, region: r.region, teamId: r.teamId, specialties: r.specialties, capacity: r.capacity, active: r.active,
+  outOfOffice: r.outOfOfficeFrom && r.outOfOfficeTo ? { from: r.outOfOfficeFrom, to: r.outOfOfficeTo } : null,
+});
+
+export const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, region: r.region, leadCsmId: r.leadCsmId, businessHours: r.businessHours });
+
+/** The roster: CSMs and teams, and what routing needs of them (load, last assignment). */
+@Injectable()
+export class RosterService {
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Everything routing needs, read in the caller's transaction. */
+  async routingView(m: EntityManager): Promise<{ csms: Csm[]; rows: CsmRow[]; teams: Team[]; load: Record<string, number>; lastAssignedAt: Record<string, Date | null> }> {
+    const rows = await m.getRepository(CsmRow).find({ order: { id: 'ASC' } });
+    const teams = (await m.getRepository(TeamRow).find({ order: { id: 'ASC' } })).map(toTeam);
+    const load = await this.loads(m);
+    return { csms: rows.map(toCsm), rows, teams, load, lastAssignedAt: Object.fromEntries(rows.map((r) => [r.id, r.lastAssignedAt])) };
+  }
+
+  async loads(m: EntityManager): Promise<Record<string, number>> {
+    const counts: { id: string; n: number }[] = await m.query(
+      `SELECT assignee_csm_id AS id, count(*)::int AS n FROM ${m.connection.getMetadata(EscalationRow).tablePath}
+        WHERE state IN (${OPEN}) AND assignee_csm_id IS NOT NULL GROUP BY 1`,
+    );
+    return Object.fromEntries(counts.map((c) => [c.id, c.n]));
+  }
+
+  async putCsm(id: string, input: CsmInput): Promise<{ created: boolean; csm: CsmView }> {
+    const repo = this.ds.getRepository(CsmRow);
+    const existing = await repo.findOneBy({ id });
+    await repo.save({
+      id,
+      name: input.name,
+      email: input.email.toLowerCase(),
+      region: input.region ?? null,
+      teamId: input.teamId ?? null,
+      specialties: input.specialties ?? [],
+      capacity: input.capacity,
+      active: input.active,
+      outOfOfficeFrom: input.outOfOffice ? new Date(input.outOfOffice.from) : null,
+      outOfOfficeTo: input.outOfOffice ? new Date(input.outOfOffice.to) : null,
+      notificationChannels: input.notificationChannels ?? [],
+      lastAssignedAt: existing?.lastAssignedAt ?? null,
+      updatedAt: this.clock.now(),
+    });
+    return { created: !existing, csm: await this.getCsm(id) };
+  }
+
+  async getCsm(id: string): Promise<CsmView> {
+    const row = await this.ds.getRepository(CsmRow).findOneBy({ id });
+    if (!row) throw new NotFoundException(`CSM ${id} not found`);
+    const load = await this.loads(this.ds.manager);
+    return this.csmView(row, load[id] ?? 0);
+  }
+
+  async listCsms(filter: { teamId?: string; region?: string; active?: boolean }, limit: number, offset: number): Promise<{ total: number; limit: number; offset: number; items: CsmView[] }> {
+    const qb = this.ds.getRepository(CsmRow).createQueryBuilder('c');
+    if (filter.teamId) qb.andWhere('c.team_id = :teamId', { teamId: filter.teamId });
+    if (filter.region) qb.andWhere('lower(c.region) = lower(:region)', { region: filter.region });
+    if (filter.active !== undefined) qb.andWhere('c.active = :active', { active: filter.active });
+    const [rows, total] = await qb.orderBy('c.id').take(limit).skip(offset).getManyAndCount();
+    const load = await this.loads(this.ds.manager);
+    return { total, limit, offset, items: rows.map((r) => this.csmView(r, load[r.id] ?? 0)) };
+  }
+
+  async putTeam(id: string, input: TeamInput): Promise<{ created: boolean; team: TeamView }> {
+    const repo = this.ds.getRepository(TeamRow);
+    const existing = await repo.findOneBy({ id });
+    await repo.save({ id, name: input.name, region: input.region, leadCsmId: input.leadCsmId ?? null, businessHours: input.businessHours, updatedAt: this.clock.now() });
+    return { created: !existing, team: await this.getTeam(id) };
+  }
+
+  async getTeam(id: string): Promise<TeamView> {
+    const row = await this.ds.getRepository(TeamRow).findOneBy({ id });
+    if (!row) throw new NotFoundException(`team ${id} not found`);
+    return this.teamView(row);
+  }
+
+  async listTeams(): Promise<{ items: TeamView[] }> {
+    return { items: (await this.ds.getRepository(TeamRow).find({ order: { id: 'ASC' } })).map((r) => this.teamView(r)) };
+  }
+
+  private csmView(r: CsmRow, open: number): CsmView {
+    return {
+      id: r.id, name: r.name, email: r.email, region: r.region, teamId: r.teamId, specialties: r.specialties, capacity: r.capacity, active: r.active,
+      outOfOffice: r.outOfOfficeFrom && r.outOfOfficeTo ? { from: r.outOfOfficeFrom.toISOString(), to: r.outOfOfficeTo.toISOString() } : null,
+      notificationChannels: r.notificationChannels, openEscalations: open, updatedAt: r.updatedAt.toISOString(),
+    };
+  }
+
+  private teamView(r: TeamRow): TeamView {
+    return { id: r.id, name: r.name, region: r.region, leadCsmId: r.leadCsmId, businessHours: r.businessHours, updatedAt: r.updatedAt.toISOString() };
+  }
+}
