@@ -10,6 +10,8 @@ import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = [
@@ -42,6 +44,22 @@ if (process.env.KIZUNA_TRACE_DIR === undefined) {
   process.env.KIZUNA_TRACE_DIR = dir;
 }
 const READY_TIMEOUT_MS = Number(process.env.KIZUNA_READY_TIMEOUT_MS ?? 90000);
+
+// The demo: a simulated company played into the platform once it is up (`npm start -- --no-demo` skips it).
+const { values: opts } = parseArgs({
+  options: {
+    'no-demo': { type: 'boolean', default: process.env.KIZUNA_DEMO === '0' },
+    'demo-seed': { type: 'string', default: '42' },
+    'demo-accounts': { type: 'string', default: '200' },
+    'demo-days': { type: 'string', default: '90' },
+    'demo-activity': { type: 'string', default: '0.3' },
+    'demo-compress': { type: 'string', default: '150' },
+  },
+});
+const DEMO = !opts['no-demo'];
+/** Seconds between launching the services and the first simulated day (they start meanwhile). */
+const DEMO_LEAD_S = Number(process.env.KIZUNA_DEMO_LEAD_S ?? 45);
+const DAY_MS = 86_400_000;
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kizuna';
 const colors = [36, 32, 35, 33, 34];
 const say = (msg) => process.stdout.write(`\x1b[1m[kizuna]\x1b[0m ${msg}\n`);
@@ -125,6 +143,74 @@ function startServices() {
   });
 }
 
+/** Local sinks the demo's notifications go to: an SMTP server and a webhook receiver, each message a JSON file. */
+async function startSinks(dir) {
+  const mailDir = join(dir, 'mail');
+  const webhookDir = join(dir, 'webhooks');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(mailDir, { recursive: true });
+  mkdirSync(webhookDir, { recursive: true });
+  let n = 0;
+  const { SMTPServer } = await import('smtp-server');
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks = [];
+      stream.on('data', (c) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const subject = /^subject: (.*)$/im.exec(raw)?.[1] ?? '';
+        const file = join(mailDir, `${String(++n).padStart(6, '0')}.json`);
+        writeFileSync(file, JSON.stringify({ from: session.envelope.mailFrom?.address, to: session.envelope.rcptTo.map((r) => r.address), subject, at: new Date().toISOString() }));
+        callback();
+      });
+    },
+  });
+  await new Promise((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  const hooks = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      writeFileSync(join(webhookDir, `${String(++n).padStart(6, '0')}.json`), JSON.stringify({ path: req.url, id: req.headers['webhook-id'], body: Buffer.concat(chunks).toString('utf8') }));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+  return { smtpPort: smtp.server.address().port, webhookUrl: `http://127.0.0.1:${hooks.address().port}/kizuna`, mailDir, webhookDir, close: () => { smtp.close(); hooks.close(); } };
+}
+
+/**
+ * The demo's clock window: the services' clock stands at the first simulated day until the demo
+ * starts (DEMO_LEAD_S after launch), plays the simulated days in --demo-compress seconds, then runs on
+ * at real speed from the next UTC midnight (so data and "now" agree afterwards).
+ */
+function demoWindow() {
+  const realStart = Date.now() + DEMO_LEAD_S * 1000;
+  const realEnd = realStart + Number(opts['demo-compress']) * 1000;
+  const simEnd = Math.ceil(realEnd / DAY_MS) * DAY_MS;
+  const simStart = simEnd - Number(opts['demo-days']) * DAY_MS;
+  return { realStart, realEnd, simStart, simEnd };
+}
+
+function runDemo(window, sinks) {
+  const args = [
+    '-r', '@swc-node/register', join(root, 'tools/simulator/src/demo.ts'),
+    '--start', new Date(window.simStart).toISOString(), '--real-start', String(window.realStart),
+    '--compress', String(window.realEnd - window.realStart),
+    '--seed', opts['demo-seed'], '--accounts', opts['demo-accounts'], '--days', opts['demo-days'], '--activity', opts['demo-activity'],
+    '--mail-dir', sinks.mailDir, '--webhook-dir', sinks.webhookDir, '--webhook-url', sinks.webhookUrl,
+    '--summary-out', join(root, '.kizuna', 'demo', 'summary.json'),
+  ];
+  const child = spawn(process.execPath, args, { cwd: root, env: process.env, stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('exit', (code) => {
+    if (stopping) return;
+    say(code === 0 ? 'demo done; the platform keeps running with its data. Press Ctrl-C to stop everything.' : `the demo failed (exit ${code}); the platform keeps running.`);
+  });
+  children.push({ name: 'demo', child });
+}
+
 async function waitReady() {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   const pending = new Set(SERVICES.map(([name]) => name));
@@ -176,6 +262,20 @@ try {
   say('building (SWC)...');
   const build = spawnSync(process.execPath, [join(root, 'tools/scripts/build.mjs')], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('build failed');
+  let sinks;
+  let window;
+  if (DEMO) {
+    sinks = await startSinks(join(root, '.kizuna', 'demo'));
+    window = demoWindow();
+    Object.assign(process.env, {
+      KIZUNA_CLOCK_WINDOW: [window.simStart, window.simEnd, window.realStart, window.realEnd].map((t) => new Date(t).toISOString()).join(','),
+      NOTIFICATION_SMTP_HOST: '127.0.0.1',
+      NOTIFICATION_SMTP_PORT: String(sinks.smtpPort),
+      NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true',
+    });
+    process.env.LOG_LEVEL ??= 'warn';
+    say(`demo: services run on a simulated clock: ${opts['demo-days']} days (${new Date(window.simStart).toISOString().slice(0, 10)} .. ${new Date(window.simEnd).toISOString().slice(0, 10)}) in ${opts['demo-compress']} s, then real time; mail and webhooks go to local sinks (.kizuna/demo)`);
+  }
   say('starting the five services (each applies its own migrations)...');
   startServices();
   await waitReady();
@@ -185,7 +285,10 @@ try {
   say(`send an event:  curl -u ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}: -XPOST http://127.0.0.1:3001/v1/track -H "content-type: application/json" \\`);
   say('                  -d \'{"userId":"u1","event":"Report Shared","context":{"groupId":"acme"}}\'');
   say('see where it went:  npm run trace -- acme      metrics: http://127.0.0.1:3002/metrics (each service)');
-  say('press Ctrl-C to stop everything.');
+  if (DEMO) {
+    say(`demo: ${opts['demo-accounts']} simulated accounts over ${opts['demo-days']} days (seed ${opts['demo-seed']}); skip it with npm start -- --no-demo`);
+    runDemo(window, sinks);
+  } else say('press Ctrl-C to stop everything.');
 } catch (e) {
   say(`\x1b[31m${e.message}\x1b[0m`);
   await shutdown(1);

@@ -1,18 +1,48 @@
 import type { Company, Csm, Team } from './model';
 
+/** `PUT /v1/csms/:id` of escalation-routing. */
+export interface CsmBody {
+  name: string;
+  email: string;
+  region: string;
+  teamId: string;
+  specialties: string[];
+  capacity: number;
+  active: boolean;
+  outOfOffice: { from: string; to: string } | null;
+  notificationChannels: { type: string; target: string }[];
+}
+
+/** `PUT /v1/teams/:id` of escalation-routing. */
+export interface TeamBody {
+  name: string;
+  region: string;
+  leadCsmId: string;
+  businessHours: { timeZone: string; days: number[]; start: string; end: string };
+}
+
 /**
- * The CS team as plain JSON, in the shape escalation-routing's roster API is expected to take
- * (`PUT /v1/csms/:id`, `PUT /v1/teams/:id`): the id in the path, the rest in the body.
+ * The CS team as plain JSON, in the shape of escalation-routing's roster API (`PUT /v1/csms/:id`,
+ * `PUT /v1/teams/:id`): the id in the path, the rest in the body.
  */
 export interface Roster {
-  csms: { id: string; body: Omit<Csm, 'id'> }[];
-  teams: { id: string; body: Omit<Team, 'id'> }[];
+  csms: { id: string; body: CsmBody }[];
+  teams: { id: string; body: TeamBody }[];
 }
+
+const csmBody = (c: Csm): CsmBody => ({
+  name: c.name, email: c.email, region: c.region, teamId: c.teamId, specialties: c.specialties, capacity: c.capacity, active: c.active,
+  outOfOffice: c.outOfOffice, notificationChannels: c.notificationChannels.map((n) => ({ type: n.kind, target: n.address })),
+});
+
+const teamBody = (t: Team): TeamBody => ({
+  name: t.name, region: t.region, leadCsmId: t.leadCsmId, businessHours: { timeZone: t.timezone, ...t.businessHours },
+});
 
 export function rosterOf(company: Pick<Company, 'csms' | 'teams'>): Roster {
   return {
-    csms: company.csms.map(({ id, ...body }) => ({ id, body })),
-    teams: company.teams.map(({ id, ...body }) => ({ id, body })),
+    csms: company.csms.map((c) => ({ id: c.id, body: csmBody(c) })),
+    teams: company.teams.map((t) => ({ id: t.id, body: teamBody(t) })),
   };
 }
 

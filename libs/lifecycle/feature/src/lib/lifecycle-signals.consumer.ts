@@ -65,6 +65,15 @@ export class LifecycleSignalsConsumer {
     let emitted = 0;
     await this.ds.transaction(async (m) => {
       const fresh = await claimInboxMany(m, group, items.map((i) => i.event));
+      // Runs of other partitions and topics touch the same accounts at the same time: every account of
+      // this run is locked first, in one order, so two runs wait for each other instead of deadlocking.
+      const accounts = [...new Set(items.filter((i) => fresh.has(i.event.id)).map((i) => i.event.subject))];
+      if (accounts.length) {
+        await m.query(
+          `SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended('lifecycle:' || a, 0) AS k FROM unnest($1::text[]) AS a ORDER BY 1) s`,
+          [accounts],
+        );
+      }
       const product = new Map<string, Map<string, KeyedSignal>>();
       for (const { event: e } of items) {
         if (!fresh.delete(e.id)) continue; // seen before, or twice in this run

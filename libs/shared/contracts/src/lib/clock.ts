@@ -62,3 +62,48 @@ export class ScaledClock implements Clock {
     return this.realStartMs + (new Date(simulated).getTime() - this.simStart) / this.rate;
   }
 }
+
+/**
+ * The demo's clock: simulated time `simStart`..`simEnd` played between the real instants
+ * `realStart`..`realEnd` (so months pass in minutes). Before `realStart` it stands at `simStart`
+ * (the services start and wait for the simulation); after `realEnd` it runs at real speed from
+ * `simEnd`. Every service and the simulator share the four instants, so they agree on "now".
+ */
+export class WindowClock implements Clock {
+  private readonly s0: number;
+  private readonly s1: number;
+  private readonly r0: number;
+  private readonly r1: number;
+
+  constructor(
+    window: { simStart: Date | string; simEnd: Date | string; realStart: Date | string | number; realEnd: Date | string | number },
+    private readonly realNow: () => number = Date.now,
+  ) {
+    this.s0 = new Date(window.simStart).getTime();
+    this.s1 = new Date(window.simEnd).getTime();
+    this.r0 = new Date(window.realStart).getTime();
+    this.r1 = new Date(window.realEnd).getTime();
+    if ([this.s0, this.s1, this.r0, this.r1].some(Number.isNaN)) throw new Error('WindowClock: every instant must be a date');
+    if (!(this.s1 > this.s0 && this.r1 > this.r0)) throw new Error('WindowClock: each window must end after it starts');
+  }
+
+  now(): Date {
+    const t = this.realNow();
+    if (t <= this.r0) return new Date(this.s0);
+    if (t >= this.r1) return new Date(this.s1 + (t - this.r1));
+    return new Date(this.s0 + ((t - this.r0) * (this.s1 - this.s0)) / (this.r1 - this.r0));
+  }
+}
+
+/**
+ * The clock a service runs on: real time, unless KIZUNA_CLOCK_WINDOW holds four comma-separated
+ * instants "simStart,simEnd,realStart,realEnd" (the demo of `npm start`; see {@link WindowClock}).
+ */
+export function clockFromEnvironment(env: Record<string, string | undefined> = process.env): Clock {
+  const spec = env['KIZUNA_CLOCK_WINDOW'];
+  if (!spec) return new SystemClock();
+  const parts = spec.split(',').map((p) => p.trim());
+  if (parts.length !== 4) throw new Error(`KIZUNA_CLOCK_WINDOW must be "simStart,simEnd,realStart,realEnd", got "${spec}"`);
+  const [simStart, simEnd, realStart, realEnd] = parts as [string, string, string, string];
+  return new WindowClock({ simStart, simEnd, realStart, realEnd });
+}

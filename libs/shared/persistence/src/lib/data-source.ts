@@ -29,7 +29,9 @@ export function dataSourceOptions(spec: ServiceDataSpec, params: DataSourceParam
     migrationsTransactionMode: 'each',
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'],
+    // TypeORM's own error log prints the query's parameters (personal data, secrets): off. A failed
+    // query surfaces as an exception, logged by its caller with the message only.
+    logging: false,
     applicationName: params.applicationName ?? `kizuna-${spec.schema}`,
     extra: { max: params.poolSize ?? 10 },
   };

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
-import type { Clock } from '@kizuna/shared/contracts';
+import { clockFromEnvironment, type Clock } from '@kizuna/shared/contracts';
 import { ConfigError, ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { ensureDatabase, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import { createLogger } from '@kizuna/shared/telemetry';
@@ -49,7 +49,7 @@ export async function bootstrapService(def: ServiceDefinition): Promise<INestApp
     await ensureDatabase(config.DATABASE_URL);
     return await runService({
       name: def.name,
-      module: serviceRootModule(def, config, logger),
+      module: serviceRootModule(def, config, logger, clockFromEnvironment()),
       config,
       logger,
       defaultPort: def.defaultPort,
