@@ -180,6 +180,7 @@ async function main(): Promise<void> {
   const roster = rosterOf(company);
   const posted = await postRoster(URLS.escalations, roster, { headers: bearer() });
   say(`CS roster -> escalation-routing: ${posted.status}, ${posted.csms} CSMs, ${posted.teams} teams`);
+  for (const f of posted.failures.slice(0, 5)) say(`\x1b[33m  ${f.path}: ${f.status} ${f.message}\x1b[0m`);
   let recipients = 0;
   for (const c of company.csms) {
     const lead = company.teams.some((t) => t.leadCsmId === c.id);
@@ -189,8 +190,12 @@ async function main(): Promise<void> {
       timeZone: company.teams.find((t) => t.id === c.teamId)?.timezone ?? 'UTC',
       ...(lead && args.webhookUrl ? { webhooks: [{ id: 'demo-sink', url: args.webhookUrl }] } : {}),
     };
-    await api(URLS.notification, `/v1/recipients/${encodeURIComponent(c.id)}`, { method: 'PUT', body: JSON.stringify(body) });
-    recipients++;
+    try {
+      await api(URLS.notification, `/v1/recipients/${encodeURIComponent(c.id)}`, { method: 'PUT', body: JSON.stringify(body) });
+      recipients++;
+    } catch (e) {
+      say(`\x1b[33mrecipient ${c.id} refused: ${(e as Error).message}\x1b[0m`);
+    }
   }
   say(`notification recipients: ${recipients} CSMs (team leads also get a signed webhook to the local sink)`);
 

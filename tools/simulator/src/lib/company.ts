@@ -311,14 +311,18 @@ function buildCsTeam(rng: Prng, accounts: ScriptedAccount[], vendorDomain: strin
   const names = new NamePool(rng);
   const csms: Csm[] = [];
   const teams: Team[] = [];
+  const handles = new Set<string>();
   for (const region of REGIONS) {
     const paid = accounts.filter((a) => a.region === region && a.size !== ContractSize.Freemium).length;
     const count = Math.max(2, Math.ceil(paid / 12));
     const teamId = `team-${region}`;
     const members: Csm[] = [];
     for (let i = 0; i < count; i++) {
-      const { first, last } = names.person();
+      // One person per name: the roster and notification key people by e-mail too.
+      let { first, last } = names.person();
+      while (handles.has(`${slug(first)}.${slug(last)}`)) ({ first, last } = names.person());
       const handle = `${slug(first)}.${slug(last)}`;
+      handles.add(handle);
       const specialties: Specialty[] = [SPECIALTIES[i % SPECIALTIES.length] as Specialty];
       if (rng.chance(0.3)) {
         const second = SPECIALTIES[(i + 1) % SPECIALTIES.length] as Specialty;
