@@ -50,10 +50,10 @@ const { values: opts } = parseArgs({
   options: {
     'no-demo': { type: 'boolean', default: process.env.KIZUNA_DEMO === '0' },
     'demo-seed': { type: 'string', default: '42' },
-    'demo-accounts': { type: 'string', default: '200' },
-    'demo-days': { type: 'string', default: '90' },
+    'demo-accounts': { type: 'string', default: '120' },
+    'demo-days': { type: 'string', default: '60' },
     'demo-activity': { type: 'string', default: '0.3' },
-    'demo-compress': { type: 'string', default: '150' },
+    'demo-compress': { type: 'string', default: '120' },
   },
 });
 const DEMO = !opts['no-demo'];
@@ -108,7 +108,7 @@ async function ensureKafka() {
     return;
   }
   if (await portOpen('127.0.0.1', Number(process.env.KAFKA_PORT ?? 9092))) {
-    say('a Kafka broker is already running on 127.0.0.1:9092; using it (and leaving it running)');
+    say(`a Kafka broker is already running on 127.0.0.1:${process.env.KAFKA_PORT ?? 9092}; using it (and leaving it running)`);
     return;
   }
   say('starting the local Kafka broker (infra/kafka; the first run fetches it with Maven)');
@@ -255,10 +255,38 @@ async function shutdown(code = 0) {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+/**
+ * The demo runs on its own broker (port 9192, data in .kizuna/kafka-demo) and its own database
+ * (kizuna_demo), both emptied at each start, so the same seed gives the same run; `--no-demo` uses
+ * the development broker (9092) and database (kizuna), which keep their data.
+ */
+async function isolateDemo() {
+  if (!process.env.DATABASE_URL) {
+    const url = new URL(DEFAULT_DATABASE_URL);
+    url.pathname = '/kizuna_demo';
+    const admin = new URL(DEFAULT_DATABASE_URL);
+    admin.pathname = '/postgres';
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: admin.toString() });
+    await client.connect();
+    await client.query('DROP DATABASE IF EXISTS kizuna_demo WITH (FORCE)').finally(() => client.end());
+    process.env.DATABASE_URL = url.toString();
+  }
+  if (!process.env.KAFKA_BROKERS && process.env.KAFKA_PORT === undefined) {
+    Object.assign(process.env, { KAFKA_PORT: '9192', KAFKA_CONTROLLER_PORT: '9193', KAFKA_DATA_DIR: join(root, '.kizuna', 'kafka-demo') });
+    const script = join(root, 'infra/kafka/kafka.sh');
+    spawnSync('bash', [script, 'stop'], { stdio: 'ignore' });
+    spawnSync('bash', [script, 'reset'], { stdio: 'ignore' });
+  }
+  say(`demo: a fresh database (${new URL(process.env.DATABASE_URL).pathname.slice(1)}) and broker (port ${process.env.KAFKA_PORT ?? 'from KAFKA_BROKERS'})`);
+}
+
 try {
   const t0 = Date.now();
   await ensurePostgres();
+  if (DEMO) await isolateDemo();
   await ensureKafka();
+  if (DEMO && !process.env.KAFKA_BROKERS && process.env.KAFKA_PORT) process.env.KAFKA_BROKERS = `127.0.0.1:${process.env.KAFKA_PORT}`;
   say('building (SWC)...');
   const build = spawnSync(process.execPath, [join(root, 'tools/scripts/build.mjs')], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('build failed');
