@@ -249,7 +249,7 @@ async function main(): Promise<void> {
   out(`Notifications:  ${[...mail.values()].reduce((a, b) => a + b, 0)} e-mails captured by the local SMTP sink, ${hooks} signed webhooks by the webhook sink`);
   for (const [to, n] of [...mail.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5)) out(`                ${String(n).padStart(3)} to ${nameOf.get(to) ?? 'a customer contact'}`);
   const k = (key: string) => (kpis[key]?.value as number | null | undefined) ?? null;
-  out(`KPIs (window):  NRR ${pct(k('netRevenueRetention'))} · GRR ${pct(k('grossRevenueRetention'))} · logo churn ${pct(k('logoChurnRate'))} · onboarding completion ${pct(k('onboardingCompletionRate'))} · NPS ${k('netPromoterScore') ?? 'n/a'}`);
+  out(`KPIs (window):  NRR ${pct(k('netRevenueRetention'))} · GRR ${pct(k('grossRevenueRetention'))} · logo churn ${pct(k('logoChurnRate'))} · onboarding completion ${pct(k('onboardingCompletionRate'))} · NPS ${k('netPromoterScore') === null ? 'n/a' : Number(k('netPromoterScore')).toFixed(1)}`);
   out(`At risk:        ${evaluation.atRisk.flagged} of ${evaluation.atRisk.scripted} scripted at-risk accounts flagged (danger after their first week, or a risk escalation); ${evaluation.churn.flaggedBeforeChurn} of ${evaluation.churn.churned} churned accounts flagged before they churned`);
   out('');
   out(formatEvaluation(evaluation));
