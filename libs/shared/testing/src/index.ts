@@ -5,3 +5,4 @@ export * from './lib/otlp-receiver';
 export * from './lib/service-processes';
 export * from './lib/openapi-routes';
 export * from './lib/kafka-network-switch';
+export * from './lib/auth-tokens';
