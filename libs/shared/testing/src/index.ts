@@ -6,3 +6,4 @@ export * from './lib/service-processes';
 export * from './lib/openapi-routes';
 export * from './lib/kafka-network-switch';
 export * from './lib/auth-tokens';
+export * from './lib/auth-matrix';
