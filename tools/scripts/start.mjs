@@ -10,6 +10,7 @@ import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { devJwtKeys } from './dev-auth.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = [
@@ -33,6 +34,10 @@ if (!process.env.INGESTION_SECRET_KEY) {
   }
   process.env.INGESTION_SECRET_KEY = readFileSync(file, 'utf8').trim();
 }
+// Bearer tokens of the APIs: without AUTH_JWT_KEYS, a random development HS256 key kept in .kizuna/
+// (`npm run token -- --role admin` signs with it).
+const devAuth = !process.env.AUTH_JWT_KEYS;
+if (devAuth) process.env.AUTH_JWT_KEYS = devJwtKeys();
 // Spans go to files (no collector needed): `npm run trace -- <accountId|traceId>` reads them. A fresh
 // directory per run; set OTEL_EXPORTER_OTLP_ENDPOINT as well to send them to Jaeger or a collector.
 if (process.env.KIZUNA_TRACE_DIR === undefined) {
@@ -183,6 +188,7 @@ try {
   say(`write key of source "default": ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}   admin token: ${process.env.INGESTION_ADMIN_TOKEN === DEV_ADMIN_TOKEN ? DEV_ADMIN_TOKEN : '(from INGESTION_ADMIN_TOKEN)'}`);
   say(`send an event:  curl -u ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}: -XPOST http://127.0.0.1:3001/v1/track -H "content-type: application/json" \\`);
   say('                  -d \'{"userId":"u1","event":"Report Shared","context":{"groupId":"acme"}}\'');
+  say(`API token:  TOKEN=$(npm run -s token -- --role admin)   then  curl -H "authorization: Bearer $TOKEN" http://127.0.0.1:3002/v1/health${devAuth ? '' : '   (signs with AUTH_JWT_KEYS)'}`);
   say('see where it went:  npm run trace -- acme      metrics: http://127.0.0.1:3002/metrics (each service)');
   say('press Ctrl-C to stop everything.');
 } catch (e) {
