@@ -124,7 +124,7 @@ describe('escalation-routing access control', () => {
 
   it('records the token subject as the actor; an x-kizuna-actor header is ignored', async () => {
     const acc = id('acc-a');
-    const created = await send('POST', '/v1/escalations', await as('csm', { ...json, 'x-kizuna-actor': 'mallory' }), JSON.stringify({ accountId: acc, reason: 'churn-risk', summary: 'audit me' }));
+    const created = await send('POST', '/v1/escalations', await as('csm', { ...json, 'x-kizuna-actor': 'mallory' }), JSON.stringify({ accountId: acc, reason: 'agent-flagged', summary: 'audit me' }));
     expect(created.status).toBeLessThan(300);
     const esc = JSON.parse(created.text).escalation as { id: string; audit: { actor: string; action: string }[] };
     expect(esc.audit.find((a) => a.action === 'opened')?.actor).toBe(id('csm-a'));

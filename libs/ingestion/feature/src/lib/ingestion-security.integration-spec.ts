@@ -71,8 +71,9 @@ describe('ingestion access control', () => {
 
   it('intake routes refuse bearer tokens in place of a write key', async () => {
     const token = await testToken({ roles: ['admin'] });
-    for (const path of ['/v1/track', '/v1/batch', '/v1/support/tickets']) {
-      const r = await send('POST', path, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, '{}');
+    const track = { userId: 'u1', event: 'Report Shared', context: { groupId: 'acme' } };
+    for (const [path, body] of [['/v1/track', track], ['/v1/batch', { batch: [{ type: 'track', ...track }] }]] as const) {
+      const r = await send('POST', path, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, JSON.stringify(body));
       expect(r.status).toBe(401);
     }
   });
