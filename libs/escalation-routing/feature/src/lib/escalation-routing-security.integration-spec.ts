@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import { ALL_TOPICS, ManualClock, createEvent, topicOf } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
-import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
+import { AuthConfig, createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
 import {
   injectTransport, matrixCoverage, recordRoutes, runAuthMatrix, runHostileIds, startConsumerGroupAtEnd, testKafka, testToken, waitFor,
   type MatrixRule, type NoBearerRule, type TestRole, type Transport,
@@ -18,6 +18,8 @@ import { EscalationRoutingModule } from './escalation-routing.module';
  * books (team A: csm-a and lead-a own acc-a; team B: csm-b owns acc-b), the audit actor taken from
  * the token, support's hand-back view, hostile ids, mass assignment and the per-user rate limit.
  */
+const RATE_LIMIT = 400;
+
 describe('escalation-routing access control', () => {
   const clock = new ManualClock('2026-05-19T10:00:00Z');
   const kafka = testKafka();
@@ -46,7 +48,8 @@ describe('escalation-routing access control', () => {
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-sec-${run}`, KAFKA_RETRY_BACKOFF_MS: '10' });
     await startConsumerGroupAtEnd(kafka, `it-sec-${run}.escalation-routing`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
-    const root = serviceRootModule({ name: 'escalation-routing', defaultPort: 0, data: escalationRoutingData, feature: EscalationRoutingModule }, config, logger, clock);
+    const auth = loadConfig(AuthConfig, { ...process.env, AUTH_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT) });
+    const root = serviceRootModule({ name: 'escalation-routing', defaultPort: 0, data: escalationRoutingData, feature: EscalationRoutingModule }, config, logger, clock, { auth });
     app = await createServiceApp({ name: 'escalation-routing', module: root, config, logger, defaultPort: 0 });
     routes = recordRoutes(app.getHttpAdapter().getInstance());
     await app.init();
@@ -147,6 +150,15 @@ describe('escalation-routing access control', () => {
     const list = await send('GET', `/v1/escalations?accountId=${encodeURIComponent("' OR '1'='1")}`, await as('admin'));
     expect(JSON.parse(list.text).total).toBe(0);
     expect(await tables()).toBe(before);
+  });
+
+  it('limits each user to AUTH_RATE_LIMIT_PER_MINUTE requests: 429 with Retry-After, others unaffected', async () => {
+    const flood = { authorization: `Bearer ${await testToken({ sub: id('flood'), roles: ['admin'] })}` };
+    for (let i = 0; i < RATE_LIMIT; i++) expect((await send('GET', '/v1/teams', flood)).status).toBe(200);
+    const refused = await app.getHttpAdapter().getInstance().inject({ method: 'GET', url: '/v1/teams', headers: flood });
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await send('GET', '/v1/teams', await as('admin'))).status).toBe(200);
   });
 
   it('refuses unknown body fields (mass assignment)', async () => {
