@@ -10,9 +10,9 @@ import { NoBearerAuth, PRINCIPAL_KEY, Roles } from './roles';
 const SECRET = 'guard-test-secret-of-at-least-32-chars!!';
 
 class Routes {
-  @Roles('admin', 'ops') adminOrOps(): void {}
-  @NoBearerAuth('probe') probe(): void {}
-  noRule(): void {}
+  @Roles('admin', 'ops') adminOrOps(): string { return 'a'; }
+  @NoBearerAuth('probe') probe(): string { return 'p'; }
+  noRule(): string { return 'n'; }
 }
 
 function setup(limit = 100) {
