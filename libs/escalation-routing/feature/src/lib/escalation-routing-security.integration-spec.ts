@@ -61,7 +61,9 @@ describe('escalation-routing access control', () => {
       expect((await send('PUT', `/v1/teams/${id(t)}`, admin, JSON.stringify({ name: id(t), region: id(t), businessHours: hours }))).status).toBe(200);
     }
     for (const [c, t] of [['csm-a', 'team-a'], ['lead-a', 'team-a'], ['csm-b', 'team-b']]) {
-      const body = { name: id(c as string), email: `${id(c as string)}@example.com`, teamId: id(t as string), region: id(t as string), capacity: 1000, active: true };
+      // Inactive: other suites route escalations on the same database, and these CSMs must not take them.
+      // Scope does not depend on assignment: the account's owner (and the owner's team) decides.
+      const body = { name: id(c as string), email: `${id(c as string)}@example.com`, teamId: id(t as string), region: id(t as string), capacity: 0, active: false };
       expect((await send('PUT', `/v1/csms/${id(c as string)}`, admin, JSON.stringify(body))).status).toBe(200);
     }
     producer = kafka.producer();
