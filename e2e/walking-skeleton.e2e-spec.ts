@@ -159,4 +159,38 @@ describe('walking skeleton across the five services', () => {
     const anonymous = await fetch(`${url('ingestion')}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(anonymous.status).toBe(401);
   });
+  it('keeps personal data and secrets out of logs and spans (everything the services wrote during this suite)', async () => {
+    const accountId = `acc-${randomUUID()}`;
+    const email = `jane.doe.${randomUUID().slice(0, 8)}@customer-example.com`;
+    const identify = await fetch(`${url('ingestion')}/v1/identify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ userId: 'user-pii', traits: { email, name: 'Jane Doe', phone: '+81 3 1234 5678' }, context: { groupId: accountId } }),
+    });
+    expect(identify.status).toBe(200);
+    const now = new Date().toISOString();
+    const ticket = await fetch(`${url('ingestion')}/v1/support/tickets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ id: `t-${accountId}`, accountId, requesterEmail: email, subject: `Invoice for ${email} is wrong`, status: 'open', needsCs: true, createdAt: now, updatedAt: now }),
+    });
+    expect(ticket.status).toBe(200);
+    // Wait until the ticket went through the consumers (and their logs and spans were written).
+    await waitFor('the ticket applied by escalation-routing', async () => {
+      const r = await db.query(`SELECT 1 FROM escalation_routing.inbox WHERE account_id = $1 AND event_type = 'cs.support.ticket.updated.v1'`, [accountId]);
+      return r.rowCount === 1;
+    });
+    await waitFor('its consumer span exported', () =>
+      receiver.spans.some((sp) => sp.service === 'escalation-routing' && sp.attributes['kizuna.account_id'] === accountId),
+    );
+    const logs = services.flatMap((sv) => sv.output).join('\n');
+    expect(logs.split('\n').length).toBeGreaterThan(20); // the services did log (startup, consumers, requests)
+    const spans = JSON.stringify(receiver.spans.map((sp) => ({ name: sp.name, attributes: sp.attributes })));
+    for (const [what, text] of [['logs', logs], ['span attributes', spans]] as const) {
+      expect({ what, emails: text.match(/[\w.+-]+@[\w-]+\.[\w.-]+/g) ?? [] }).toEqual({ what, emails: [] });
+      expect({ what, writeKey: text.includes(WRITE_KEY) }).toEqual({ what, writeKey: false });
+      expect({ what, authorization: /authorization|basic [a-z0-9+/=]{8,}/i.test(text) }).toEqual({ what, authorization: false });
+      expect({ what, name: text.includes('Jane Doe') }).toEqual({ what, name: false });
+    }
+  });
 });

@@ -25,14 +25,15 @@ const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
 const DEV_WRITE_KEY = 'dev-write-key';
 process.env.INGESTION_ADMIN_TOKEN ??= DEV_ADMIN_TOKEN;
 process.env.INGESTION_BOOTSTRAP_WRITE_KEY ??= DEV_WRITE_KEY;
-// Encrypts webhook signing secrets at rest: a random key kept (git-ignored) in .kizuna/.
-if (!process.env.INGESTION_SECRET_KEY) {
-  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.kizuna', 'dev-secret-key');
+// Encrypt webhook signing secrets at rest: random keys kept (git-ignored) in .kizuna/, one per service.
+for (const [variable, name] of [['INGESTION_SECRET_KEY', 'dev-secret-key'], ['NOTIFICATION_SECRET_KEY', 'dev-notification-secret-key']]) {
+  if (process.env[variable]) continue;
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.kizuna', name);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
   }
-  process.env.INGESTION_SECRET_KEY = readFileSync(file, 'utf8').trim();
+  process.env[variable] = readFileSync(file, 'utf8').trim();
 }
 // Bearer tokens of the APIs: without AUTH_JWT_KEYS, a random development HS256 key kept in .kizuna/
 // (`npm run token -- --role admin` signs with it).

@@ -1,1 +1,2 @@
 export * from './lib/notification-data';
+export * from './lib/entities';

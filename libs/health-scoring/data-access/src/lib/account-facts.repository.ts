@@ -1,13 +1,20 @@
 import type { EntityManager } from 'typeorm';
 import type { AccountFacts } from '@kizuna/health-scoring/domain';
 import {
-  AccountDailyActivity, AccountEventUse, AccountProfile, AccountUserDay, BillingFact, SupportFact, SurveyFact,
+  AccountDailyActivity, AccountEventUse, AccountProfile, AccountSegment, AccountUserDay, BillingFact, EscalationFact, SupportFact, SurveyFact,
 } from './entities';
 
 export interface ProfileFacts {
   plan: string | null;
   arr: number | null;
+  /** The contract-size segment lifecycle decided, when it has. */
+  segment: string | null;
 }
+
+/** Escalation states that count as open. */
+export const OPEN_ESCALATION_STATES = ['open', 'assigned', 'acknowledged'];
+/** Reasons that are opportunities, not risks: they do not cost health. */
+export const NON_RISK_ESCALATION_REASONS = ['expansion-signal'];
 
 export interface FactsSettings {
   keyFeatures: string[];
@@ -36,6 +43,8 @@ interface Row {
   neg30: string | null;
   pf30: string | null;
   dg90: string | null;
+  esc: string | null;
+  segment: string | null;
 }
 
 const n = (v: string | number | null | undefined) => (v === null || v === undefined ? 0 : Number(v));
@@ -82,14 +91,18 @@ export async function loadAccountFacts(
      bf AS (SELECT account_id,
               count(*) FILTER (WHERE change = 'payment-failed' AND effective_at > $3::timestamptz - interval '30 days' AND effective_at <= $3) AS pf30,
               count(*) FILTER (WHERE change = 'downgraded' AND effective_at > $3::timestamptz - interval '90 days' AND effective_at <= $3) AS dg90
-            FROM ${t(BillingFact)} WHERE account_id = ANY($1) GROUP BY account_id)
+            FROM ${t(BillingFact)} WHERE account_id = ANY($1) GROUP BY account_id),
+     es AS (SELECT account_id, count(*) AS esc FROM ${t(EscalationFact)}
+            WHERE account_id = ANY($1) AND state = ANY($6::text[]) AND NOT reason = ANY($7::text[]) GROUP BY account_id)
      SELECT a.account_id, p.seats_purchased, p.plan, p.arr, ud.au7, ud.au30, ud.s7, ud.s30, act.e7, act.ep21, act.last_day,
-            fu.kf, fu.ms, sv.nps, sv.csat, sp.t30, sp.t90, sp.r90, sp.neg30, bf.pf30, bf.dg90
+            fu.kf, fu.ms, sv.nps, sv.csat, sp.t30, sp.t90, sp.r90, sp.neg30, bf.pf30, bf.dg90, es.esc, seg.contract_size AS segment
        FROM a
        LEFT JOIN ${t(AccountProfile)} p USING (account_id)
+       LEFT JOIN ${t(AccountSegment)} seg USING (account_id)
+       LEFT JOIN es USING (account_id)
        LEFT JOIN ud USING (account_id) LEFT JOIN act USING (account_id) LEFT JOIN fu USING (account_id)
        LEFT JOIN sv USING (account_id) LEFT JOIN sp USING (account_id) LEFT JOIN bf USING (account_id)`,
-    [accountIds, day, now, settings.keyFeatures, settings.valueMilestones],
+    [accountIds, day, now, settings.keyFeatures, settings.valueMilestones, OPEN_ESCALATION_STATES, NON_RISK_ESCALATION_REASONS],
   );
   const out = new Map<string, { facts: AccountFacts; profile: ProfileFacts }>();
   for (const r of rows) {
@@ -113,9 +126,10 @@ export async function loadAccountFacts(
       negativeContacts30d: n(r.neg30),
       paymentFailed30d: n(r.pf30),
       downgraded90d: n(r.dg90),
+      openEscalations: n(r.esc),
       anyActivity: r.last_day !== null || n(r.t90) > 0 || r.nps !== null || r.csat !== null || n(r.pf30) + n(r.dg90) > 0,
     };
-    out.set(r.account_id, { facts, profile: { plan: r.plan, arr: r.arr === null ? null : Number(r.arr) } });
+    out.set(r.account_id, { facts, profile: { plan: r.plan, arr: r.arr === null ? null : Number(r.arr), segment: r.segment } });
   }
   return out;
 }

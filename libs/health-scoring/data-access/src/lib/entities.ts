@@ -170,6 +170,39 @@ export class BillingFact {
   effectiveAt!: Date;
 }
 
+/** Escalations as escalation-routing reports them (newest change wins): open ones cost health. */
+@Entity({ name: 'escalation_fact' })
+@Index('escalation_fact_account_idx', ['accountId'])
+export class EscalationFact {
+  @PrimaryColumn({ name: 'escalation_id', type: 'text' })
+  escalationId!: string;
+
+  @Column({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ type: 'text' })
+  reason!: string;
+
+  @Column({ type: 'text' })
+  state!: string;
+
+  @Column({ name: 'changed_at', type: 'timestamptz' })
+  changedAt!: Date;
+}
+
+/** The contract-size segment lifecycle decided for the account (it picks the scorecard). */
+@Entity({ name: 'account_segment' })
+export class AccountSegment {
+  @PrimaryColumn({ name: 'account_id', type: 'text' })
+  accountId!: string;
+
+  @Column({ name: 'contract_size', type: 'text' })
+  contractSize!: string;
+
+  @Column({ name: 'changed_at', type: 'timestamptz' })
+  changedAt!: Date;
+}
+
 /** Scorecards, versioned: every version kept; the highest version of an id is the active one. */
 @Entity({ name: 'scorecard' })
 export class ScorecardRow {

@@ -1,7 +1,7 @@
 import { INBOX_OUTBOX_ENTITIES, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import {
   AccountDailyActivity, AccountEventUse, BackfillJob, AccountHealth, AccountProfile, AccountUserDay, BillingFact, HealthChange, HealthSetting,
-  ScorecardRow, SupportFact, SurveyFact,
+  ScorecardRow, SupportFact, SurveyFact, EscalationFact, AccountSegment,
 } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -11,7 +11,7 @@ export const healthScoringData: ServiceDataSpec = {
   schema: HEALTH_SCORING_SCHEMA,
   entities: [
     ...INBOX_OUTBOX_ENTITIES, AccountDailyActivity, AccountHealth, AccountProfile, AccountUserDay, AccountEventUse,
-    SupportFact, SurveyFact, BillingFact, ScorecardRow, HealthSetting, HealthChange, BackfillJob,
+    SupportFact, SurveyFact, BillingFact, EscalationFact, AccountSegment, ScorecardRow, HealthSetting, HealthChange, BackfillJob,
   ],
   migrations: MIGRATIONS,
 };

@@ -5,7 +5,7 @@ import { FEATURES } from './features';
 const base: AccountFacts = {
   seatsPurchased: 50, activeUsers7d: 20, activeUsers30d: 40, sessions7d: 80, sessions30d: 300, events7d: 700, eventsPrev21d: 2100,
   lastActiveDay: '2026-03-10', keyFeaturesUsed30d: 3, keyFeaturesConfigured: 4, valueMilestones: 2, npsLatest: 9, csatAvg90d: 4.5,
-  tickets30d: 4, tickets90d: 10, reopened90d: 2, negativeContacts30d: 1, paymentFailed30d: 0, downgraded90d: 0, anyActivity: true,
+  tickets30d: 4, tickets90d: 10, reopened90d: 2, negativeContacts30d: 1, paymentFailed30d: 0, downgraded90d: 0, openEscalations: 2, anyActivity: true,
 };
 const now = new Date('2026-03-10T18:00:00Z');
 
@@ -18,7 +18,7 @@ describe('deriveFeatures', () => {
     expect(f[FEATURES.keyFeaturesUsed30d]).toBe(0.75);
     expect(f[FEATURES.ticketsPerActiveUser30d]).toBe(0.1);
     expect(f[FEATURES.reopenRate90d]).toBe(0.2);
-    expect(f[FEATURES.openEscalations]).toBeNull();
+    expect(f[FEATURES.openEscalations]).toBe(2);
   });
 
   it('decays with silence: days since the last activity grow with the clock', () => {

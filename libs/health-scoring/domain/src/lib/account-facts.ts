@@ -30,6 +30,8 @@ export interface AccountFacts {
   negativeContacts30d: number;
   paymentFailed30d: number;
   downgraded90d: number;
+  /** Risk escalations open now (escalation-routing's events; expansion escalations do not count). */
+  openEscalations: number;
   /** Whether any product activity, support, survey or billing fact exists at all. */
   anyActivity: boolean;
 }
@@ -62,7 +64,7 @@ export function deriveFeatures(f: AccountFacts, now: Date): AccountFeatures {
     [FEATURES.ticketsPerActiveUser30d]: f.tickets30d / Math.max(1, f.activeUsers30d),
     [FEATURES.reopenRate90d]: f.tickets90d > 0 ? f.reopened90d / f.tickets90d : null,
     [FEATURES.negativeContacts30d]: f.negativeContacts30d,
-    [FEATURES.openEscalations]: null, // escalation-routing's events join with the escalation issue
+    [FEATURES.openEscalations]: f.openEscalations,
     [FEATURES.paymentFailed30d]: f.paymentFailed30d,
     [FEATURES.downgraded90d]: f.downgraded90d > 0 ? 1 : 0,
   };

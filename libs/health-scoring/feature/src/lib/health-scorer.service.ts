@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { trace, type Context } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
-import { CLOCK, Topics, type Clock, type HealthBand } from '@kizuna/shared/contracts';
+import { CLOCK, ContractSize, Topics, type Clock, type HealthBand } from '@kizuna/shared/contracts';
+
+const CONTRACT_SIZES: string[] = Object.values(ContractSize);
 import { loadConfig } from '@kizuna/shared/config';
 import { EventPublisher } from '@kizuna/shared/messaging';
 import { enqueueOutbox } from '@kizuna/shared/persistence';
@@ -52,7 +54,9 @@ export class HealthScorer {
     for (const accountId of accountIds) {
       const f = facts.get(accountId);
       if (!f?.facts.anyActivity) continue;
-      const segment = contractSize(f.profile, { enterpriseArr: this.config.HEALTH_ENTERPRISE_ARR }) ?? null;
+      // Lifecycle's contract-size segment when it has decided one; else derived here from ARR and plan.
+      const decided = f.profile.segment && CONTRACT_SIZES.includes(f.profile.segment) ? f.profile.segment : undefined;
+      const segment = decided ?? contractSize(f.profile, { enterpriseArr: this.config.HEALTH_ENTERPRISE_ARR }) ?? null;
       const health = scoreAccount(deriveFeatures(f.facts, now), scorecardForSegment(scorecards, segment ?? undefined), now);
       if (health.score === null || health.band === null) continue;
       scored.push({ accountId, segment, health: health as Scored['health'] });

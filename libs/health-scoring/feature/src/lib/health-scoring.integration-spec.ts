@@ -3,7 +3,9 @@ import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
-import { HealthBand, ManualClock, Topics, createEvent, type CloudEvent, type EventType, type PayloadOf } from '@kizuna/shared/contracts';
+import {
+  EscalationReason, EscalationState, HealthBand, ManualClock, Topics, createEvent, type CloudEvent, type EventType, type PayloadOf,
+} from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
 import { documentedRoutes, recordRoutes, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
@@ -223,6 +225,45 @@ describe('health-scoring service', () => {
     });
     expect(movers).toEqual(expect.arrayContaining(['roi/nps', 'support/reopen_rate']));
     expect(changes(acc).at(-1)?.data.score).toBeLessThan(before);
+  });
+
+  it('open risk escalations cost health and are explained, resolving gives it back (newest change wins), expansion ones cost nothing; lifecycle picks the scorecard', async () => {
+    const acc = account();
+    let n = await healthyAccount(acc);
+    const before = (await stored(acc))?.score ?? 0;
+    const at = (s: number) => new Date(clock.now().getTime() + s * 1000).toISOString();
+    const escalation = (type: 'cs.escalation.opened.v1' | 'cs.escalation.assigned.v1' | 'cs.escalation.resolved.v1', id: string, reason: EscalationReason, state: EscalationState, changedAt: string) =>
+      event(type, acc, { escalationId: `${id}-${acc}`, reason, state, priority: 'normal', evidence: [], context: {}, changedAt });
+    const penalty = async () => {
+      const e = (await stored(acc))?.explanation as unknown as { modifiers: { measures: { key: string; contribution: number }[] }[] };
+      return e.modifiers.flatMap((m) => m.measures).find((m) => m.key === 'open_escalations')?.contribution;
+    };
+
+    await send([escalation('cs.escalation.opened.v1', 'x', EscalationReason.ExpansionSignal, EscalationState.Open, at(1))]);
+    await appliedCount(acc, (n += 1));
+    expect((await stored(acc))?.score).toBe(before);
+
+    await send([escalation('cs.escalation.opened.v1', 'r', EscalationReason.RepeatInquiries, EscalationState.Open, at(1))]);
+    await appliedCount(acc, (n += 1));
+    expect((await stored(acc))?.score).toBeLessThan(before);
+    expect(await penalty()).toBeLessThan(0);
+
+    // Resolved, then a stale "assigned" arrives late: the escalation stays resolved.
+    await send([
+      escalation('cs.escalation.resolved.v1', 'r', EscalationReason.RepeatInquiries, EscalationState.Resolved, at(3)),
+      escalation('cs.escalation.assigned.v1', 'r', EscalationReason.RepeatInquiries, EscalationState.Assigned, at(2)),
+    ]);
+    await appliedCount(acc, (n += 2));
+    expect((await stored(acc))?.score).toBe(before);
+    expect(await penalty()).toBe(0);
+
+    // The healthy account is enterprise by its ARR; lifecycle's contract-size segment overrides it.
+    expect((await stored(acc))?.scorecardId).toBe('enterprise');
+    await send([event('cs.lifecycle.segment.changed.v1', acc, { dimension: 'usage-status', from: null, to: 'active', cause: 'test', changedAt: at(4) })]);
+    await send([event('cs.lifecycle.segment.changed.v1', acc, { dimension: 'contract-size', from: 'enterprise', to: 'smb', cause: 'test', changedAt: at(4) })]);
+    await appliedCount(acc, (n += 2));
+    expect((await stored(acc))?.scorecardId).toBe('smb');
+    expect((await stored(acc))?.segment).toBe('smb');
   });
 
   it('a weight changed through the API applies to the next score; backfill dry-run reports the shift, backfill applies it', async () => {

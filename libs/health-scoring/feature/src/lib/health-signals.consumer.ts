@@ -4,7 +4,7 @@ import type { CloudEvent } from '@kizuna/shared/contracts';
 import { OnEventBatch, OutboxRelay, type BatchItem } from '@kizuna/shared/messaging';
 import { claimInboxMany } from '@kizuna/shared/persistence';
 import {
-  AccountDailyActivity, AccountEventUse, AccountProfile, AccountUserDay, BillingFact, SupportFact, SurveyFact,
+  AccountDailyActivity, AccountEventUse, AccountProfile, AccountSegment, AccountUserDay, BillingFact, EscalationFact, SupportFact, SurveyFact,
 } from '@kizuna/health-scoring/data-access';
 import { utcDay } from '@kizuna/health-scoring/domain';
 import { HealthScorer } from './health-scorer.service';
@@ -19,6 +19,14 @@ const HEALTH_SIGNALS = [
   'cs.support.ticket.updated.v1',
   'cs.support.call.recorded.v1',
   'cs.survey.answered.v1',
+  'cs.escalation.opened.v1',
+  'cs.escalation.assigned.v1',
+  'cs.escalation.acknowledged.v1',
+  'cs.escalation.reassigned.v1',
+  'cs.escalation.resolved.v1',
+  'cs.escalation.handed-back.v1',
+  'cs.escalation.sla-breached.v1',
+  'cs.lifecycle.segment.changed.v1',
 ] as const;
 type ProductSignal = (typeof PRODUCT_SIGNALS)[number];
 type HealthSignal = (typeof HEALTH_SIGNALS)[number];
@@ -54,8 +62,11 @@ export class HealthSignalsConsumer {
         todo.push(i);
       }
       if (todo.length === 0) return;
-      await this.record(m, todo.map((i) => i.event));
-      const lastOf = new Map(todo.map((i) => [i.event.subject, i]));
+      const affecting = await this.record(m, todo.map((i) => i.event));
+      // Rescore only accounts whose facts may have moved (a lifecycle segment change of another
+      // dimension does not), each continuing the trace of its last event.
+      const lastOf = new Map(todo.filter((i) => affecting.has(i.event.id)).map((i) => [i.event.subject, i]));
+      if (lastOf.size === 0) return;
       emitted = await this.scorer.rescore(
         m,
         [...lastOf.keys()],
@@ -66,23 +77,49 @@ export class HealthSignalsConsumer {
     if (emitted) this.relay.kick();
   }
 
-  private async record(m: EntityManager, events: CloudEvent<HealthSignal>[]): Promise<void> {
+  /** Stores the facts of a run; returns the ids of the events that can move a score. */
+  private async record(m: EntityManager, events: CloudEvent<HealthSignal>[]): Promise<Set<string>> {
     const product: CloudEvent<ProductSignal>[] = [];
+    const affecting = new Set<string>();
     for (const e of events) {
       if (isProduct(e)) product.push(e);
-      else await this.recordOne(m, e);
+      else if (!(await this.recordOne(m, e))) continue;
+      affecting.add(e.id);
     }
     await this.products(m, product);
+    return affecting;
   }
 
-  private async recordOne(m: EntityManager, e: CloudEvent<HealthSignal>): Promise<void> {
+  /** Stores one non-product fact; false when the event cannot move the score. */
+  private async recordOne(m: EntityManager, e: CloudEvent<HealthSignal>): Promise<boolean> {
+    if (e.type.startsWith('cs.escalation.')) {
+      const x = (e as CloudEvent<'cs.escalation.opened.v1'>).data;
+      await m.query(
+        `INSERT INTO ${tableOf(m, EscalationFact)} AS f (escalation_id, account_id, reason, state, changed_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (escalation_id) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, changed_at = EXCLUDED.changed_at
+         WHERE f.changed_at <= EXCLUDED.changed_at`,
+        [x.escalationId, e.subject, x.reason, x.state, x.changedAt],
+      );
+      return true;
+    }
     switch (e.type) {
+      case 'cs.lifecycle.segment.changed.v1': {
+        const sc = (e as CloudEvent<'cs.lifecycle.segment.changed.v1'>).data;
+        if (sc.dimension !== 'contract-size') return false;
+        await m.query(
+          `INSERT INTO ${tableOf(m, AccountSegment)} AS s (account_id, contract_size, changed_at) VALUES ($1, $2, $3)
+           ON CONFLICT (account_id) DO UPDATE SET contract_size = EXCLUDED.contract_size, changed_at = EXCLUDED.changed_at
+           WHERE s.changed_at <= EXCLUDED.changed_at`,
+          [e.subject, sc.to, sc.changedAt],
+        );
+        return true;
+      }
       case 'cs.directory.account.updated.v1': {
         const t = (e as CloudEvent<'cs.directory.account.updated.v1'>).data.traits;
         const arr = t.arr ?? (t.mrr !== undefined ? t.mrr * 12 : undefined);
         const at = new Date((e as CloudEvent<'cs.directory.account.updated.v1'>).data.timestamp);
         await this.profile(m, e.subject, at, { name: t.name, plan: t.plan, arr, seats: t.seatsPurchased, owner: t.ownerCsmEmail?.toLowerCase() });
-        return;
+        return true;
       }
       case 'cs.billing.subscription.changed.v1': {
         const b = (e as CloudEvent<'cs.billing.subscription.changed.v1'>).data;
@@ -92,19 +129,19 @@ export class HealthSignalsConsumer {
         );
         const arr = b.arr ?? (b.mrr !== undefined ? b.mrr * 12 : undefined);
         if (b.change !== 'payment-failed') await this.profile(m, e.subject, new Date(b.effectiveAt), { plan: b.plan, arr, seats: b.seats });
-        return;
+        return true;
       }
       case 'cs.support.ticket.updated.v1': {
         const t = (e as CloudEvent<'cs.support.ticket.updated.v1'>).data;
         const negative = t.satisfaction !== undefined && t.satisfaction <= 2;
         await this.support(m, 'ticket', `${t.sourceId}:${t.ticketId}`, e.subject, t.createdAt, t.reopenedCount, negative, t.updatedAt);
-        return;
+        return true;
       }
       case 'cs.support.call.recorded.v1': {
         const c = (e as CloudEvent<'cs.support.call.recorded.v1'>).data;
         const negative = c.sentiment !== undefined && c.sentiment <= -0.5;
         await this.support(m, 'call', `${c.sourceId}:${c.contactId}`, e.subject, c.startedAt, 0, negative, c.lastUpdatedAt);
-        return;
+        return true;
       }
       case 'cs.survey.answered.v1': {
         const s = (e as CloudEvent<'cs.survey.answered.v1'>).data;
@@ -113,8 +150,10 @@ export class HealthSignalsConsumer {
            ON CONFLICT (response_id) DO NOTHING`,
           [`${s.sourceId}:${s.responseId}`, e.subject, s.kind, s.score, s.answeredAt],
         );
-        return;
+        return true;
       }
+      default:
+        return false;
     }
   }
 

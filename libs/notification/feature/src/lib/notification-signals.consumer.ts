@@ -1,27 +1,167 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import type { Logger } from 'pino';
-import { HealthBand, type CloudEvent } from '@kizuna/shared/contracts';
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { CloudEvent } from '@kizuna/shared/contracts';
 import { OnEvent, type MessageContext } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth } from '@kizuna/shared/persistence';
-import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { AccountContact, AccountDirectory, AccountFeatureUse } from '@kizuna/notification/data-access';
+import { noticesFor, ruleSet, type AccountFacts } from '@kizuna/notification/domain';
+import { DeliveryWorker } from './delivery-worker.service';
+import { NotificationPlanner } from './notification-planner.service';
+import { NotificationSettings } from './notification-settings.service';
+import { PlayRunner } from './play-runner.service';
+
+const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
+
+/** A contact is an admin when identify traits say so: `role`/`roles` naming admin, or `admin`/`isAdmin` true. */
+export function isAdminContact(traits: Record<string, unknown>): boolean {
+  const roles = [traits['role'], ...(Array.isArray(traits['roles']) ? traits['roles'] : [])].filter((r): r is string => typeof r === 'string');
+  return traits['admin'] === true || traits['isAdmin'] === true || roles.some((r) => /admin|owner/i.test(r));
+}
 
 /**
- * Keeps notification's view of account health (band drops trigger CSM alerts once the
- * notification issue adds channels and triggers). Escalation and lifecycle events join here then.
+ * Turns escalation, health and lifecycle events into notifications (trigger rules as data), and keeps
+ * the projections it needs: account name, owner, touch model and segments, admin contacts, features
+ * used. Each event's notifications and deliveries are written in the inbox transaction, then the
+ * delivery worker is woken.
  */
 @Injectable()
 export class NotificationSignalsConsumer {
   constructor(
-    private readonly dataSource: DataSource,
-    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    private readonly ds: DataSource,
+    private readonly settings: NotificationSettings,
+    private readonly planner: NotificationPlanner,
+    private readonly plays: PlayRunner,
+    private readonly worker: DeliveryWorker,
   ) {}
 
+  @OnEvent('cs.escalation.assigned.v1')
+  onAssigned(e: CloudEvent<'cs.escalation.assigned.v1'>, ctx: MessageContext): Promise<void> {
+    return this.notify(e, ctx);
+  }
+
+  @OnEvent('cs.escalation.sla-breached.v1')
+  onSlaBreached(e: CloudEvent<'cs.escalation.sla-breached.v1'>, ctx: MessageContext): Promise<void> {
+    return this.notify(e, ctx);
+  }
+
+  @OnEvent('cs.escalation.reassigned.v1')
+  onReassigned(e: CloudEvent<'cs.escalation.reassigned.v1'>, ctx: MessageContext): Promise<void> {
+    return this.notify(e, ctx);
+  }
+
   @OnEvent('cs.health.score.changed.v1')
-  async onHealth(event: CloudEvent<'cs.health.score.changed.v1'>, ctx: MessageContext): Promise<void> {
-    const applied = await processOnce(this.dataSource, ctx.group, event, (m) => projectHealth(m, event));
-    if (applied && event.data.band === HealthBand.Danger && event.data.previousBand !== HealthBand.Danger) {
-      this.logger.info({ accountId: event.subject, eventId: event.id }, 'account entered the danger band (alert channels not configured yet)');
-    }
+  onHealth(e: CloudEvent<'cs.health.score.changed.v1'>, ctx: MessageContext): Promise<void> {
+    return this.notify(e, ctx, (m) => projectHealth(m, e));
+  }
+
+  @OnEvent('cs.lifecycle.renewal-window.opened.v1')
+  onRenewal(e: CloudEvent<'cs.lifecycle.renewal-window.opened.v1'>, ctx: MessageContext): Promise<void> {
+    return this.notify(e, ctx);
+  }
+
+  @OnEvent('cs.lifecycle.onboarding.stalled.v1')
+  onStalled(e: CloudEvent<'cs.lifecycle.onboarding.stalled.v1'>, ctx: MessageContext): Promise<void> {
+    return this.notify(e, ctx, undefined, (m) => this.plays.onOnboardingStalled(m, e.subject, e.id, e.data.milestone));
+  }
+
+  @OnEvent('cs.lifecycle.touch-model.changed.v1')
+  onTouchModel(e: CloudEvent<'cs.lifecycle.touch-model.changed.v1'>, ctx: MessageContext): Promise<void> {
+    return this.notify(e, ctx, (m) => this.upsertAccount(m, e.subject, e.data.changedAt, { touch_model: e.data.to }));
+  }
+
+  @OnEvent('cs.lifecycle.segment.changed.v1')
+  async onSegment(e: CloudEvent<'cs.lifecycle.segment.changed.v1'>, ctx: MessageContext): Promise<void> {
+    await processOnce(this.ds, ctx.group, e, async (m) => {
+      await this.upsertAccount(m, e.subject, e.data.changedAt, {});
+      await m.query(`UPDATE ${tableOf(m, AccountDirectory)} SET segments = segments || jsonb_build_object($2::text, $3::text) WHERE account_id = $1`, [
+        e.subject, e.data.dimension, e.data.to,
+      ]);
+    });
+  }
+
+  @OnEvent('cs.directory.account.updated.v1')
+  async onAccount(e: CloudEvent<'cs.directory.account.updated.v1'>, ctx: MessageContext): Promise<void> {
+    const t = e.data.traits;
+    await processOnce(this.ds, ctx.group, e, async (m) => {
+      await this.upsertAccount(m, e.subject, e.data.timestamp, {});
+      // Newer directory facts win; a trait absent from the call keeps its value.
+      await m.query(
+        `UPDATE ${tableOf(m, AccountDirectory)} SET name = COALESCE($2, name), owner_email = COALESCE($3, owner_email), directory_at = $4
+          WHERE account_id = $1 AND (directory_at IS NULL OR directory_at <= $4)`,
+        [e.subject, t.name ?? null, t.ownerCsmEmail?.toLowerCase() ?? null, new Date(e.data.timestamp)],
+      );
+    });
+  }
+
+  @OnEvent('cs.directory.user.identified.v1')
+  async onUser(e: CloudEvent<'cs.directory.user.identified.v1'>, ctx: MessageContext): Promise<void> {
+    const traits = e.data.traits;
+    const email = typeof traits['email'] === 'string' && /^[^\s@]+@[^\s@]+$/.test(traits['email']) ? traits['email'] : undefined;
+    const userId = e.data.userId ?? e.data.anonymousId;
+    if (!email || !userId) return;
+    const name = typeof traits['name'] === 'string' ? traits['name'] : [traits['firstName'], traits['lastName']].filter((x) => typeof x === 'string').join(' ') || null;
+    const role = typeof traits['role'] === 'string' ? traits['role'] : null;
+    await processOnce(this.ds, ctx.group, e, async (m) => {
+      await this.upsertAccount(m, e.subject, e.data.timestamp, {});
+      await m.query(
+        `INSERT INTO ${tableOf(m, AccountContact)} (account_id, user_id, email, name, role, is_admin, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (account_id, user_id) DO UPDATE SET email = EXCLUDED.email, name = COALESCE(EXCLUDED.name, ${tableOf(m, AccountContact)}.name),
+           role = COALESCE(EXCLUDED.role, ${tableOf(m, AccountContact)}.role), is_admin = EXCLUDED.is_admin, updated_at = EXCLUDED.updated_at
+         WHERE ${tableOf(m, AccountContact)}.updated_at <= EXCLUDED.updated_at`,
+        [e.subject, userId, email, name, role, isAdminContact(traits), new Date(e.data.timestamp)],
+      );
+    });
+  }
+
+  /** Features used (feature-adoption plays): a naturally idempotent upsert, no inbox row per product event. */
+  @OnEvent('cs.product.track.v1')
+  async onTrack(e: CloudEvent<'cs.product.track.v1'>, _ctx: MessageContext): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      await this.upsertAccount(m, e.subject, e.data.timestamp, {});
+      await m.query(
+        `INSERT INTO ${tableOf(m, AccountFeatureUse)} (account_id, feature, first_used_at) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id, feature) DO UPDATE SET first_used_at = LEAST(${tableOf(m, AccountFeatureUse)}.first_used_at, EXCLUDED.first_used_at)`,
+        [e.subject, e.data.event, new Date(e.data.timestamp)],
+      );
+    });
+  }
+
+  /** Applies `project` and plans the event's notifications (and plays) in the inbox transaction. */
+  private async notify(
+    e: CloudEvent,
+    ctx: MessageContext,
+    project?: (m: EntityManager) => Promise<void>,
+    more?: (m: EntityManager) => Promise<number>,
+  ): Promise<void> {
+    let planned = 0;
+    await processOnce(this.ds, ctx.group, e, async (m) => {
+      await project?.(m);
+      const rules = ruleSet((await this.settings.triggerRules()).value);
+      // Escalation events carry their people and context; the directory is read only if a rule wants the owner.
+      const needsAccount = !e.type.startsWith('cs.escalation.') || [...rules.values()].some((r) => r.enabled && r.recipients.includes('owner'));
+      const notices = noticesFor(e, rules, needsAccount ? await this.accountFacts(m, e.subject) : {});
+      planned = await this.planner.planNotices(m, notices);
+      planned += (await more?.(m)) ?? 0;
+    });
+    if (planned) this.worker.kick();
+  }
+
+  private async accountFacts(m: EntityManager, accountId: string): Promise<AccountFacts> {
+    const a = await m.getRepository(AccountDirectory).findOneBy({ accountId });
+    if (!a) return {};
+    if (!a.ownerEmail) return { name: a.name };
+    const r = await this.planner.recipientFor(m, { id: a.ownerEmail, email: a.ownerEmail });
+    return { name: a.name, owner: { id: r?.csmId ?? a.ownerEmail, email: a.ownerEmail, ...(r?.name ? { name: r.name } : {}) } };
+  }
+
+  private async upsertAccount(m: EntityManager, accountId: string, at: string, cols: { touch_model?: string }): Promise<void> {
+    const t = tableOf(m, AccountDirectory);
+    await m.query(
+      `INSERT INTO ${t} (account_id, first_seen_at, touch_model, segments) VALUES ($1, $2, $3, '{}')
+       ON CONFLICT (account_id) DO UPDATE SET first_seen_at = LEAST(${t}.first_seen_at, EXCLUDED.first_seen_at),
+         touch_model = COALESCE(EXCLUDED.touch_model, ${t}.touch_model)`,
+      [accountId, new Date(at), cols.touch_model ?? null],
+    );
   }
 }
+

@@ -53,8 +53,8 @@ describe('ConsumerRunner against a real broker', () => {
     await rawProducer.disconnect();
   });
 
-  function runner(groupId: string, maxAttempts = 3): ConsumerRunner {
-    const r = new ConsumerRunner(kafka, publisher, { groupId, maxAttempts, retryBackoffMs: 10, logger, clock });
+  function runner(groupId: string, maxAttempts = 3, extra: Partial<ConstructorParameters<typeof ConsumerRunner>[2]> = {}): ConsumerRunner {
+    const r = new ConsumerRunner(kafka, publisher, { groupId, maxAttempts, retryBackoffMs: 10, logger, clock, ...extra });
     runners.push(r);
     return r;
   }
@@ -257,5 +257,23 @@ describe('ConsumerRunner against a real broker', () => {
     await waitFor('the replayed event handled', () => handled.length === 1);
     expect(handled).toEqual(['E1']);
     expect((await replayDeadLetters(kafka, `${Topics.product}.dlq`, filters)).replayed).toBe(0);
+  });
+  it('keeps its group membership through a handler slower than the session timeout (no rebalance)', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-slow-${randomUUID()}`;
+    const done: string[] = [];
+    const r = runner(group, 1, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 });
+    await r
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject !== account) return;
+        // The simulated slow work itself (twice the session timeout), not a synchronisation.
+        await new Promise((resolve) => setTimeout(resolve, 12_000));
+        done.push(e.data.event ?? '');
+      })
+      .start();
+    await publisher.publish([1, 2].map((n) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, n).data })));
+    await waitFor('both slow events handled', () => done.length === 2, { timeoutMs: 60_000 });
+    expect(done).toEqual(['E1', 'E2']);
+    expect(r.groupJoins).toBe(1);
   });
 });

@@ -99,6 +99,7 @@ export class ConsumerRunner {
   private consumer?: Consumer;
   private running = false;
   private admin?: Admin;
+  private joins = 0;
   private lagCache?: { at: number; rows: { topic: string; partition: number; lag: number }[] };
   private readonly observeLag = (result: ObservableResult) => this.reportLag(result);
 
@@ -110,6 +111,11 @@ export class ConsumerRunner {
 
   get groupId(): string {
     return this.options.groupId;
+  }
+
+  /** How many times this consumer joined its group (1 without any rebalance). */
+  get groupJoins(): number {
+    return this.joins;
   }
 
   on<T extends EventType>(type: T, handler: EventHandler<T>): this {
@@ -152,6 +158,10 @@ export class ConsumerRunner {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.joins++;
+      messagingMetrics().rebalances.add(1, { group: this.groupId });
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics(), fromBeginning: true });
     this.running = true;
@@ -323,7 +333,7 @@ export class ConsumerRunner {
     let failed = false;
     const started = performance.now();
     try {
-      await context.with(trace.setSpan(ROOT_CONTEXT, span), () => handler(items));
+      await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.keepingAlive(heartbeat, () => handler(items)));
       span.setAttribute(KizunaAttr.outcome, 'handled');
       this.measure(topic, 'handled', run.length, started);
     } catch (e) {
@@ -410,7 +420,7 @@ export class ConsumerRunner {
     for (let attempt = 1; ; attempt++) {
       span.setAttribute(KizunaAttr.attempt, attempt);
       try {
-        await handler(event, { group: this.groupId, topic, partition, offset: message.offset, attempt, headers });
+        await this.keepingAlive(heartbeat, () => handler(event, { group: this.groupId, topic, partition, offset: message.offset, attempt, headers }));
         span.setAttribute(KizunaAttr.outcome, 'handled');
         return 'handled';
       } catch (e) {
@@ -434,6 +444,20 @@ export class ConsumerRunner {
         const backoff = Math.min(maxBackoff, retryBackoffMs * 2 ** (attempt - 1));
         await this.pause(backoff / 2 + Math.random() * (backoff / 2), heartbeat);
       }
+    }
+  }
+
+  /**
+   * Runs a handler while heartbeating every heartbeat interval, so a slow handler (minutes) keeps the
+   * group membership and causes no rebalance. A heartbeat that fails (a rebalance under way) is left to
+   * the next one; the offset of unfinished work is never committed.
+   */
+  private async keepingAlive<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs ?? 3000);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
     }
   }
 

@@ -4,6 +4,7 @@ interface MessagingInstruments {
   processed: Counter;
   processDuration: Histogram;
   deadLettered: Counter;
+  rebalances: Counter;
   lag: ObservableGauge;
   published: Counter;
   outboxBacklog: ObservableGauge;
@@ -29,6 +30,9 @@ export function messagingMetrics(): MessagingInstruments {
     }),
     deadLettered: meter.createCounter('kizuna.consumer.dead_lettered', {
       description: 'Messages written to a dead-letter topic, by reason',
+    }),
+    rebalances: meter.createCounter('kizuna.consumer.group_joins', {
+      description: 'Times a consumer joined its group: the first join, then one per rebalance',
     }),
     lag: meter.createObservableGauge('kizuna.consumer.lag', {
       description: 'Messages in a partition not yet committed by the consumer group (high watermark - committed offset)',

@@ -1,4 +1,5 @@
 import { InitNotificationSchema1795454403628 } from './1795454403628-init-notification-schema';
+import { AddChannelsDeliveriesPreferencesPlays1796133127154 } from './1796133127154-add-channels-deliveries-preferences-plays';
 
 /** In the order they run. Written by `npm run db:generate`. */
-export const MIGRATIONS: (new () => unknown)[] = [InitNotificationSchema1795454403628];
+export const MIGRATIONS: (new () => unknown)[] = [InitNotificationSchema1795454403628, AddChannelsDeliveriesPreferencesPlays1796133127154];

@@ -33,9 +33,10 @@ export const Roles = (...roles: [Role, ...Role[]]) => SetMetadata(ROLES_METADATA
 
 /**
  * A route that does not take bearer tokens: health probes, the Prometheus scrape, intake
- * authenticated by write keys, or a route with its own guard. `why` documents the choice.
+ * authenticated by write keys, a route with its own guard, or a link carrying its own signature
+ * (e-mail unsubscribe). `why` documents the choice.
  */
-export const NoBearerAuth = (why: 'probe' | 'metrics' | 'write-key' | 'own-guard') => SetMetadata(NO_BEARER_METADATA, why);
+export const NoBearerAuth = (why: 'probe' | 'metrics' | 'write-key' | 'own-guard' | 'signed-link') => SetMetadata(NO_BEARER_METADATA, why);
 
 /** The request property holding the Principal once the guard has verified the token. */
 export const PRINCIPAL_KEY = 'kizunaPrincipal';

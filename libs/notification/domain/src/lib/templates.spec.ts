@@ -1,0 +1,37 @@
+import type { NoticeContent } from './templates';
+import { renderDigestEmail, renderDigestSlack, renderEmail, renderSlack, renderWebhook } from './templates';
+
+const notice: NoticeContent = {
+  trigger: 'escalation.assigned', priority: 'high', accountId: 'acme', accountName: 'Acme <Ops>', triggerEventId: 'ev-1',
+  title: 'Escalation assigned: Acme <Ops>', summary: 'Aiko now owns it & more', facts: [['Region', 'apac']], evidence: ['ticket t-1: <script>'],
+};
+
+describe('templates', () => {
+  it('renders e-mail as text and escaped HTML', () => {
+    const mail = renderEmail(notice, 'Aiko');
+    expect(mail.subject).toBe('[Kizuna] Escalation assigned: Acme <Ops>');
+    expect(mail.text).toContain('Hello Aiko,');
+    expect(mail.text).toContain('Region: apac');
+    expect(mail.text).toContain('- ticket t-1: <script>');
+    expect(mail.html).toContain('Acme &lt;Ops&gt;');
+    expect(mail.html).not.toContain('<script>');
+  });
+
+  it('renders Slack blocks with a fallback text, escaped', () => {
+    const m = renderSlack(notice);
+    expect(m.text).toBe(notice.title);
+    expect(m.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: notice.title } });
+    expect(JSON.stringify(m.blocks)).toContain('Aiko now owns it &amp; more');
+    expect(renderDigestSlack([notice, notice]).text).toBe('Kizuna digest: 2 notifications');
+  });
+
+  it('renders digests and webhook payloads of several notices', () => {
+    expect(renderDigestEmail([notice, { ...notice, title: 'Second' }]).subject).toBe('[Kizuna] Your Kizuna digest: 2 notifications');
+    const at = new Date('2026-03-10T12:00:00Z');
+    expect(renderWebhook([notice], 'd-1', at, 'csm-a')).toMatchObject({
+      type: 'kizuna.notification.escalation.assigned', timestamp: at.toISOString(),
+      data: { deliveryId: 'd-1', recipient: 'csm-a', notifications: [{ accountId: 'acme', facts: { Region: 'apac' } }] },
+    });
+    expect(renderWebhook([notice, notice], 'd-2', at, 'csm-a')['type']).toBe('kizuna.notification.digest');
+  });
+});
