@@ -8,7 +8,7 @@ import { ALL_TOPICS, HealthBand, ManualClock, Topics, createEvent, type CloudEve
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { ensureDatabase } from '@kizuna/shared/persistence';
 import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
-import { LOCAL_POSTGRES_URL, TopicRecorder, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, TopicRecorder, startConsumerGroupAtEnd, testKafka, testToken, waitFor } from '@kizuna/shared/testing';
 import { ingestionData } from '@kizuna/ingestion/data-access';
 import { IngestionModule, ingestionHttpOptions } from '@kizuna/ingestion/feature';
 import { escalationRoutingData } from '@kizuna/escalation-routing/data-access';
@@ -86,9 +86,11 @@ describe('escalation acceptance: from support and the call center to the right C
     await ingestion?.close();
   });
 
+  /** Calls an app; escalation-routing's API as an admin unless the headers carry another token. */
   async function call(app: NestFastifyApplication, method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, headers: Record<string, string> = {}) {
+    const admin = app === escalations ? { authorization: `Bearer ${await testToken({ sub: 'ops-admin', roles: ['admin'] })}` } : {};
     const res = await app.inject({
-      method, url, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      method, url, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...admin, ...headers }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
     return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
   }
@@ -189,8 +191,10 @@ describe('escalation acceptance: from support and the call center to the right C
     expect(assigned?.data).toMatchObject({ reason: 'agent-flagged', assignee: { csmId: 'owner' } });
     const id = assigned?.data.escalationId as string;
     const note = 'Rollout plan agreed on a call; support can close the ticket and link the rollout guide';
-    expect((await call(escalations, 'POST', `/v1/escalations/${id}/acknowledge`, undefined, { 'x-kizuna-actor': 'owner' })).status).toBe(200);
-    expect((await call(escalations, 'POST', `/v1/escalations/${id}/hand-back`, { note }, { 'x-kizuna-actor': 'owner' })).json.state).toBe('handed-back');
+    // The owner acts with their own csm token; the audit names them.
+    const asOwner = { authorization: `Bearer ${await testToken({ sub: 'owner', roles: ['csm'], csm: 'owner', team: 'japan', email: 'owner@example.com' })}` };
+    expect((await call(escalations, 'POST', `/v1/escalations/${id}/acknowledge`, undefined, asOwner)).status).toBe(200);
+    expect((await call(escalations, 'POST', `/v1/escalations/${id}/hand-back`, { note }, asOwner)).json.state).toBe('handed-back');
     const [back] = await waitType(acc, 'cs.escalation.handed-back.v1');
     expect(back?.data).toMatchObject({ escalationId: id, state: 'handed-back', note, actor: 'owner', evidence: [{ kind: 'ticket', ref: `F-${run}` }] });
     // the loop is closed: the same flag on an update of the ticket does not bounce it back to CS

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import {
-  LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, repoRoot, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka,
+  LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, authHeader, repoRoot, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka,
   waitFor, waitUntilReady, type ReceivedSpan, type RunningService,
 } from '@kizuna/shared/testing';
 import { ALL_TOPICS } from '@kizuna/shared/contracts';
@@ -85,7 +85,7 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
   });
 
   const put = async (base: string, path: string, body: unknown) => {
-    const res = await fetch(`${base}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${base}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...(await authHeader({ roles: ['admin'] })) }, body: JSON.stringify(body) });
     expect([path, res.status]).toEqual([path, 200]);
   };
   const post = async (path: string, body: unknown) => {

@@ -9,6 +9,7 @@ import { cpus, totalmem, release, type as osType } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { devJwtKeys } from '../scripts/dev-auth.mjs';
 import { freePort, runCommand, sleep, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
 import {
   DEFAULT_DATABASE_URL, ensureTopic, freshBenchDatabase, kafkaClient, postgresVersion, sampleMessages, startBenchKafka, stopBenchKafka, topicMessageCount,
@@ -24,6 +25,9 @@ import {
   HEALTH_INPUT_TOPICS, copyReference, generateAccounts, groupLag, healthGroup, latencyScenario, resetGroupToLatest, runBackfill, startHealthScoring,
   stopHealthScoring, waitForStableGroup,
 } from './lib/health.mjs';
+
+// The services verify API bearer tokens at startup: the development key unless AUTH_JWT_KEYS is set.
+process.env.AUTH_JWT_KEYS ??= devJwtKeys();
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PRODUCT_TOPIC = 'cs.product.v1';

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { devJwtKeys, signLocalToken } from './dev-auth.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = [
@@ -36,6 +37,10 @@ for (const [variable, name] of [['INGESTION_SECRET_KEY', 'dev-secret-key'], ['NO
   }
   process.env[variable] = readFileSync(file, 'utf8').trim();
 }
+// Bearer tokens of the APIs: without AUTH_JWT_KEYS, a random development HS256 key kept in .kizuna/
+// (`npm run token -- --role admin` signs with it).
+const devAuth = !process.env.AUTH_JWT_KEYS;
+if (devAuth) process.env.AUTH_JWT_KEYS = devJwtKeys();
 // Spans go to files (no collector needed): `npm run trace -- <accountId|traceId>` reads them. A fresh
 // directory per run; set OTEL_EXPORTER_OTLP_ENDPOINT as well to send them to Jaeger or a collector.
 if (process.env.KIZUNA_TRACE_DIR === undefined) {
@@ -194,7 +199,9 @@ function demoWindow() {
   return { realStart, realEnd, simStart, simEnd };
 }
 
-function runDemo(window, sinks) {
+async function runDemo(window, sinks) {
+  // The demo reads and configures the services through their APIs: an admin token for its run.
+  const token = await signLocalToken({ roles: ['admin'], sub: 'demo', ttlSeconds: 3600 });
   const args = [
     '-r', '@swc-node/register', join(root, 'tools/simulator/src/demo.ts'),
     '--start', new Date(window.simStart).toISOString(), '--real-start', String(window.realStart),
@@ -203,7 +210,7 @@ function runDemo(window, sinks) {
     '--mail-dir', sinks.mailDir, '--webhook-dir', sinks.webhookDir, '--webhook-url', sinks.webhookUrl,
     '--summary-out', join(root, '.kizuna', 'demo', 'summary.json'),
   ];
-  const child = spawn(process.execPath, args, { cwd: root, env: process.env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, KIZUNA_DEMO_TOKEN: token }, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('exit', (code) => {
     if (stopping) return;
     say(code === 0 ? 'demo done; the platform keeps running with its data. Press Ctrl-C to stop everything.' : `the demo failed (exit ${code}); the platform keeps running.`);
@@ -312,10 +319,11 @@ try {
   say(`write key of source "default": ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}   admin token: ${process.env.INGESTION_ADMIN_TOKEN === DEV_ADMIN_TOKEN ? DEV_ADMIN_TOKEN : '(from INGESTION_ADMIN_TOKEN)'}`);
   say(`send an event:  curl -u ${process.env.INGESTION_BOOTSTRAP_WRITE_KEY}: -XPOST http://127.0.0.1:3001/v1/track -H "content-type: application/json" \\`);
   say('                  -d \'{"userId":"u1","event":"Report Shared","context":{"groupId":"acme"}}\'');
+  say(`API token:  TOKEN=$(npm run -s token -- --role admin)   then  curl -H "authorization: Bearer $TOKEN" http://127.0.0.1:3002/v1/health${devAuth ? '' : '   (signs with AUTH_JWT_KEYS)'}`);
   say('see where it went:  npm run trace -- acme      metrics: http://127.0.0.1:3002/metrics (each service)');
   if (DEMO) {
     say(`demo: ${opts['demo-accounts']} simulated accounts over ${opts['demo-days']} days (seed ${opts['demo-seed']}); skip it with npm start -- --no-demo`);
-    runDemo(window, sinks);
+    await runDemo(window, sinks);
   } else say('press Ctrl-C to stop everything.');
 } catch (e) {
   say(`\x1b[31m${e.message}\x1b[0m`);

@@ -4,3 +4,8 @@ import { startTelemetry } from '@kizuna/shared/telemetry';
 
 startTelemetry({ serviceName: 'kizuna-tests', otlpEndpoint: '' });
 jest.setTimeout(Number(process.env['KIZUNA_TEST_TIMEOUT_MS'] ?? 90_000));
+
+// Services under test verify bearer tokens signed with the test keys (libs/shared/testing auth-tokens).
+import { useTestAuthEnv } from '@kizuna/shared/testing';
+
+useTestAuthEnv();

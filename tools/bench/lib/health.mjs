@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { join, relative } from 'node:path';
 import { freePort, runCommand, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
 import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
+import { signLocalToken } from '../../scripts/dev-auth.mjs';
 
 const require = createRequire(import.meta.url);
 const pg = require('pg');
@@ -556,7 +557,7 @@ export function statementLabel(q) {
 const api = async (port, method, path, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: { authorization: `Bearer ${await signLocalToken({ roles: ['admin'], sub: 'bench' })}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
     signal: AbortSignal.timeout(60000),
   });

@@ -17,6 +17,8 @@
  *   --zendesk-share X   share (0..1) of tickets sent as signed Zendesk webhooks; needs --admin-token (the CLI
  *                       creates the source and sets its signing secret; ingestion needs INGESTION_SECRET_KEY)
  *   --roster-url URL    PUT the CS roster to this base URL (escalation-routing); skipped when it answers 404
+ *   --api-token T       bearer token with the admin role for the roster (or KIZUNA_API_TOKEN),
+ *                       e.g. KIZUNA_API_TOKEN=$(npm run -s token -- --role admin)
  *   --out FILE          write the stream as NDJSON (no sending unless --ingestion is given too)
  *   --company-out FILE  write the company (accounts, CS team, ground truth, roster) as JSON
  *   --dry-run           generate (and write) only, send nothing
@@ -36,7 +38,7 @@ const DEV_WRITE_KEY = 'dev-write-key';
 
 interface Args {
   seed: number; accounts: number; days: number; start: string; activity: number;
-  ingestion: string; ingestionGiven: boolean; writeKey?: string; adminToken?: string; compressMs: number;
+  ingestion: string; ingestionGiven: boolean; writeKey?: string; adminToken?: string; apiToken?: string; compressMs: number;
   realStartMs?: number; rate?: number; zendeskShare: number; single: boolean; rosterUrl?: string; out?: string; companyOut?: string; dryRun: boolean; idPrefix: string;
   batchSize: number; concurrency: number; json: boolean;
 }
@@ -63,7 +65,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       flags.set(k, v);
     }
   }
-  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'real-start', 'rate', 'single', 'zendesk-share', 'roster-url', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
+  const known = ['seed', 'accounts', 'days', 'start', 'activity', 'ingestion', 'write-key', 'admin-token', 'compress', 'real-start', 'rate', 'single', 'zendesk-share', 'roster-url', 'api-token', 'out', 'company-out', 'dry-run', 'id-prefix', 'batch-size', 'concurrency', 'json'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
   const int = (k: string, d: number) => {
     const v = flags.get(k);
@@ -88,6 +90,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   const adminToken = flags.get('admin-token') ?? env['INGESTION_ADMIN_TOKEN'];
   if (writeKey) args.writeKey = writeKey;
   if (adminToken) args.adminToken = adminToken;
+  const apiToken = flags.get('api-token') ?? env['KIZUNA_API_TOKEN'];
+  if (apiToken) args.apiToken = apiToken;
   for (const [k, f] of [['rosterUrl', 'roster-url'], ['out', 'out'], ['companyOut', 'company-out']] as const) {
     const v = flags.get(f);
     if (v) args[k] = v;
@@ -169,7 +173,7 @@ async function main(): Promise<void> {
 
   await waitReady(args.ingestion, 60_000);
   if (args.rosterUrl) {
-    const r = await postRoster(args.rosterUrl, rosterOf(company));
+    const r = await postRoster(args.rosterUrl, rosterOf(company), args.apiToken ? { headers: { authorization: `Bearer ${args.apiToken}` } } : {});
     say(`[simulator] roster -> ${args.rosterUrl}: ${r.status}${r.reason ? ` (${r.reason})` : ''}${r.status !== 'skipped' ? `, ${r.csms} CSMs, ${r.teams} teams` : ''}`);
     for (const f of r.failures.slice(0, 5)) say(`    ${f.path}: ${f.status} ${f.message}`);
   }

@@ -7,3 +7,4 @@ export * from './lib/bootstrap-service';
 export * from './lib/run-clustered';
 export * from './lib/openapi-document';
 export * from './lib/periodic-task';
+export * from './lib/auth';

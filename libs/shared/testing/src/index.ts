@@ -5,3 +5,5 @@ export * from './lib/otlp-receiver';
 export * from './lib/service-processes';
 export * from './lib/openapi-routes';
 export * from './lib/kafka-network-switch';
+export * from './lib/auth-tokens';
+export * from './lib/auth-matrix';

@@ -10,7 +10,7 @@ import {
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
+import { documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
 import { escalationRoutingData } from '@kizuna/escalation-routing/data-access';
 import { EscalationRoutingModule } from './escalation-routing.module';
 import { SlaSweeper } from './sla-sweeper.service';
@@ -69,10 +69,11 @@ describe('escalation-routing service', () => {
   const send = async (...events: CloudEvent[]) => {
     for (const e of events) await producer.send({ topic: topicOf(e.type), messages: [{ key: e.subject, value: JSON.stringify(e) }] });
   };
-  const api = async (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown, actor?: string) => {
+  /** Calls the API as `actor` (the token's subject, recorded in the audit) with the admin role. */
+  const api = async (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown, actor = 'test-admin') => {
     const r = await app.inject({
       method, url,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(actor ? { 'x-kizuna-actor': actor } : {}) },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), authorization: `Bearer ${await testToken({ sub: actor, roles: ['admin'] })}` },
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
     return { status: r.statusCode, json: r.body ? JSON.parse(r.body) : undefined };

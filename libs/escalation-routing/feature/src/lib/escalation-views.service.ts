@@ -40,7 +40,13 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export class EscalationViews {
   constructor(private readonly ds: DataSource) {}
 
-  async list(q: { status?: string; assignee?: string; accountId?: string; reason?: string }, limit: number, offset: number) {
+  /** `visible` adds the caller's scope (a condition on alias `e` whose parameters start at the given number). */
+  async list(
+    q: { status?: string; assignee?: string; accountId?: string; reason?: string },
+    limit: number,
+    offset: number,
+    visible?: (first: number) => { sql: string; params: unknown[] } | undefined,
+  ) {
     const m = this.ds.manager;
     const where: string[] = [];
     const params: unknown[] = [];
@@ -53,6 +59,11 @@ export class EscalationViews {
     if (q.assignee) add('e.assignee_csm_id = ?', q.assignee);
     if (q.accountId) add('e.account_id = ?', q.accountId);
     if (q.reason) add('e.reason = ?', q.reason);
+    const scope = visible?.(params.length + 1);
+    if (scope) {
+      where.push(scope.sql);
+      params.push(...scope.params);
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [{ n }] = await m.query(`SELECT count(*)::int AS n FROM ${tableOf(m, EscalationRow)} e ${w}`, params);
     const ids: { id: string }[] = await m.query(
@@ -90,6 +101,13 @@ export class EscalationViews {
   }
 
   /** One escalation with everything a CSM needs without asking the customer again. */
+  /** One escalation's summary (state, assignee, resolution, hand-back note), without the context. */
+  async summary(id: string): Promise<EscalationSummary> {
+    const [summary] = await this.summaries(this.ds.manager, [id]);
+    if (!summary) throw new NotFoundException(`escalation ${id} not found`);
+    return summary;
+  }
+
   async bundle(id: string) {
     const m = this.ds.manager;
     const [summary] = await this.summaries(m, [id]);

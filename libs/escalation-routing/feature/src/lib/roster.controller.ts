@@ -1,15 +1,20 @@
 import { BadRequestException, Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
 import { validateTeamHours } from '@kizuna/escalation-routing/domain';
+import { Roles } from '@kizuna/shared/service-kit';
 import { CsmDto, CsmListQueryDto, TeamDto } from './escalation.dto';
 import { RosterService, type CsmView, type TeamView } from './roster.service';
 
-/** The roster: CSMs (capacity, specialties, out of office, channels) and teams (region, lead, business hours). */
+/**
+ * The roster: CSMs (capacity, specialties, out of office, channels) and teams (region, lead, business
+ * hours). Changed by admin; read by admin, cs-lead and csm (staff data, not scoped by team).
+ */
 @Controller('v1')
 export class RosterController {
   constructor(private readonly roster: RosterService) {}
 
   /** Creates or replaces a CSM. */
   @Put('csms/:id')
+  @Roles('admin')
   async putCsm(@Param('id') id: string, @Body() body: CsmDto): Promise<CsmView> {
     checkId(id);
     if (body.outOfOffice && new Date(body.outOfOffice.from) >= new Date(body.outOfOffice.to)) {
@@ -19,11 +24,13 @@ export class RosterController {
   }
 
   @Get('csms/:id')
+  @Roles('admin', 'cs-lead', 'csm')
   getCsm(@Param('id') id: string): Promise<CsmView> {
     return this.roster.getCsm(id);
   }
 
   @Get('csms')
+  @Roles('admin', 'cs-lead', 'csm')
   listCsms(@Query() q: CsmListQueryDto) {
     return this.roster.listCsms(
       { ...(q.teamId ? { teamId: q.teamId } : {}), ...(q.region ? { region: q.region } : {}), ...(q.active ? { active: q.active === 'true' } : {}) },
@@ -34,6 +41,7 @@ export class RosterController {
 
   /** Creates or replaces a team. */
   @Put('teams/:id')
+  @Roles('admin')
   async putTeam(@Param('id') id: string, @Body() body: TeamDto): Promise<TeamView> {
     checkId(id);
     const errors = validateTeamHours(body.businessHours);
@@ -42,11 +50,13 @@ export class RosterController {
   }
 
   @Get('teams/:id')
+  @Roles('admin', 'cs-lead', 'csm')
   getTeam(@Param('id') id: string): Promise<TeamView> {
     return this.roster.getTeam(id);
   }
 
   @Get('teams')
+  @Roles('admin', 'cs-lead', 'csm')
   listTeams() {
     return this.roster.listTeams();
   }

@@ -58,6 +58,8 @@ export const toCsm = (r: CsmRow): Csm => ({
 export const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, region: r.region, leadCsmId: r.leadCsmId, businessHours: r.businessHours });
 
 /** The roster: CSMs and teams, and what routing needs of them (load, last assignment). */
+export const MAX_TEAMS = 1000;
+
 @Injectable()
 export class RosterService {
   constructor(
@@ -132,8 +134,9 @@ export class RosterService {
     return this.teamView(row);
   }
 
+  /** Every team, at most MAX_TEAMS (a hard cap: teams are few; the list is not paged). */
   async listTeams(): Promise<{ items: TeamView[] }> {
-    return { items: (await this.ds.getRepository(TeamRow).find({ order: { id: 'ASC' } })).map((r) => this.teamView(r)) };
+    return { items: (await this.ds.getRepository(TeamRow).find({ order: { id: 'ASC' }, take: MAX_TEAMS })).map((r) => this.teamView(r)) };
   }
 
   private csmView(r: CsmRow, open: number): CsmView {

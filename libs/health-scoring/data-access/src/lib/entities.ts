@@ -68,6 +68,10 @@ export class AccountProfile {
   @Column({ name: 'seats_purchased', type: 'integer', nullable: true })
   seatsPurchased!: number | null;
 
+  /** The owner CSM (directory trait ownerCsmEmail, lower case): scopes a CSM's reads to their book. */
+  @Column({ name: 'owner_csm_email', type: 'text', nullable: true })
+  ownerCsmEmail!: string | null;
+
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 }

@@ -8,7 +8,7 @@ import {
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, documentedRoutes, recordRoutes, testKafka, waitFor } from '@kizuna/shared/testing';
+import { documentedRoutes, recordRoutes, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
 import { AccountHealth, healthScoringData } from '@kizuna/health-scoring/data-access';
 import { HealthScoringModule } from './health-scoring.module';
 import { BackfillService } from './backfill.service';
@@ -65,7 +65,8 @@ describe('health-scoring service', () => {
   const changes = (accountId: string) => health.messages.filter((m) => m.key === accountId).map((m) => JSON.parse(m.value ?? '{}') as HealthEvent);
   const stored = (accountId: string) => app.get(DataSource).getRepository(AccountHealth).findOneBy({ accountId });
   const api = async (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown) => {
-    const r = await app.inject({ method, url, ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    const authorization = `Bearer ${await testToken({ roles: ['admin'] })}`;
+    const r = await app.inject({ method, url, headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
     return { status: r.statusCode, json: JSON.parse(r.body) };
   };
 

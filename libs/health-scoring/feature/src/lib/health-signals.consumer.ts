@@ -118,7 +118,7 @@ export class HealthSignalsConsumer {
         const t = (e as CloudEvent<'cs.directory.account.updated.v1'>).data.traits;
         const arr = t.arr ?? (t.mrr !== undefined ? t.mrr * 12 : undefined);
         const at = new Date((e as CloudEvent<'cs.directory.account.updated.v1'>).data.timestamp);
-        await this.profile(m, e.subject, at, { name: t.name, plan: t.plan, arr, seats: t.seatsPurchased });
+        await this.profile(m, e.subject, at, { name: t.name, plan: t.plan, arr, seats: t.seatsPurchased, owner: t.ownerCsmEmail?.toLowerCase() });
         return true;
       }
       case 'cs.billing.subscription.changed.v1': {
@@ -213,15 +213,16 @@ export class HealthSignalsConsumer {
     m: EntityManager,
     accountId: string,
     at: Date,
-    p: { name?: string | undefined; plan?: string | undefined; arr?: number | undefined; seats?: number | undefined },
+    p: { name?: string | undefined; plan?: string | undefined; arr?: number | undefined; seats?: number | undefined; owner?: string | undefined },
   ): Promise<void> {
     await m.query(
-      `INSERT INTO ${tableOf(m, AccountProfile)} AS p (account_id, name, plan, arr, seats_purchased, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO ${tableOf(m, AccountProfile)} AS p (account_id, name, plan, arr, seats_purchased, owner_csm_email, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (account_id) DO UPDATE SET
          name = COALESCE(EXCLUDED.name, p.name), plan = COALESCE(EXCLUDED.plan, p.plan), arr = COALESCE(EXCLUDED.arr, p.arr),
-         seats_purchased = COALESCE(EXCLUDED.seats_purchased, p.seats_purchased), updated_at = EXCLUDED.updated_at
+         seats_purchased = COALESCE(EXCLUDED.seats_purchased, p.seats_purchased),
+         owner_csm_email = COALESCE(EXCLUDED.owner_csm_email, p.owner_csm_email), updated_at = EXCLUDED.updated_at
        WHERE p.updated_at <= EXCLUDED.updated_at`,
-      [accountId, p.name ?? null, p.plan ?? null, p.arr ?? null, p.seats ?? null, at],
+      [accountId, p.name ?? null, p.plan ?? null, p.arr ?? null, p.seats ?? null, p.owner ?? null, at],
     );
   }
 

@@ -3,7 +3,8 @@ import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { CLOCK, HealthBand, type Clock } from '@kizuna/shared/contracts';
-import { AccountHealth, HealthChange } from '@kizuna/health-scoring/data-access';
+import { AccountHealth, AccountProfile, HealthChange } from '@kizuna/health-scoring/data-access';
+import { CurrentPrincipal, Roles, accountScope, type AccountScope, type Principal } from '@kizuna/shared/service-kit';
 import type { HealthScore, Scorecard } from '@kizuna/health-scoring/domain';
 import { BackfillService, type BackfillView } from './backfill.service';
 import { ScorecardStore } from './scorecard-store.service';
@@ -51,7 +52,15 @@ export interface AccountHealthView {
   explanation: HealthScore | null;
 }
 
-/** Health explanations and the scorecards (data, versioned, editable). */
+/** Roles that read every account's health; csm and cs-lead read their book (owner CSM email). */
+const ALL_ACCOUNTS = ['admin', 'ops'] as const;
+
+/**
+ * Health explanations and the scorecards (data, versioned, editable). Access: admin and ops read
+ * every account; csm and cs-lead read the accounts whose owner CSM email (directory trait
+ * ownerCsmEmail, projected into account_profile) is their token's `email`; another account answers
+ * 404. Team-wide reads are not possible here: the roster (teams) lives in escalation-routing.
+ */
 @Controller('v1')
 export class HealthController {
   constructor(
@@ -63,19 +72,22 @@ export class HealthController {
 
   /** Recomputes every account scored with this scorecard under its active version (202; poll the job). */
   @Post('scorecards/:id/backfill')
+  @Roles('admin')
   @HttpCode(202)
   backfill(@Param('id') id: string, @Body() body: BackfillDto): Promise<BackfillView> {
     return this.backfills.start(id, body.dryRun ?? false);
   }
 
   @Get('backfills/:id')
+  @Roles('admin')
   backfillJob(@Param('id') id: string): Promise<BackfillView> {
     return this.backfills.get(id);
   }
 
   @Get('accounts/:accountId/health')
-  async accountHealth(@Param('accountId') accountId: string): Promise<AccountHealthView> {
-    const h = await this.ds.getRepository(AccountHealth).findOneBy({ accountId });
+  @Roles('admin', 'ops', 'cs-lead', 'csm')
+  async accountHealth(@Param('accountId') accountId: string, @CurrentPrincipal() who: Principal): Promise<AccountHealthView> {
+    const h = (await this.visible(accountId, who)) ? await this.ds.getRepository(AccountHealth).findOneBy({ accountId }) : null;
     if (!h) throw new NotFoundException(`no health score for account ${accountId} yet`);
     return {
       accountId,
@@ -91,7 +103,9 @@ export class HealthController {
 
   /** The daily series (last known score of each day) and every emitted change in the range. */
   @Get('accounts/:accountId/health/history')
-  async history(@Param('accountId') accountId: string, @Query() q: HistoryQueryDto) {
+  @Roles('admin', 'ops', 'cs-lead', 'csm')
+  async history(@Param('accountId') accountId: string, @Query() q: HistoryQueryDto, @CurrentPrincipal() who: Principal) {
+    if (!(await this.visible(accountId, who))) throw new NotFoundException(`no health history for account ${accountId}`);
     const to = q.to ? new Date(q.to) : this.clock.now();
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * DAY_MS);
     if (from > to) throw new BadRequestException('from: must not be after to');
@@ -125,17 +139,23 @@ export class HealthController {
 
   /** A paged list of accounts' current health, filtered by band and segment. */
   @Get('health')
-  async list(@Query() q: HealthListQueryDto) {
+  @Roles('admin', 'ops', 'cs-lead', 'csm')
+  async list(@Query() q: HealthListQueryDto, @CurrentPrincipal() who: Principal) {
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const table = this.ds.getMetadata(AccountHealth).tablePath;
-    const where = ['($1::text IS NULL OR band = $1)', '($2::text IS NULL OR segment = $2)'].join(' AND ');
-    const params = [q.band ?? null, q.segment ?? null];
+    const scope = accountScope(who, ALL_ACCOUNTS);
+    const where = [
+      '($1::text IS NULL OR band = $1)',
+      '($2::text IS NULL OR segment = $2)',
+      `($3::boolean OR account_id IN (SELECT account_id FROM ${this.ds.getMetadata(AccountProfile).tablePath} WHERE owner_csm_email = $4))`,
+    ].join(' AND ');
+    const params = [q.band ?? null, q.segment ?? null, scope.all, ownerOf(scope)];
     const [{ n }] = await this.ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);
     const rows: { account_id: string; score: string; band: string; segment: string | null; scorecard_id: string; scorecard_version: number; computed_at: Date }[] =
       await this.ds.query(
         `SELECT account_id, score, band, segment, scorecard_id, scorecard_version, computed_at FROM ${table}
-          WHERE ${where} ORDER BY ${SORT_SQL[q.sort ?? '-score']} LIMIT $3 OFFSET $4`,
+          WHERE ${where} ORDER BY ${SORT_SQL[q.sort ?? '-score']} LIMIT $5 OFFSET $6`,
         [...params, limit, offset],
       );
     return {
@@ -147,6 +167,15 @@ export class HealthController {
         scorecard: { id: r.scorecard_id, version: r.scorecard_version }, computedAt: r.computed_at.toISOString(),
       })),
     };
+  }
+
+  /** Whether the caller may see this account (404 otherwise, as if it did not exist). */
+  private async visible(accountId: string, who: Principal): Promise<boolean> {
+    const scope = accountScope(who, ALL_ACCOUNTS);
+    if (scope.all) return true;
+    const owner = ownerOf(scope);
+    if (!owner) return false;
+    return (await this.ds.getRepository(AccountProfile).countBy({ accountId, ownerCsmEmail: owner })) > 0;
   }
 
   private async trend(accountId: string, score: number): Promise<{ d7: number | null; d30: number | null }> {
@@ -163,18 +192,26 @@ export class HealthController {
   }
 
   @Get('scorecards')
+  @Roles('admin', 'ops', 'cs-lead', 'csm')
   async scorecards(): Promise<{ scorecards: Scorecard[] }> {
     return { scorecards: (await this.store.current()).scorecards };
   }
 
   @Get('scorecards/:id')
+  @Roles('admin', 'ops', 'cs-lead', 'csm')
   scorecard(@Param('id') id: string): Promise<Scorecard> {
     return this.store.get(id);
   }
 
   /** Saves an edited scorecard as its next version (validated); the next scores use it. */
   @Put('scorecards/:id')
+  @Roles('admin')
   update(@Param('id') id: string, @Body() body: unknown): Promise<Scorecard> {
     return this.store.saveNewVersion(id, body);
   }
+}
+
+/** The owner email a scoped caller's book is matched on (null: an empty book). */
+function ownerOf(scope: AccountScope): string | null {
+  return scope.all ? null : scope.ownerEmail;
 }

@@ -3,7 +3,7 @@ import { IsBase64, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'clas
 
 /** Ingestion's own settings (env var names; defaults as assigned). */
 export class IngestionConfig {
-  /** Bearer token of the admin API (sources and keys). The admin API is off while unset. */
+  /** A static bearer token for the admin API (sources and keys), besides admin-role JWTs; optional. */
   @IsOptional() @IsString() @MinLength(16, { message: 'INGESTION_ADMIN_TOKEN must be at least 16 characters' })
   INGESTION_ADMIN_TOKEN?: string = undefined;
 

@@ -80,7 +80,7 @@ export class PendingSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   async summary(): Promise<{ sourceId: string; waiting: number; oldestReceivedAt: string; nextExpiry: string }[]> {
     const rows: { source_id: string; n: number; oldest: Date; next: Date }[] = await this.ds.query(
       `SELECT source_id, count(*)::int AS n, min(received_at) AS oldest, min(expires_at) AS next
-         FROM ${this.ds.getMetadata(PendingEvent).tablePath} GROUP BY source_id ORDER BY source_id`,
+         FROM ${this.ds.getMetadata(PendingEvent).tablePath} GROUP BY source_id ORDER BY source_id LIMIT 1000`,
     );
     return rows.map((r) => ({ sourceId: r.source_id, waiting: r.n, oldestReceivedAt: r.oldest.toISOString(), nextExpiry: r.next.toISOString() }));
   }

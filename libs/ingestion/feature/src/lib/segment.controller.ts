@@ -4,6 +4,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SEGMENT_TYPES, checkBatch, checkMessageSize, mergeBatchDefaults, type SegmentType } from '@kizuna/ingestion/domain';
 import { EventStoreUnavailable, SegmentIngestService, type IngestResult, type RejectedItem } from './segment-ingest.service';
+import { NoBearerAuth } from '@kizuna/shared/service-kit';
 import { WriteKeyAuth } from './write-key';
 
 export interface BatchResponse extends Omit<IngestResult, 'rejected'> {
@@ -26,6 +27,7 @@ function bodyBytes(req: FastifyRequest, body: unknown): number {
  * 200 `{"success": true}` only after Kafka acknowledged; 400 names the problem; 401 for a bad key;
  * 503 with Retry-After when the event store is unavailable.
  */
+@NoBearerAuth('write-key')
 @Controller('v1')
 export class SegmentController {
   constructor(

@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, NotFoundException, type OnApplicationBootstrap } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, In, IsNull } from 'typeorm';
 import type { Logger } from 'pino';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
@@ -88,8 +88,9 @@ export class SourceRegistry implements OnApplicationBootstrap {
   }
 
   async list(): Promise<SourceView[]> {
-    const sources = await this.ds.getRepository(Source).find({ order: { createdAt: 'ASC' } });
-    const keys = await this.ds.getRepository(SourceKey).find({ order: { createdAt: 'ASC' } });
+    // A hard cap (sources are few; the list is not paged).
+    const sources = await this.ds.getRepository(Source).find({ order: { createdAt: 'ASC' }, take: 1000 });
+    const keys = sources.length ? await this.ds.getRepository(SourceKey).find({ where: { sourceId: In(sources.map((s) => s.id)) }, order: { createdAt: 'ASC' } }) : [];
     return sources.map((s) => this.view(s, keys.filter((k) => k.sourceId === s.id)));
   }
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { NoBearerAuth } from '@kizuna/shared/service-kit';
 import { AdminGuard } from './admin.guard';
 import { PendingSweeper } from './pending-sweeper.service';
 import { WebhookSecretDto } from './support.dto';
@@ -19,6 +20,7 @@ export class RotateKeyDto {
 
 /** Sources and write keys. Keys are shown once, on creation and rotation; only hashes are stored. */
 @Controller('v1/admin/sources')
+@NoBearerAuth('own-guard')
 @UseGuards(AdminGuard)
 export class SourcesController {
   constructor(private readonly registry: SourceRegistry) {}
@@ -59,6 +61,7 @@ export class SourcesController {
 
 /** Events accepted without a known account, waiting for their user's group call. */
 @Controller('v1/admin/pending')
+@NoBearerAuth('own-guard')
 @UseGuards(AdminGuard)
 export class PendingController {
   constructor(private readonly sweeper: PendingSweeper) {}

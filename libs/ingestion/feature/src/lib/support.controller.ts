@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { verifyZendeskSignature, zendeskTicket, type ZendeskWebhook } from '@kizuna/ingestion/domain';
 import { AccountDirectoryService, type UnmatchedView } from './account-directory.service';
+import { NoBearerAuth } from '@kizuna/shared/service-kit';
 import { AdminGuard } from './admin.guard';
 import { SourceRegistry } from './source-registry.service';
 import { CallDto, PageQueryDto, SubscriptionDto, SurveyDto, TicketDto } from './support.dto';
@@ -16,6 +17,7 @@ import { WriteKeyAuth } from './write-key';
  * write key (HTTP Basic username). Answers 200 with what happened: published (with the account
  * and how it was matched), duplicate, superseded (an older call record) or unmatched (kept).
  */
+@NoBearerAuth('write-key')
 @Controller('v1')
 export class SupportController {
   constructor(
@@ -81,6 +83,7 @@ export class SupportController {
 
   /** Support records not matched to an account yet (admin). */
   @Get('support/unmatched')
+  @NoBearerAuth('own-guard')
   @UseGuards(AdminGuard)
   unmatched(@Query() q: PageQueryDto): Promise<{ total: number; items: UnmatchedView[] }> {
     return this.directory.listUnmatched(q.limit ?? 100, q.offset ?? 0);

@@ -4,6 +4,7 @@ import { IsIn, IsInt, IsISO8601, IsNumber, IsOptional, IsString, Max, MaxLength,
 import { DataSource } from 'typeorm';
 import { CLOCK, LifecyclePhase, TouchModel, type Clock } from '@kizuna/shared/contracts';
 import { queryRows } from '@kizuna/shared/persistence';
+import { CurrentPrincipal, Roles, accountScope, type Principal } from '@kizuna/shared/service-kit';
 import { AccountLifecycle, LifecycleTransition } from '@kizuna/lifecycle/data-access';
 import {
   contractSizeOfState, expansionOf, onboardingProgressOf, renewalWindowOf, type AccountLifecycleState,
@@ -38,6 +39,14 @@ export class RulesQueryDto {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) version?: number;
 }
 
+/** Roles that read every account; csm and cs-lead read their book. */
+const ALL_ACCOUNTS = ['admin'] as const;
+
+function inBook(owner: string | null, who: Principal): boolean {
+  const scope = accountScope(who, ALL_ACCOUNTS);
+  return scope.all || (!!scope.ownerEmail && owner?.toLowerCase() === scope.ownerEmail);
+}
+
 interface TransitionView {
   from: string | null;
   to: string | null;
@@ -46,7 +55,12 @@ interface TransitionView {
   eventId: string;
 }
 
-/** Accounts' lifecycle (profile, phase and history, touch model, segments, milestones), KPIs and the rules. */
+/**
+ * Accounts' lifecycle (profile, phase and history, touch model, segments, milestones), KPIs and the
+ * rules. Access: admin reads every account; csm and cs-lead read the accounts whose owner CSM email
+ * is their token's `email` (404 for any other); KPIs (aggregates) for admin, cs-lead and ops; the
+ * rules are read by admin and cs-lead and changed by admin.
+ */
 @Controller('v1')
 export class LifecycleController {
   constructor(
@@ -57,9 +71,10 @@ export class LifecycleController {
   ) {}
 
   @Get('accounts/:accountId')
-  async account(@Param('accountId') accountId: string) {
+  @Roles('admin', 'cs-lead', 'csm')
+  async account(@Param('accountId') accountId: string, @CurrentPrincipal() who: Principal) {
     const row = await this.ds.getRepository(AccountLifecycle).findOneBy({ accountId });
-    if (!row) throw new NotFoundException(`no lifecycle for account ${accountId} yet`);
+    if (!row || !inBook(row.ownerCsmEmail, who)) throw new NotFoundException(`no lifecycle for account ${accountId} yet`);
     const s = row.state as unknown as AccountLifecycleState;
     const { rules } = await this.rules.current();
     const now = this.clock.now();
@@ -115,7 +130,8 @@ export class LifecycleController {
   }
 
   @Get('accounts')
-  async list(@Query() q: AccountListQueryDto) {
+  @Roles('admin', 'cs-lead', 'csm')
+  async list(@Query() q: AccountListQueryDto, @CurrentPrincipal() who: Principal) {
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const conditions: string[] = ['phase IS NOT NULL'];
@@ -124,6 +140,8 @@ export class LifecycleController {
       conditions.push(sql(params.length + 1));
       params.push(...values);
     };
+    const scope = accountScope(who, ALL_ACCOUNTS);
+    if (!scope.all) add((n) => `lower(owner_csm_email) = $${n}`, scope.ownerEmail ?? '');
     if (q.phase) add((n) => `phase = $${n}`, q.phase);
     if (q.touchModel) add((n) => `touch_model = $${n}`, q.touchModel);
     if (q.segment) {
@@ -168,6 +186,7 @@ export class LifecycleController {
   }
 
   @Get('kpis')
+  @Roles('admin', 'cs-lead', 'ops')
   async kpiReport(@Query() q: KpiQueryDto): Promise<KpiResponse> {
     const d = this.kpis.defaultPeriod();
     const to = q.to ? new Date(q.to).toISOString() : d.to;
@@ -177,12 +196,14 @@ export class LifecycleController {
   }
 
   @Get('lifecycle-rules')
+  @Roles('admin', 'cs-lead')
   getRules(@Query() q: RulesQueryDto): Promise<RulesVersion> {
     return this.rules.get(q.version);
   }
 
   /** Validates the rules (every problem listed) and stores them as the next version; the next evaluations use them. */
   @Put('lifecycle-rules')
+  @Roles('admin')
   putRules(@Body() body: unknown): Promise<RulesVersion> {
     return this.rules.save(body);
   }

@@ -8,7 +8,7 @@ import {
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
+import { documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
 import { lifecycleData } from '@kizuna/lifecycle/data-access';
 import { DEFAULT_LIFECYCLE_RULES } from '@kizuna/lifecycle/domain';
 import { LifecycleModule } from './lifecycle.module';
@@ -186,7 +186,8 @@ describe('lifecycle service', () => {
   });
 
   const api = async (method: 'GET' | 'PUT', url: string, body?: unknown): Promise<{ status: number; json: Json }> => {
-    const r = await app.inject({ method, url, ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    const authorization = `Bearer ${await testToken({ roles: ['admin'] })}`;
+    const r = await app.inject({ method, url, headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
     return { status: r.statusCode, json: JSON.parse(r.body) };
   };
   const envelope = (f: Fact, accountId: string): CloudEvent =>

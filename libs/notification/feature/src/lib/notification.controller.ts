@@ -4,6 +4,7 @@ import {
 } from '@nestjs/common';
 import { DataSource, type FindOptionsWhere } from 'typeorm';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
+import { CurrentPrincipal, NoBearerAuth, Roles, hasRole, type Principal } from '@kizuna/shared/service-kit';
 import { ChannelTarget, ContactOptOut, Delivery, NotificationRow } from '@kizuna/notification/data-access';
 import { escapeHtml, isTrigger, type Play, type TriggerRule } from '@kizuna/notification/domain';
 import { DeliveryQueryDto, InboxQueryDto, OptOutDto, PlaysDto, RecipientDto, TriggerRulesDto, UnsubscribeQueryDto } from './dto';
@@ -37,7 +38,16 @@ function notificationView(n: NotificationRow) {
   };
 }
 
-/** The in-app inbox, the delivery log (dead letters, retry), recipients' preferences, trigger rules, plays and opt-outs. */
+/** Whether the caller may read or act for this recipient (CSM id): admin any, a csm or cs-lead their own. */
+const isSelf = (who: Principal, csmId: string) => hasRole(who, 'admin') || (who.csm !== null && who.csm === csmId);
+
+/**
+ * The in-app inbox, the delivery log (dead letters, retry), recipients' preferences, trigger rules, plays and opt-outs.
+ * Access: a csm or cs-lead reads their own inbox and preferences (`csm` claim = recipient id; any other
+ * recipient answers 404 or an empty inbox); admin and ops read the delivery log and retry; admin
+ * configures rules, plays, recipients and opt-ins; support records opt-outs; the unsubscribe link
+ * carries its own signature.
+ */
 @Controller('v1')
 export class NotificationController {
   constructor(
@@ -50,7 +60,9 @@ export class NotificationController {
   ) {}
 
   @Get('notifications')
-  async inbox(@Query() q: InboxQueryDto) {
+  @Roles('admin', 'cs-lead', 'csm')
+  async inbox(@Query() q: InboxQueryDto, @CurrentPrincipal() who: Principal) {
+    if (!isSelf(who, q.recipient)) return { total: 0, items: [] };
     const qb = this.ds.getRepository(NotificationRow).createQueryBuilder('n').where('n.recipient = :r AND n.in_app', { r: q.recipient });
     if (q.unread === 'true') qb.andWhere('n.read_at IS NULL');
     if (q.unread === 'false') qb.andWhere('n.read_at IS NOT NULL');
@@ -59,11 +71,12 @@ export class NotificationController {
   }
 
   @Post('notifications/:id/read')
+  @Roles('admin', 'cs-lead', 'csm')
   @HttpCode(200)
-  async markRead(@Param('id') id: string) {
+  async markRead(@Param('id') id: string, @CurrentPrincipal() who: Principal) {
     const repo = this.ds.getRepository(NotificationRow);
     const n = await repo.findOneBy({ id: uuid(id, 'notification'), inApp: true });
-    if (!n) throw new NotFoundException(`no notification ${id}`);
+    if (!n || !isSelf(who, n.recipient)) throw new NotFoundException(`no notification ${id}`);
     if (!n.readAt) {
       n.readAt = this.clock.now();
       await repo.update({ id: n.id }, { readAt: n.readAt });
@@ -72,6 +85,7 @@ export class NotificationController {
   }
 
   @Get('deliveries')
+  @Roles('admin', 'ops')
   async deliveries(@Query() q: DeliveryQueryDto) {
     const where: FindOptionsWhere<Delivery> = {
       ...(q.status ? { status: q.status } : {}), ...(q.recipient ? { recipient: q.recipient } : {}), ...(q.channel ? { channel: q.channel } : {}),
@@ -81,6 +95,7 @@ export class NotificationController {
   }
 
   @Get('deliveries/:id')
+  @Roles('admin', 'ops')
   async delivery(@Param('id') id: string) {
     const d = await this.ds.getRepository(Delivery).findOneBy({ id: uuid(id, 'delivery') });
     if (!d) throw new NotFoundException(`no delivery ${id}`);
@@ -89,6 +104,7 @@ export class NotificationController {
 
   /** Tries a failed or dead-lettered delivery again now, with a fresh set of attempts; re-enables its endpoint. */
   @Post('deliveries/:id/retry')
+  @Roles('admin', 'ops')
   @HttpCode(202)
   async retry(@Param('id') id: string) {
     const now = this.clock.now();
@@ -107,25 +123,30 @@ export class NotificationController {
   }
 
   @Get('recipients/:csmId')
-  async recipient(@Param('csmId') csmId: string) {
-    const r = await this.preferences.get(csmId);
+  @Roles('admin', 'cs-lead', 'csm')
+  async recipient(@Param('csmId') csmId: string, @CurrentPrincipal() who: Principal) {
+    const r = isSelf(who, csmId) ? await this.preferences.get(csmId) : null;
     if (!r) throw new NotFoundException(`no recipient ${csmId}`);
     return r;
   }
 
   @Put('recipients/:csmId')
-  async putRecipient(@Param('csmId') csmId: string, @Body() dto: RecipientDto) {
+  @Roles('admin', 'cs-lead', 'csm')
+  async putRecipient(@Param('csmId') csmId: string, @Body() dto: RecipientDto, @CurrentPrincipal() who: Principal) {
     if (csmId.length > 200) throw new BadRequestException('csmId: at most 200 characters');
+    if (!isSelf(who, csmId)) throw new NotFoundException(`no recipient ${csmId}`);
     return this.preferences.put(csmId, dto);
   }
 
   @Get('trigger-rules')
+  @Roles('admin', 'cs-lead')
   async triggerRules() {
     const { version, value } = await this.settings.triggerRules(true);
     return { version, rules: value };
   }
 
   @Put('trigger-rules')
+  @Roles('admin')
   async putTriggerRules(@Body() dto: TriggerRulesDto) {
     const triggers = dto.rules.map((r) => r.trigger);
     if (new Set(triggers).size !== triggers.length) throw new BadRequestException('rules: one rule per trigger');
@@ -135,12 +156,14 @@ export class NotificationController {
   }
 
   @Get('plays')
+  @Roles('admin', 'cs-lead')
   async getPlays() {
     const { version, value } = await this.settings.plays(true);
     return { version, plays: value };
   }
 
   @Put('plays')
+  @Roles('admin')
   async putPlays(@Body() dto: PlaysDto) {
     const problems: string[] = [];
     const ids = dto.plays.map((p) => p.id);
@@ -158,12 +181,14 @@ export class NotificationController {
   }
 
   @Post('opt-outs')
+  @Roles('admin', 'support')
   @HttpCode(204)
   async optOut(@Body() dto: OptOutDto): Promise<void> {
     await this.ds.getRepository(ContactOptOut).upsert({ email: dto.email.toLowerCase(), via: 'api' }, ['email']);
   }
 
   @Delete('opt-outs/:email')
+  @Roles('admin')
   @HttpCode(204)
   async optIn(@Param('email') email: string): Promise<void> {
     const r = await this.ds.getRepository(ContactOptOut).delete({ email: email.toLowerCase() });
@@ -172,6 +197,7 @@ export class NotificationController {
 
   /** The link in every play e-mail (signed with NOTIFICATION_SECRET_KEY). */
   @Get('unsubscribe')
+  @NoBearerAuth('signed-link')
   @Header('content-type', 'text/html; charset=utf-8')
   async unsubscribe(@Query() q: UnsubscribeQueryDto): Promise<string> {
     if (!this.plays.unsubscribeTokenValid(q.email, q.token)) throw new ForbiddenException('this unsubscribe link is not valid');

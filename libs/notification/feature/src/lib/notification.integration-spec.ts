@@ -11,7 +11,7 @@ import {
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, documentedRoutes, recordRoutes, testKafka, waitFor } from '@kizuna/shared/testing';
+import { TopicRecorder, documentedRoutes, recordRoutes, testKafka, testToken, waitFor } from '@kizuna/shared/testing';
 import { notificationData } from '@kizuna/notification/data-access';
 import { generateWebhookSecret, verifyWebhook } from '@kizuna/notification/domain';
 import { DeliveryWorker } from './delivery-worker.service';
@@ -139,7 +139,8 @@ describe('notification service', () => {
   const send = (...events: CloudEvent[]) =>
     producer.send({ topic: topicOf(events[0] as CloudEvent), messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
   const api = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown, on = app) => {
-    const r = await on.inject({ method, url, ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    const authorization = `Bearer ${await testToken({ roles: ['admin'] })}`;
+    const r = await on.inject({ method, url, headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
     return { status: r.statusCode, json: r.body && r.headers['content-type']?.toString().includes('json') ? JSON.parse(r.body) : r.body };
   };
   const csm = (tag: string) => ({ csmId: `csm-${tag}-${randomUUID().slice(0, 6)}`, name: `CSM ${tag}`, email: `${tag}-${randomUUID().slice(0, 6)}@example.com` });

@@ -29,7 +29,7 @@ export function serviceRootModule(
   config: ServiceConfig,
   logger: ReturnType<typeof createLogger>,
   clock?: Clock,
-  extras: Pick<KizunaServiceOptions, 'kafkaSocketFactory'> = {},
+  extras: Pick<KizunaServiceOptions, 'kafkaSocketFactory' | 'auth'> = {},
 ): DynamicModule {
   return {
     module: ServiceRootModule,

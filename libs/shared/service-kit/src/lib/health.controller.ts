@@ -1,7 +1,9 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { NoBearerAuth } from './auth/roles';
 import type { FastifyReply } from 'fastify';
 import { ReadinessService, type Readiness } from './readiness.service';
 
+@NoBearerAuth('probe')
 @Controller('health')
 export class HealthController {
   constructor(private readonly readiness: ReadinessService) {}

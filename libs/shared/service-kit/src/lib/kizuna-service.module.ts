@@ -1,13 +1,16 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ISocketFactory, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CLOCK, SystemClock, type Clock } from '@kizuna/shared/contracts';
-import { kafkaBrokers, type ServiceConfig } from '@kizuna/shared/config';
+import { kafkaBrokers, loadConfig, type ServiceConfig } from '@kizuna/shared/config';
 import { ConsumerRunner, EventPublisher, OutboxRelay, createKafka } from '@kizuna/shared/messaging';
 import { dataSourceOptions, type ServiceDataSpec } from '@kizuna/shared/persistence';
+import { AuthConfig } from './auth/auth.config';
+import { BearerAuthGuard } from './auth/bearer-auth.guard';
+import { JwtVerifier } from './auth/jwt-verifier';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { MessagingLifecycle } from './messaging.lifecycle';
@@ -25,12 +28,15 @@ export interface KizunaServiceOptions {
   clock?: Clock;
   /** How Kafka sockets are opened (kafkajs socketFactory), when not the default. */
   kafkaSocketFactory?: ISocketFactory;
+  /** Bearer-token settings; read from the environment (AUTH_*) when not given. */
+  auth?: AuthConfig;
 }
 
 /**
  * Everything a Kizuna service shares: validated config, clock, logger, its Postgres schema
  * (TypeORM, migrations at startup, inbox/outbox tables), Kafka (publisher, consumer runner,
- * outbox relay, topic creation) and the /health endpoints.
+ * outbox relay, topic creation), the /health and /metrics endpoints, and the global default-deny
+ * bearer-token guard (every route needs @Roles or @NoBearerAuth).
  */
 @Global()
 @Module({})
@@ -38,6 +44,8 @@ export class KizunaServiceModule {
   static forRoot(options: KizunaServiceOptions): DynamicModule {
     const { name, config, logger } = options;
     const spec = options.data;
+    const auth = options.auth ?? loadConfig(AuthConfig);
+    const verifier = new JwtVerifier(auth);
     return {
       module: KizunaServiceModule,
       imports: [
@@ -51,6 +59,10 @@ export class KizunaServiceModule {
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: SERVICE_NAME, useValue: name },
+        { provide: AuthConfig, useValue: auth },
+        { provide: JwtVerifier, useFactory: async () => (await verifier.ready(), verifier) },
+        { provide: APP_GUARD, useExisting: BearerAuthGuard },
+        BearerAuthGuard,
         { provide: SERVICE_CONFIG, useValue: config },
         { provide: SERVICE_LOGGER, useValue: logger },
         { provide: SERVICE_SCHEMA, useValue: options.data.schema },
@@ -93,7 +105,7 @@ export class KizunaServiceModule {
         MessagingLifecycle,
         ReadinessService,
       ],
-      exports: [SERVICE_NAME, SERVICE_CONFIG, SERVICE_LOGGER, CLOCK, KAFKA, EventPublisher, ConsumerRunner, OutboxRelay, ReadinessService],
+      exports: [AuthConfig, JwtVerifier, BearerAuthGuard, SERVICE_NAME, SERVICE_CONFIG, SERVICE_LOGGER, CLOCK, KAFKA, EventPublisher, ConsumerRunner, OutboxRelay, ReadinessService],
     };
   }
 }

@@ -1,7 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { NoBearerAuth } from './auth/roles';
 import { renderPrometheusMetrics } from '@kizuna/shared/telemetry';
 
 /** Prometheus scrape endpoint: the service's OpenTelemetry metrics in text exposition format. */
+@NoBearerAuth('metrics')
 @Controller('metrics')
 export class MetricsController {
   @Get()
