@@ -106,7 +106,9 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
   try {
     await client.query(`CREATE DATABASE "${dbName.replace(/"/g, '""')}"`).catch((e: { code?: string }) => {
-      if (e.code !== '42P04') throw e; // created concurrently
+      // Created concurrently (several services starting at once): 42P04, or 23505 on pg_database's
+      // unique index when the other CREATE commits while this one runs.
+      if (e.code !== '42P04' && e.code !== '23505') throw e;
     });
   } finally {
     await client.end();
