@@ -7,6 +7,12 @@ import {
 } from '@kizuna/shared/contracts';
 import { EventPublisher, OutboxRelay } from '@kizuna/shared/messaging';
 import { AccountHealthProjection, enqueueOutbox } from '@kizuna/shared/persistence';
+import { lazyInstruments } from '@kizuna/shared/telemetry';
+
+/** Escalation changes as written (opened, assigned, sla-breached...), by reason: GET /metrics. */
+const escalationMetrics = lazyInstruments((meter) => ({
+  changes: meter.createCounter('kizuna.escalation.changes', { description: 'Escalation changes written, by change (opened, assigned, sla-breached, ...) and reason' }),
+}));
 import {
   AccountContextRow, CsmRow, EscalationAuditRow, EscalationEvidenceRow, EscalationRow, SupportContact, TeamRow,
 } from '@kizuna/escalation-routing/data-access';
@@ -249,6 +255,7 @@ export class EscalationEngine {
     };
     const event = this.publisher.envelope({ type, subject: row.accountId, data });
     await enqueueOutbox(m, [{ topic: Topics.escalation, event }]);
+    escalationMetrics().changes.add(1, { change: type.replace(/^cs\.escalation\.|\.v1$/g, ''), reason: row.reason });
   }
 
   /** Acknowledge, resolve, reassign or hand back, in one transaction with its audit entry and event. */

@@ -6,6 +6,12 @@ import { CLOCK, NotificationChannel, type Clock } from '@kizuna/shared/contracts
 import { loadConfig } from '@kizuna/shared/config';
 import { OutboxRelay } from '@kizuna/shared/messaging';
 import { enqueueOutbox, queryRows } from '@kizuna/shared/persistence';
+import { lazyInstruments } from '@kizuna/shared/telemetry';
+
+/** Delivery attempts by channel and outcome (delivered, throttled, failed, dead-lettered): GET /metrics. */
+const deliveryMetrics = lazyInstruments((meter) => ({
+  attempts: meter.createCounter('kizuna.notification.deliveries', { description: 'Delivery attempts, by channel and outcome (delivered, throttled, failed, dead-lettered)' }),
+}));
 import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { ChannelTarget, Delivery, NotificationRow, Recipient, type DeliveryAttempt, type StoredContent } from '@kizuna/notification/data-access';
 import {
@@ -292,6 +298,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const entry: DeliveryAttempt = { at: now.toISOString(), outcome: result.outcome, response: result.response.slice(0, 1000), durationMs };
         const log = JSON.stringify([entry]);
         for (const d of group) {
+          deliveryMetrics().attempts.add(1, { channel: d.channel, outcome: result.outcome === 'delivered' || result.outcome === 'throttled' ? result.outcome : result.permanent || !nextRetryAt(now, d.attempts + 1, this.schedule) ? 'dead-lettered' : 'failed' });
           if (result.outcome === 'delivered') {
             delivered.push({ id: d.id, response: entry.response, log });
             events.push(deliveryEvent({ ...this.view(d), attempts: d.attempts + 1 }, 'delivered', now));
