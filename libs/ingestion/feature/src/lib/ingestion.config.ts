@@ -23,6 +23,10 @@ export class IngestionConfig {
   @Type(() => Number) @IsInt() @Min(60000)
   INGESTION_DEDUP_WINDOW_MS = 24 * 3600 * 1000;
 
+  /** Requests per write key (source) per minute and instance; beyond, 429 with Retry-After. */
+  @Type(() => Number) @IsInt() @Min(1)
+  INGESTION_RATE_LIMIT_PER_MINUTE = 600_000;
+
   /** HTTP worker processes sharing the port (node:cluster); each keeps its own dedup memory. */
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   INGESTION_WORKERS = 1;

@@ -38,7 +38,7 @@ export class SegmentController {
   @Post(['batch', 'import'])
   @HttpCode(200)
   async batch(@Req() req: FastifyRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<BatchResponse> {
-    const sourceId = await this.auth.source(req, body);
+    const sourceId = await this.auth.source(req, body, reply);
     if (typeof body !== 'object' || body === null || !Array.isArray((body as Record<string, unknown>)['batch'])) {
       throw new BadRequestException('batch: must be an array of messages ({"batch": [...]})');
     }
@@ -70,7 +70,7 @@ export class SegmentController {
     if (!(SEGMENT_TYPES as readonly string[]).includes(type)) {
       throw new HttpException(`unknown endpoint /v1/${type}`, HttpStatus.NOT_FOUND);
     }
-    const sourceId = await this.auth.source(req, body);
+    const sourceId = await this.auth.source(req, body, reply);
     const bytes = bodyBytes(req, body);
     const tooBig = checkMessageSize(bytes);
     if (tooBig) throw new BadRequestException(tooBig.message);

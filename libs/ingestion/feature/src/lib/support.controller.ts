@@ -1,7 +1,7 @@
 import {
-  BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, UnauthorizedException, UseGuards, type RawBodyRequest,
+  BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UnauthorizedException, UseGuards, type RawBodyRequest,
 } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { verifyZendeskSignature, zendeskTicket, type ZendeskWebhook } from '@kizuna/ingestion/domain';
 import { AccountDirectoryService, type UnmatchedView } from './account-directory.service';
@@ -30,26 +30,26 @@ export class SupportController {
 
   @Post('support/tickets')
   @HttpCode(200)
-  async ticket(@Req() req: FastifyRequest, @Body() body: TicketDto): Promise<IntakeOutcome> {
-    return this.intake.ticket(await this.auth.source(req), this.intake.ticketFromDto(body));
+  async ticket(@Req() req: FastifyRequest, @Body() body: TicketDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<IntakeOutcome> {
+    return this.intake.ticket(await this.auth.source(req, undefined, reply), this.intake.ticketFromDto(body));
   }
 
   @Post('support/calls')
   @HttpCode(200)
-  async call(@Req() req: FastifyRequest, @Body() body: CallDto): Promise<IntakeOutcome> {
-    return this.intake.call(await this.auth.source(req), body);
+  async call(@Req() req: FastifyRequest, @Body() body: CallDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<IntakeOutcome> {
+    return this.intake.call(await this.auth.source(req, undefined, reply), body);
   }
 
   @Post('surveys')
   @HttpCode(200)
-  async survey(@Req() req: FastifyRequest, @Body() body: SurveyDto): Promise<IntakeOutcome> {
-    return this.intake.survey(await this.auth.source(req), body);
+  async survey(@Req() req: FastifyRequest, @Body() body: SurveyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<IntakeOutcome> {
+    return this.intake.survey(await this.auth.source(req, undefined, reply), body);
   }
 
   @Post('subscriptions')
   @HttpCode(200)
-  async subscription(@Req() req: FastifyRequest, @Body() body: SubscriptionDto): Promise<IntakeOutcome> {
-    return this.intake.subscription(await this.auth.source(req), body);
+  async subscription(@Req() req: FastifyRequest, @Body() body: SubscriptionDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<IntakeOutcome> {
+    return this.intake.subscription(await this.auth.source(req, undefined, reply), body);
   }
 
   /**
@@ -58,8 +58,8 @@ export class SupportController {
    */
   @Post('sources/zendesk/webhook')
   @HttpCode(200)
-  async zendesk(@Req() req: RawBodyRequest<FastifyRequest>, @Body() body: unknown): Promise<IntakeOutcome | { success: true; status: 'ignored'; reason: string }> {
-    const sourceId = await this.auth.source(req);
+  async zendesk(@Req() req: RawBodyRequest<FastifyRequest>, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<IntakeOutcome | { success: true; status: 'ignored'; reason: string }> {
+    const sourceId = await this.auth.source(req, undefined, reply);
     const secrets = await this.registry.webhookSecrets(sourceId);
     if (secrets.length === 0) throw new UnauthorizedException('no webhook signing secret is configured for this source');
     const header = (name: string) => {

@@ -1,5 +1,7 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimiter } from '@kizuna/shared/service-kit';
+import { IngestionConfig } from './ingestion.config';
 import { trace } from '@opentelemetry/api';
 import { SourceRegistry } from './source-registry.service';
 
@@ -18,17 +20,35 @@ export function writeKeyOf(req: FastifyRequest, body: unknown): string | undefin
   return typeof fromBody === 'string' && fromBody ? fromBody : undefined;
 }
 
-/** Resolves the calling source from its write key, or answers 401. */
+/**
+ * Resolves the calling source from its write key, or answers 401; a source over its request rate
+ * (INGESTION_RATE_LIMIT_PER_MINUTE per instance) gets 429 with Retry-After.
+ */
 @Injectable()
 export class WriteKeyAuth {
-  constructor(private readonly registry: SourceRegistry) {}
+  private readonly limiter: RateLimiter;
 
-  async source(req: FastifyRequest, body?: unknown): Promise<string> {
+  constructor(
+    private readonly registry: SourceRegistry,
+    private readonly config: IngestionConfig,
+  ) {
+    this.limiter = new RateLimiter(config.INGESTION_RATE_LIMIT_PER_MINUTE);
+  }
+
+  async source(req: FastifyRequest, body?: unknown, reply?: FastifyReply): Promise<string> {
     const key = writeKeyOf(req, body);
     if (!key) throw new UnauthorizedException('missing write key: send it as the HTTP Basic username (empty password) or as "writeKey" in the body');
     const sourceId = await this.registry.authenticate(key);
     if (!sourceId) throw new UnauthorizedException('unknown or revoked write key');
     trace.getActiveSpan()?.setAttribute('kizuna.source_id', sourceId);
+    const retryAfter = this.limiter.take(sourceId);
+    if (retryAfter !== undefined) {
+      reply?.header('Retry-After', String(retryAfter));
+      throw new HttpException(
+        { statusCode: 429, error: 'Too Many Requests', message: `this write key is over its limit of ${this.config.INGESTION_RATE_LIMIT_PER_MINUTE} requests per minute; retry after ${retryAfter} s` },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
     return sourceId;
   }
 }
