@@ -160,5 +160,8 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
     expect([producer?.service, producer?.kind]).toEqual(['escalation-routing', SPAN_KIND.producer]);
     expect(producer ? ancestors(producer) : []).toContain(chain.escalate.spanId);
     expect(chain.escalate.attributes['kizuna.account_id']).toBe(accountId);
+    // Domain attributes answer "why did I get this alert" from the trace alone.
+    expect(chain.escalate.attributes['kizuna.rule']).toBe('agentFlagged');
+    expect(chain.escalate.attributes['kizuna.escalation_id']).toEqual(expect.any(String));
   });
 });

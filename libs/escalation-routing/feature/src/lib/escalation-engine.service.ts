@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -255,7 +256,10 @@ export class EscalationEngine {
     };
     const event = this.publisher.envelope({ type, subject: row.accountId, data });
     await enqueueOutbox(m, [{ topic: Topics.escalation, event }]);
-    escalationMetrics().changes.add(1, { change: type.replace(/^cs\.escalation\.|\.v1$/g, ''), reason: row.reason });
+    const change = type.replace(/^cs\.escalation\.|\.v1$/g, '');
+    escalationMetrics().changes.add(1, { change, reason: row.reason });
+    // Domain attributes on the span that made the change (ids and names only): "why did I get this alert".
+    trace.getActiveSpan()?.setAttributes({ 'kizuna.escalation_id': row.id, 'kizuna.rule': row.rule, 'kizuna.escalation_change': change, 'kizuna.escalation_reason': row.reason });
   }
 
   /** Acknowledge, resolve, reassign or hand back, in one transaction with its audit entry and event. */
