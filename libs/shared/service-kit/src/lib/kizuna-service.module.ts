@@ -80,6 +80,8 @@ export class KizunaServiceModule {
               retryBackoffMs: config.KAFKA_RETRY_BACKOFF_MS,
               partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
               maxBatchSize: config.KAFKA_MAX_BATCH,
+              sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+              heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
               logger: logger.child({ component: 'consumer' }),
               clock,
             }),
