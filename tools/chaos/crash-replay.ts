@@ -24,6 +24,8 @@ export interface CrashReplayOptions {
   driveMs: number;
   /** A random live service is SIGKILLed every [min, max] ms, and started again at once. */
   killEveryMs: [number, number];
+  /** The kills go on after the last event was acknowledged (while the consumers catch up) until this many were made. */
+  minKills: number;
   /**
    * `own`: the harness starts its own broker (infra/kafka on this port, own data dir) and restarts
    * it once mid-run; `external`: these brokers (Testcontainers, KAFKA_BROKERS), never restarted.
@@ -39,6 +41,8 @@ export interface CrashReplayOptions {
   /** How long the system may take to catch up after the last kill. */
   settleTimeoutMs: number;
   seed: number;
+  /** Build and broker data go here (one per profile: runs side by side must not share them). */
+  workDir: string;
   log: (msg: string) => void;
 }
 
@@ -94,13 +98,13 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
   const runId = randomUUID().slice(0, 8);
   const groupPrefix = `chaos-${runId}`;
   const writeKey = `chaos-write-key-${runId}`;
-  const distDir = join(repoRoot(), '.kizuna', 'chaos', 'dist');
+  const distDir = join(o.workDir, 'dist');
   const failures: string[] = [];
   const log = o.log;
 
   log(`build into ${distDir}`);
   await run(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs'), '--out', distDir]);
-  const broker = o.broker.kind === 'own' ? new ChaosBroker(o.broker.port, join(repoRoot(), '.kizuna', 'chaos', 'kafka')) : undefined;
+  const broker = o.broker.kind === 'own' ? new ChaosBroker(o.broker.port, join(o.workDir, 'kafka')) : undefined;
   if (broker) {
     log(`fresh broker on ${broker.brokers}`);
     await broker.startFresh();
@@ -128,9 +132,10 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     OTEL_EXPORTER_OTLP_ENDPOINT: '',
     KIZUNA_TRACE_DIR: '',
     SHUTDOWN_TIMEOUT_MS: '30000',
-    // A killed consumer's partitions go to its successor after 10 s instead of 30 s.
+    // A killed consumer's partitions go to its successor within 10-15 s instead of 30-60 s.
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
+    KAFKA_REBALANCE_TIMEOUT_MS: '15000',
   };
   const portOf = (s: ServiceName) => o.basePort + SERVICES.indexOf(s);
   const fleet = new ServiceFleet(portOf, env, distDir, log);
@@ -154,16 +159,17 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     let chaos = true;
     // While the broker is away no service is killed: the ones running must reconnect by themselves.
     let brokerDown = false;
+    let kills = 0;
     const killer = (async () => {
       while (chaos) {
         await delay(o.killEveryMs[0] + Math.random() * (o.killEveryMs[1] - o.killEveryMs[0]));
         if (!chaos) return;
         if (brokerDown) continue;
-        const live: ServiceName[] = [];
-        for (const s of SERVICES) if (await fleet.isLive(s)) live.push(s);
+        const live = (await Promise.all(SERVICES.map(async (s) => ((await fleet.isLive(s)) ? s : undefined)))).filter((s): s is ServiceName => !!s);
         const victim = live[Math.floor(Math.random() * live.length)];
-        if (!victim) continue;
+        if (!victim || brokerDown) continue;
         fleet.kill(victim);
+        kills++;
         log(`SIGKILL ${victim} at ${((Date.now() - tDrive) / 1000).toFixed(1)} s`);
       }
     })();
@@ -181,11 +187,13 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
       log(`broker back after ${(brokerRestartMs / 1000).toFixed(1)} s`);
     })();
     await driver.run(plan, { durationMs: o.driveMs, batchSize: o.batchSize, concurrency: o.concurrency });
+    log(`all ${driver.stats.acknowledged} events acknowledged after ${((Date.now() - tDrive) / 1000).toFixed(1)} s`);
     await brokerBounce;
+    await waitFor(`${o.minKills} kills`, () => kills >= o.minKills, { timeoutMs: 10 * 60_000, intervalMs: 200 });
     chaos = false;
     await killer;
     durations.driveMs = Date.now() - tDrive;
-    log(`all ${driver.stats.acknowledged} events acknowledged after ${(durations.driveMs / 1000).toFixed(1)} s; kills: ${JSON.stringify(fleet.stats.kills)}`);
+    log(`chaos over after ${(durations.driveMs / 1000).toFixed(1)} s; kills: ${JSON.stringify(fleet.stats.kills)}`);
 
     // Settle: every service up, every consumer caught up, every outbox empty, twice in a row.
     const tSettle = Date.now();

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     // The default pace: about 150 events a second, what one machine's consumers keep up with.
     driveMs: Number(values['drive-seconds'] ?? Math.max(30, Math.round(events / 150))) * 1000,
     killEveryMs: [killMin ?? 3000, killMax ?? killMin ?? 6000],
+    minKills: 20,
     broker: external ? { kind: 'external', brokers: external } : { kind: 'own', port: Number(process.env['KIZUNA_CHAOS_KAFKA_PORT'] || 19094) },
     databaseUrl: process.env['KIZUNA_CHAOS_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/kizuna_chaos',
     basePort: Number(process.env['KIZUNA_CHAOS_BASE_PORT'] || 14001),
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     concurrency: 4,
     settleTimeoutMs: 30 * 60 * 1000,
     seed: Number(values.seed),
+    workDir: join(repoRoot(), '.kizuna', 'chaos'),
     log: (m) => process.stdout.write(`[chaos +${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`),
   });
   const dir = join(repoRoot(), '.kizuna', 'chaos');

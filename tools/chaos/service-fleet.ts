@@ -65,7 +65,7 @@ export class ServiceFleet {
   }
 
   async isLive(name: ServiceName): Promise<boolean> {
-    return (await fetch(`${this.url(name)}/health/live`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.status === 200;
+    return (await fetch(`${this.url(name)}/health/live`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined))?.status === 200;
   }
 
   async allReady(timeoutMs: number): Promise<void> {

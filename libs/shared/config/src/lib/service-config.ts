@@ -59,6 +59,13 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(100) @Max(60000)
   KAFKA_HEARTBEAT_INTERVAL_MS = 3000;
 
+  /**
+   * How long a rebalance waits for the group's members to rejoin. A crashed member never does: the
+   * instance that replaces it waits up to this long before it gets partitions.
+   */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(600000)
+  KAFKA_REBALANCE_TIMEOUT_MS = 60000;
+
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = DEFAULT_DATABASE_URL;
 

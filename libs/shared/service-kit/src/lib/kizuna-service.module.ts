@@ -82,6 +82,7 @@ export class KizunaServiceModule {
               maxBatchSize: config.KAFKA_MAX_BATCH,
               sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
               heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+              rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
               logger: logger.child({ component: 'consumer' }),
               clock,
             }),
