@@ -100,8 +100,13 @@ export function planEvents(o: PlanOptions): EventPlan {
     });
   });
   const expansionAccounts = new Set(accounts.filter(() => rnd() < 0.1));
-  const expansionAt = new Map([...expansionAccounts].map((a) => [a, Math.floor(rnd() * o.productEvents)]));
-  const expansionIndex = new Map([...expansionAt].map(([a, n]) => [n, a]));
+  // One seat-limit event per expansion account, at a random place in the stream (one account per place).
+  const expansionIndex = new Map<number, string>();
+  for (const a of expansionAccounts) {
+    let n = Math.floor(rnd() * o.productEvents);
+    while (expansionIndex.has(n)) n = (n + 1) % o.productEvents;
+    expansionIndex.set(n, a);
+  }
   for (let n = 0; n < o.productEvents; n++) {
     // Roughly in time order, as a product sends them; a minute of jitter reorders neighbours.
     const at = Math.min(now - 1000, from + ((n + 1) / (o.productEvents + 1)) * (now - from) + (rnd() - 0.5) * 120_000);
