@@ -130,9 +130,17 @@ describe('crash recovery: inbox, outbox and consumer groups under failures', () 
     expect(await effects(first?.id ?? '')).toEqual(['victim']);
     expect(await effects(second?.id ?? '')).toEqual(['successor']);
     const last = seen[seen.length - 1];
-    await waitFor('the offset committed past both events', async () => {
-      const offsets = await committed(group, Topics.product);
-      return [...offsets.values()].some((o) => o === Number(last?.offset) + 1);
+    let seenOffsets = '';
+    await waitFor(
+      `the offset committed past both events (${Number(last?.offset) + 1})`,
+      async () => {
+        const offsets = await committed(group, Topics.product);
+        seenOffsets = JSON.stringify([...offsets]);
+        return [...offsets.values()].some((o) => o === Number(last?.offset) + 1);
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; committed: ${seenOffsets}; handled: ${JSON.stringify(seen)}`);
     });
   });
 
