@@ -2,8 +2,10 @@
 // Compiles apps/, libs/ and tools/db/ with SWC into dist/, mirroring the source tree, so each
 // service runs as `node dist/apps/<service>/src/main.js`; docs/api (OpenAPI) is copied beside it.
 // Type checking is `npm run typecheck`.
+//   node tools/scripts/build.mjs [--out <dir>]   (default dist/; the crash-replay harness builds
+//   into its own directory, so a concurrent build of dist/ never pulls files from under its services)
 import { cp, mkdir, readdir, writeFile, rm } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -22,7 +24,8 @@ async function* walk(dir) {
 }
 
 const started = Date.now();
-const out = join(root, 'dist');
+const outArg = process.argv.indexOf('--out');
+const out = outArg > 0 && process.argv[outArg + 1] ? resolve(root, process.argv[outArg + 1]) : join(root, 'dist');
 await rm(out, { recursive: true, force: true });
 const files = [];
 for (const src of SOURCES) for await (const f of walk(join(root, src))) files.push(f);
@@ -41,4 +44,4 @@ await Promise.all(
 );
 // The OpenAPI descriptions are read at runtime (served at /docs).
 await cp(join(root, 'docs', 'api'), join(out, 'docs', 'api'), { recursive: true });
-console.log(`build: ${done} files compiled into dist/ in ${Date.now() - started} ms`);
+console.log(`build: ${done} files compiled into ${relative(root, out)}/ in ${Date.now() - started} ms`);

@@ -48,6 +48,24 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   KAFKA_MAX_BATCH = 500;
 
+  /**
+   * How long the group coordinator waits for a silent consumer (a crashed process) before giving its
+   * partitions to the others. Lower: faster takeover after a crash; higher: more tolerance of pauses.
+   */
+  @Type(() => Number) @IsInt() @Min(6000) @Max(300000)
+  KAFKA_SESSION_TIMEOUT_MS = 30000;
+
+  /** Heartbeats to the group coordinator (also during a slow handler); keep it below a third of the session timeout. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(60000)
+  KAFKA_HEARTBEAT_INTERVAL_MS = 3000;
+
+  /**
+   * How long a rebalance waits for the group's members to rejoin. A crashed member never does: the
+   * instance that replaces it waits up to this long before it gets partitions.
+   */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(600000)
+  KAFKA_REBALANCE_TIMEOUT_MS = 60000;
+
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = DEFAULT_DATABASE_URL;
 

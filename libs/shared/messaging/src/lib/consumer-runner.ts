@@ -69,6 +69,11 @@ export interface ConsumerRunnerOptions {
   maxBatchSize?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /**
+   * How long the coordinator waits for the members to rejoin during a rebalance (kafkajs default
+   * 60000). After a crash, the restarted instance's join waits up to this long for the dead member.
+   */
+  rebalanceTimeoutMs?: number;
   /** Fetch long-poll; also bounds how long stop() waits for an idle fetch (kafkajs default 5000). */
   maxWaitTimeMs?: number;
   logger: Logger;
@@ -153,6 +158,7 @@ export class ConsumerRunner {
       groupId: this.options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
+      rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60000,
       maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
@@ -170,7 +176,7 @@ export class ConsumerRunner {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.eachBatch(payload),
+      eachBatch: (payload) => this.eachBatch(payload, consumer),
     });
   }
 
@@ -221,7 +227,7 @@ export class ConsumerRunner {
     }
   }
 
-  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+  private async eachBatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const maxBatch = this.options.maxBatchSize ?? 500;
     let lastDone: string | undefined;
@@ -263,10 +269,12 @@ export class ConsumerRunner {
       }
       if (isRunning() && !isStale()) await flush();
     } finally {
-      if (lastDone !== undefined && this.consumer && !isStale()) {
-        await this.consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: (BigInt(lastDone) + 1n).toString() },
-        ]);
+      if (lastDone !== undefined && !isStale()) {
+        const next = (BigInt(lastDone) + 1n).toString();
+        if (isRunning()) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+        // Stopping: kafkajs's consumer.commitOffsets is a no-op once stop() began, but the work finished in
+        // flight must be committed before the group is left (else it is redelivered after the restart).
+        else await payload.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
       }
     }
   }

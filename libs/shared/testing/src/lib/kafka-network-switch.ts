@@ -10,11 +10,14 @@ import type { ISocketFactory } from 'kafkajs';
 export class KafkaNetworkSwitch {
   private readonly sockets = new Set<Socket>();
   private down = false;
+  /** Connections refused while cut: proof that the client noticed and tried to reconnect. */
+  refusedConnections = 0;
 
   readonly socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
     const socket: Socket = ssl ? tlsConnect({ host, port, ...ssl }, onConnect) : tcpConnect({ host, port }, onConnect);
     socket.setKeepAlive(true, 60_000);
     if (this.down) {
+      this.refusedConnections++;
       setImmediate(() => socket.destroy(new Error('network cut by the test')));
       return socket;
     }

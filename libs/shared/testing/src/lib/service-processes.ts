@@ -15,19 +15,30 @@ export interface RunningService {
   exit: Promise<number | null>;
 }
 
+export interface StartServiceOptions {
+  /** Where the build is (`node tools/scripts/build.mjs --out <dir>`); default dist/. */
+  distDir?: string;
+  /** Keep only the last this many output lines (long runs); default all. */
+  maxOutputLines?: number;
+}
+
 /**
  * Starts a built service (dist/) as a separate Node process with the given environment.
  * Its stdout/stderr lines are kept in `output` (for assertions and for failure messages).
  */
-export function startServiceProcess(name: ServiceName, port: number, env: NodeJS.ProcessEnv): RunningService {
-  const entry = join(repoRoot(), 'dist', 'apps', name, 'src', 'main.js');
+export function startServiceProcess(name: ServiceName, port: number, env: NodeJS.ProcessEnv, options: StartServiceOptions = {}): RunningService {
+  const entry = join(options.distDir ?? join(repoRoot(), 'dist'), 'apps', name, 'src', 'main.js');
   const child = spawn(process.execPath, ['--enable-source-maps', entry], {
     cwd: repoRoot(),
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  const keep = options.maxOutputLines;
+  const collect = (chunk: Buffer) => {
+    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    if (keep !== undefined && output.length > keep) output.splice(0, output.length - keep);
+  };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
