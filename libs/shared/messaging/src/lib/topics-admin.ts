@@ -6,6 +6,8 @@ export interface TopicSettings {
   replication: number;
 }
 
+const RACING_CREATION = new Set(['TOPIC_ALREADY_EXISTS', 'UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_CONTROLLER']);
+
 /**
  * Creates each topic and its dead-letter twin when missing (topics are never auto-created).
  * Existing topics are left as they are. Returns the names it created.
@@ -15,22 +17,24 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], sett
   await admin.connect();
   try {
     const wanted = [...new Set(topics.flatMap((t) => (t.endsWith('.dlq') ? [t] : [t, deadLetterTopic(t)])))];
-    const existing = new Set(await admin.listTopics());
-    const missing = wanted.filter((t) => !existing.has(t));
-    if (missing.length === 0) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: settings.partitions,
-        replicationFactor: settings.replication,
-      })),
-    });
-    return missing;
-  } catch (e) {
-    // Another service may have created the same topic a moment earlier.
-    if ((e as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return [];
-    throw e;
+    // Several services (or test suites) may create the same topics at once on a fresh broker: the
+    // loser sees "already exists", or metadata of topics whose leaders are still being elected.
+    for (let attempt = 1; ; attempt++) {
+      const existing = new Set(await admin.listTopics());
+      const missing = wanted.filter((t) => !existing.has(t));
+      if (missing.length === 0) return [];
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: settings.partitions, replicationFactor: settings.replication })),
+        });
+        return missing;
+      } catch (e) {
+        const type = (e as { type?: string }).type ?? '';
+        if (attempt >= 10 || !RACING_CREATION.has(type)) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
