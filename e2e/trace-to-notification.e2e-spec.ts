@@ -121,7 +121,7 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
       needsCs: true, createdAt: now, updatedAt: now,
     });
     const mail = await waitFor('the escalation e-mail at the SMTP server', () => mails.find((m) => m.to.includes(csm.email)), { timeoutMs: 60_000 });
-    expect(mail.raw).toMatch(/Trace Corp/);
+    expect(mail.raw).toMatch(/Escalation assigned/);
 
     const ticketSend = await waitFor('the ingestion producer span of the ticket', () =>
       receiver.spans.find((s) => s.service === 'ingestion' && s.kind === SPAN_KIND.producer && s.attributes['kizuna.account_id'] === accountId

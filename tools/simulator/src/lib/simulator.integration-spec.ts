@@ -79,7 +79,9 @@ describe('simulator -> ingestion -> Kafka', () => {
       [Topics.billing]: stream.filter((m) => m.kind === 'subscription'),
     };
     for (const list of Object.values(expected)) expect(list.length).toBeGreaterThan(0);
-    expect(summary.sent.zendesk).toBeGreaterThan(0);
+    // Each account draws from its own stream, seeded by its id (which carries this run's prefix): how
+    // many tickets go out as Zendesk webhooks varies by run; all of them must have been sent.
+    expect(summary.sent.zendesk).toBe(stream.filter((m) => m.kind === 'zendesk').length);
     const onTopic = (topic: string) => recorder.messages.filter((m) => m.topic === topic).map((m) => JSON.parse(m.value ?? '{}') as Envelope);
     await waitFor('every simulated message on its topic', () => Object.entries(expected).every(([topic, list]) => onTopic(topic).length >= list.length), { timeoutMs: 60_000 });
     for (const [topic, list] of Object.entries(expected)) expect(onTopic(topic)).toHaveLength(list.length);
