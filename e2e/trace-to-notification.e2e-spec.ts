@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { SMTPServer } from 'smtp-server';
 import {
-  LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, authHeader, repoRoot, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka,
+  LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, SmtpSink, authHeader, repoRoot, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka,
   waitFor, waitUntilReady, type ReceivedSpan, type RunningService,
 } from '@kizuna/shared/testing';
 import { ALL_TOPICS } from '@kizuna/shared/contracts';
@@ -31,27 +29,13 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
   const receiver = new OtlpReceiver();
   const prefix = `e2e-trace-${randomUUID().slice(0, 8)}`;
   const services: RunningService[] = [];
-  const mails: { to: string[]; raw: string }[] = [];
-  let smtp: SMTPServer;
+  const smtp = new SmtpSink();
   const url = (name: string) => services.find((s) => s.name === name)?.url ?? '';
 
   beforeAll(async () => {
     execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
     await receiver.start();
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, done) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-          done();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+    await smtp.start();
     // A fresh database; consumer groups start at the end of the shared broker's topics.
     const admin = new URL(databaseUrl());
     const name = admin.pathname.slice(1);
@@ -71,7 +55,7 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
       LOG_LEVEL: 'warn',
       INGESTION_BOOTSTRAP_WRITE_KEY: WRITE_KEY,
       NOTIFICATION_SMTP_HOST: '127.0.0.1',
-      NOTIFICATION_SMTP_PORT: String((smtp.server.address() as AddressInfo).port),
+      NOTIFICATION_SMTP_PORT: String(smtp.port),
       NOTIFICATION_SMTP_FROM: 'Kizuna <kizuna@example.com>',
     };
     SERVICES.forEach((svc, i) => services.push(startServiceProcess(svc, BASE_PORT + i, env)));
@@ -81,7 +65,7 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
   afterAll(async () => {
     await Promise.all(services.map((s) => stopServiceProcess(s)));
     await receiver.stop();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await smtp.stop();
   });
 
   const put = async (base: string, path: string, body: unknown) => {
@@ -120,7 +104,7 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
       id: `t-${accountId}`, accountId, subject: 'Exports fail since the upgrade', category: 'exports', status: 'open', priority: 'high',
       needsCs: true, createdAt: now, updatedAt: now,
     });
-    const mail = await waitFor('the escalation e-mail at the SMTP server', () => mails.find((m) => m.to.includes(csm.email)), { timeoutMs: 60_000 });
+    const mail = await waitFor('the escalation e-mail at the SMTP server', () => smtp.mails.find((m) => m.to.includes(csm.email)), { timeoutMs: 60_000 });
     expect(mail.raw).toMatch(/Escalation assigned/);
 
     const ticketSend = await waitFor('the ingestion producer span of the ticket', () =>

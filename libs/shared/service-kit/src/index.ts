@@ -8,3 +8,4 @@ export * from './lib/run-clustered';
 export * from './lib/openapi-document';
 export * from './lib/periodic-task';
 export * from './lib/auth';
+export * from './lib/secret-box';

@@ -7,3 +7,4 @@ export * from './lib/openapi-routes';
 export * from './lib/kafka-network-switch';
 export * from './lib/auth-tokens';
 export * from './lib/auth-matrix';
+export * from './lib/smtp-sink';

@@ -3,10 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, In, IsNull } from 'typeorm';
 import type { Logger } from 'pino';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
-import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { SERVICE_LOGGER, SecretBox } from '@kizuna/shared/service-kit';
 import { Source, SourceKey, SourceSecret } from '@kizuna/ingestion/data-access';
 import { IngestionConfig } from './ingestion.config';
-import { SecretBox } from './secret-box';
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`;
@@ -42,7 +41,7 @@ export class SourceRegistry implements OnApplicationBootstrap {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
   ) {
-    if (config.INGESTION_SECRET_KEY) this.box = new SecretBox(config.INGESTION_SECRET_KEY);
+    if (config.INGESTION_SECRET_KEY) this.box = new SecretBox(config.INGESTION_SECRET_KEY, 'INGESTION_SECRET_KEY');
   }
 
   async onApplicationBootstrap(): Promise<void> {

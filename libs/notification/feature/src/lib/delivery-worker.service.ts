@@ -12,7 +12,7 @@ import { lazyInstruments } from '@kizuna/shared/telemetry';
 const deliveryMetrics = lazyInstruments((meter) => ({
   attempts: meter.createCounter('kizuna.notification.deliveries', { description: 'Delivery attempts, by channel and outcome (delivered, throttled, failed, dead-lettered)' }),
 }));
-import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { PeriodicTask, SERVICE_LOGGER, SecretBox } from '@kizuna/shared/service-kit';
 import { ChannelTarget, Delivery, NotificationRow, Recipient, type DeliveryAttempt, type StoredContent } from '@kizuna/notification/data-access';
 import {
   nextRetryAt, parseSchedule, renderDigestEmail, renderDigestSlack, renderEmail, renderSlack, renderWebhook, signWebhook,
@@ -22,7 +22,6 @@ import { EmailChannel } from './channels/email.channel';
 import { SlackChannel, WebhookChannel } from './channels/http.channels';
 import { NotificationConfig } from './notification.config';
 import { NotificationPlanner, deliveryEvent, targetKey } from './notification-planner.service';
-import { SecretBox } from './secret-box';
 
 /** Channels whose endpoints are disabled after failing for days (an SMTP relay is not one endpoint per person). */
 const DISABLEABLE = new Set<string>([NotificationChannel.Slack, NotificationChannel.Webhook]);
@@ -73,7 +72,7 @@ interface Claimed {
 export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly config = loadConfig(NotificationConfig);
   private readonly schedule = parseSchedule(this.config.NOTIFICATION_RETRY_SCHEDULE);
-  private readonly box = this.config.NOTIFICATION_SECRET_KEY ? new SecretBox(this.config.NOTIFICATION_SECRET_KEY) : undefined;
+  private readonly box = this.config.NOTIFICATION_SECRET_KEY ? new SecretBox(this.config.NOTIFICATION_SECRET_KEY, 'NOTIFICATION_SECRET_KEY') : undefined;
   private readonly adapters: ChannelAdapters;
   private readonly periodic: PeriodicTask;
   private active?: Promise<void>;

@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { SMTPServer } from 'smtp-server';
 import type { Admin, Producer } from 'kafkajs';
 import { EscalationReason, EscalationState, HealthBand, Topics, createEvent } from '@kizuna/shared/contracts';
-import { LOCAL_POSTGRES_URL, repoRoot, testKafka, waitFor } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, SmtpSink, repoRoot, testKafka, waitFor } from '@kizuna/shared/testing';
 
 /** A port of this checkout's range (KIZUNA_TEST_BASE_PORT; the e2e services use the first five). */
 const PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001) + 10;
@@ -26,8 +24,7 @@ const databaseUrl = () => {
 describe('notification killed after sending, before its offset commit', () => {
   const kafka = testKafka();
   const groupPrefix = `kill-${randomUUID().slice(0, 8)}`;
-  const received: { to: string[]; subject: string }[] = [];
-  let smtp: SMTPServer;
+  const smtp = new SmtpSink();
   let smtpPort = 0;
   let producer: Producer;
   let admin: Admin;
@@ -64,22 +61,8 @@ describe('notification killed after sending, before its offset commit', () => {
   };
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, done) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          received.push({ to: session.envelope.rcptTo.map((r) => r.address), subject: /^Subject: (.*)$/m.exec(raw)?.[1] ?? '' });
-          done();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
-    smtpPort = (smtp.server.address() as AddressInfo).port;
+    await smtp.start();
+    smtpPort = smtp.port;
     producer = kafka.producer();
     await producer.connect();
     admin = kafka.admin();
@@ -98,7 +81,7 @@ describe('notification killed after sending, before its offset commit', () => {
     await db?.end();
     await admin?.disconnect();
     await producer?.disconnect();
-    await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+    await smtp.stop();
   });
 
   it('does not send the e-mail twice when the restarted service reads the event again', async () => {
@@ -115,7 +98,7 @@ describe('notification killed after sending, before its offset commit', () => {
       }, new Date());
     const assigned = escalation('cs.escalation.assigned.v1');
     const send = (e: ReturnType<typeof escalation>) => producer.send({ topic: Topics.escalation, messages: [{ key: accountId, value: JSON.stringify(e) }] });
-    const mailsOf = (subject: string) => received.filter((m) => m.to.includes(email) && m.subject.includes(subject));
+    const mailsOf = (subject: string) => smtp.mails.filter((m) => m.to.includes(email) && m.subject.includes(subject));
 
     child = start();
     await ready(child);

@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
@@ -11,7 +10,7 @@ import {
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { TopicRecorder, documentedRoutes, recordRoutes, testKafka, testToken, waitFor } from '@kizuna/shared/testing';
+import { SmtpSink, TopicRecorder, documentedRoutes, recordRoutes, testKafka, testToken, waitFor } from '@kizuna/shared/testing';
 import { notificationData } from '@kizuna/notification/data-access';
 import { generateWebhookSecret, verifyWebhook } from '@kizuna/notification/domain';
 import { DeliveryWorker } from './delivery-worker.service';
@@ -65,8 +64,7 @@ describe('notification service', () => {
   const spec = openApiDocument('notification.openapi.yaml');
   const groupPrefix = `it-${randomUUID().slice(0, 8)}`;
   const secretKey = randomBytes(32).toString('base64');
-  const mails: Mail[] = [];
-  let smtp: SMTPServer;
+  const smtp = new SmtpSink();
   let smtpPort = 0;
   let app: NestFastifyApplication;
   let producer: Producer;
@@ -87,22 +85,8 @@ describe('notification service', () => {
   }
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, done) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, text: decodeQp(raw) });
-          done();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
-    smtpPort = (smtp.server.address() as AddressInfo).port;
+    await smtp.start();
+    smtpPort = smtp.port;
     Object.assign(process.env, {
       NOTIFICATION_SMTP_HOST: '127.0.0.1',
       NOTIFICATION_SMTP_PORT: String(smtpPort),
@@ -124,7 +108,7 @@ describe('notification service', () => {
     await outcomes?.stop();
     await producer?.disconnect();
     await app?.close();
-    await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+    await smtp.stop();
     process.env = env;
   });
 
@@ -159,7 +143,7 @@ describe('notification service', () => {
       const [r] = await app.get(DataSource).query('SELECT owner_email FROM notification.account_directory WHERE account_id = $1', [acc]);
       return r?.owner_email ? true : undefined;
     });
-  const mailsTo = (address: string) => mails.filter((m) => m.to.includes(address));
+  const mailsTo = (address: string): Mail[] => smtp.mails.filter((m) => m.to.includes(address)).map((m) => ({ to: m.to, raw: m.raw, text: decodeQp(m.raw) }));
   const outcomesOf = (accountId: string) => outcomes.messages.filter((m) => m.key === accountId).map((m) => JSON.parse(m.value ?? '{}') as CloudEvent<'cs.notification.delivered.v1'>);
   const deliveries = async (recipient: string, on = app) => (await api('GET', `/v1/deliveries?recipient=${recipient}&limit=500`, undefined, on)).json.items as { id: string; channel: string; status: string; attempts: number; throttled: number; held: boolean; providerResponse: string; attemptLog: unknown[]; triggerEventId: string }[];
 

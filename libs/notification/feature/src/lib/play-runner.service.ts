@@ -3,13 +3,12 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { CLOCK, NotificationChannel, type Clock } from '@kizuna/shared/contracts';
 import { loadConfig } from '@kizuna/shared/config';
-import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
+import { PeriodicTask, SERVICE_LOGGER, SecretBox } from '@kizuna/shared/service-kit';
 import { AccountContact, AccountDirectory, AccountFeatureUse, ContactOptOut, PlaySend } from '@kizuna/notification/data-access';
 import { inAudience, renderPlayEmail, underFrequencyCap, type Play, type TriggerKind } from '@kizuna/notification/domain';
 import { NotificationConfig } from './notification.config';
 import { NotificationPlanner, targetKey } from './notification-planner.service';
 import { NotificationSettings } from './notification-settings.service';
-import { SecretBox } from './secret-box';
 import { DeliveryWorker } from './delivery-worker.service';
 
 const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
@@ -22,7 +21,7 @@ const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMeta
 @Injectable()
 export class PlayRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly config = loadConfig(NotificationConfig);
-  private readonly box = this.config.NOTIFICATION_SECRET_KEY ? new SecretBox(this.config.NOTIFICATION_SECRET_KEY) : undefined;
+  private readonly box = this.config.NOTIFICATION_SECRET_KEY ? new SecretBox(this.config.NOTIFICATION_SECRET_KEY, 'NOTIFICATION_SECRET_KEY') : undefined;
   private readonly periodic: PeriodicTask;
 
   constructor(

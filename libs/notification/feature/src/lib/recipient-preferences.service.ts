@@ -8,7 +8,7 @@ import type { RecipientDto } from './dto';
 import { NotificationConfig } from './notification.config';
 import { TargetRefusedError, assertPublicTarget } from './outbound-http';
 import { targetKey } from './notification-planner.service';
-import { SecretBox } from './secret-box';
+import { SecretBox } from '@kizuna/shared/service-kit';
 
 const CHANNELS = new Set<string>(Object.values(NotificationChannel));
 
@@ -30,7 +30,7 @@ export interface RecipientView {
 @Injectable()
 export class RecipientPreferences {
   private readonly config = loadConfig(NotificationConfig);
-  private readonly box = this.config.NOTIFICATION_SECRET_KEY ? new SecretBox(this.config.NOTIFICATION_SECRET_KEY) : undefined;
+  private readonly box = this.config.NOTIFICATION_SECRET_KEY ? new SecretBox(this.config.NOTIFICATION_SECRET_KEY, 'NOTIFICATION_SECRET_KEY') : undefined;
 
   constructor(
     private readonly ds: DataSource,

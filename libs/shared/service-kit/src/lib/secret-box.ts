@@ -2,14 +2,14 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 
 /**
  * AES-256-GCM for secrets that must be read back (webhook signing secrets), base64(iv | tag | ciphertext),
- * and HMAC tokens (unsubscribe links) from the same key.
+ * and HMAC tokens (unsubscribe links) from the same key. Shared by ingestion and notification.
  */
 export class SecretBox {
   private readonly key: Buffer;
 
-  constructor(keyBase64: string) {
+  constructor(keyBase64: string, keyName = 'the secret key') {
     this.key = Buffer.from(keyBase64, 'base64');
-    if (this.key.length !== 32) throw new Error('NOTIFICATION_SECRET_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+    if (this.key.length !== 32) throw new Error(`${keyName} must be 32 bytes, base64-encoded (e.g. \`openssl rand -base64 32\`)`);
   }
 
   seal(plain: string): string {
