@@ -129,7 +129,8 @@ describe('walking skeleton across the five services', () => {
       const projected = await db.query(`SELECT band FROM ${schema}.account_health_projection WHERE account_id = $1`, [accountId]);
       expect(projected.rows).toEqual([{ band: health.rows[0].band }]);
       const inbox = await db.query(`SELECT trace_id FROM ${schema}.inbox WHERE account_id = $1 AND event_type = 'cs.health.score.changed.v1'`, [accountId]);
-      expect(inbox.rows).toEqual([{ trace_id: traceId }]);
+      // Its first health change came on this trace (later rescoring, e.g. the sweep, may add others).
+      expect(inbox.rows).toContainEqual({ trace_id: traceId });
     }
   }, 150_000); // the crash replay may run beside it and load the machine
 
