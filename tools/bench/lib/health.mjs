@@ -443,9 +443,9 @@ export function generationStatements(n) {
        SELECT 'bench:' || i, ${ID}, 'nps', 5 + i % 6, now() - (i % 60) * interval '1 day' FROM generate_series(1, ${n}) i WHERE i % 3 = 0`,
     ],
     [
-      `account_health (${rows(1)} rows: scorecard smb v1, segment smb, explanation NULL)`,
-      `INSERT INTO ${S}.account_health (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, explanation)
-       SELECT ${ID}, ${score}, ${band}, 'smb', 1, now() - interval '1 day', 'bench-setup', 'smb', NULL FROM generate_series(1, ${n}) i`,
+      `account_health (${rows(1)} rows: scorecard smb v1, segment smb, no features, emitted as scored)`,
+      `INSERT INTO ${S}.account_health (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features, emitted_score, emitted_band)
+       SELECT ${ID}, ${score}, ${band}, 'smb', 1, now() - interval '1 day', 'bench-setup', 'smb', '{}', ${score}, ${band} FROM generate_series(1, ${n}) i`,
     ],
     [
       `health_change (${rows(1)} rows: the last emitted score of each account)`,
@@ -535,9 +535,8 @@ export async function pgActivitySampler(databaseUrl, appName, intervalMs = 100) 
 export function statementLabel(q) {
   const s = q ?? '';
   if (/^WITH a AS \(SELECT DISTINCT unnest/.test(s)) return 'facts (loadAccountFacts, one set-based query per batch)';
-  if (/SELECT account_id, explanation FROM .*account_health.* FOR UPDATE/.test(s)) return 'lock current account_health rows (SELECT … FOR UPDATE)';
-  if (/SELECT DISTINCT ON \(account_id\) account_id, score, band FROM .*health_change/.test(s)) return 'last emitted score (health_change DISTINCT ON)';
-  if (/^INSERT INTO .*account_health/.test(s)) return 'upsert account_health (unnest, explanation jsonb)';
+  if (/SELECT account_id, features, .*FROM .*account_health/.test(s)) return 'current account_health rows (features, last emitted)';
+  if (/^INSERT INTO .*account_health/.test(s)) return 'upsert account_health (jsonb_to_recordset, features)';
   if (/^INSERT INTO .*health_change/.test(s)) return 'insert health_change';
   if (/^INSERT INTO .*outbox/.test(s)) return 'insert outbox (TypeORM insert)';
   if (/FROM .*outbox.*FOR UPDATE SKIP LOCKED/.test(s)) return 'outbox relay: select unpublished';
@@ -621,9 +620,9 @@ export async function runBackfill({ label, health, databaseUrl, scorecardId, dry
       healthTopicGrowth: admin ? (await topicHigh(admin, HEALTH_TOPIC)) - healthBefore : undefined,
     };
   }
-  const explanation = dryRun
+  const features = dryRun
     ? undefined
-    : (await db.query(`SELECT avg(octet_length(explanation::text))::int AS text_bytes, avg(pg_column_size(explanation))::int AS stored_bytes FROM (SELECT explanation FROM ${S}.account_health WHERE explanation IS NOT NULL LIMIT 2000) x`)).rows[0];
+    : (await db.query(`SELECT avg(octet_length(features::text))::int AS text_bytes, avg(pg_column_size(features))::int AS stored_bytes FROM (SELECT features FROM ${S}.account_health WHERE features <> '{}' LIMIT 2000) x`)).rows[0];
   await db.end();
   const rssPeakMiB = rss.peakMiB();
   rss.stop();
@@ -644,7 +643,7 @@ export async function runBackfill({ label, health, databaseUrl, scorecardId, dry
     before: job.before,
     after: job.after,
     outbox,
-    explanationBytes: explanation,
+    featuresBytes: features,
     cpu: cpuBetween(c0, c1),
     pgActivity,
     healthRssPeakMiB: rssPeakMiB,
@@ -670,16 +669,16 @@ async function topicHigh(admin, topic) {
 
 // --- COPY reference ----------------------------------------------------------------------------
 
-/** COPY input: `n` account_health rows (text format), with `explanation` (JSON text) or NULL. */
-async function writeCopyFile(file, n, explanation) {
+/** COPY input: `n` account_health rows (text format), with `features` (JSON text). */
+async function writeCopyFile(file, n, features) {
   const out = createWriteStream(file);
   const computedAt = new Date().toISOString();
-  const e = explanation === null ? '\\N' : copyText(explanation);
+  const e = copyText(features);
   let chunk = '';
   for (let i = 1; i <= n; i++) {
     const score = (i * 37) % 100;
     const band = score >= 70 ? 'good' : score >= 40 ? 'caution' : 'danger';
-    chunk += `bf-${String(i).padStart(7, '0')}\t${score}\t${band}\tsmb\t1\t${computedAt}\tbackfill:bench\tsmb\t${e}\n`;
+    chunk += `bf-${String(i).padStart(7, '0')}\t${score}\t${band}\tsmb\t1\t${computedAt}\tbackfill:bench\tsmb\t${e}\t${score}\t${band}\n`;
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';
@@ -693,8 +692,8 @@ async function writeCopyFile(file, n, explanation) {
 const copyText = (s) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 
 /**
- * The same number of account_health rows as the backfill wrote (same columns, an explanation of
- * the size the backfill stored), COPY'd into an empty scratch copy of account_health (same
+ * The same number of account_health rows as the backfill wrote (same columns, features of the
+ * size the backfill stored), COPY'd into an empty scratch copy of account_health (same
  * primary key) with `psql \copy … FROM` (COPY FROM STDIN). The input file is generated first and
  * not timed. Without psql: INSERT … SELECT generate_series (said in the result).
  */
@@ -703,8 +702,8 @@ export async function copyReference({ databaseUrl, n, outDir, stamp, log }) {
   const table = 'bench_scratch.account_health_copy';
   const file = join(outDir, `copy-${stamp}.tsv`);
   try {
-    const { rows } = await db.query(`SELECT explanation::text AS e FROM ${S}.account_health WHERE explanation IS NOT NULL LIMIT 1`);
-    const explanation = rows[0]?.e ?? '{}';
+    const { rows } = await db.query(`SELECT features::text AS f FROM ${S}.account_health WHERE features <> '{}' LIMIT 1`);
+    const features = rows[0]?.f ?? '{}';
     await db.query('CREATE SCHEMA IF NOT EXISTS bench_scratch');
     await db.query(`DROP TABLE IF EXISTS ${table}`);
     await db.query(`CREATE TABLE ${table} (LIKE ${S}.account_health INCLUDING ALL)`);
@@ -713,7 +712,7 @@ export async function copyReference({ databaseUrl, n, outDir, stamp, log }) {
     let seconds;
     if (psql.code === 0) {
       const tg = performance.now();
-      await writeCopyFile(file, n, explanation);
+      await writeCopyFile(file, n, features);
       log(`  COPY input generated (${n.toLocaleString('en-US')} rows, not timed) in ${round((performance.now() - tg) / 1000, 1)} s`);
       const t = performance.now();
       await runCommand('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${table} FROM '${file}'`]);
@@ -722,23 +721,14 @@ export async function copyReference({ databaseUrl, n, outDir, stamp, log }) {
     } else {
       const t = performance.now();
       await db.query(
-        `INSERT INTO ${table} SELECT 'bf-' || lpad(i::text, 7, '0'), (i * 37) % 100, 'caution', 'smb', 1, now(), 'backfill:bench', 'smb', $1::jsonb FROM generate_series(1, ${n}) i`,
-        [explanation],
+        `INSERT INTO ${table} SELECT 'bf-' || lpad(i::text, 7, '0'), (i * 37) % 100, 'caution', 'smb', 1, now(), 'backfill:bench', 'smb', $1::jsonb, (i * 37) % 100, 'caution' FROM generate_series(1, ${n}) i`,
+        [features],
       );
       seconds = (performance.now() - t) / 1000;
       method = `INSERT … SELECT generate_series (psql not found), ${n.toLocaleString('en-US')} rows`;
     }
     const { rows: size } = await db.query(`SELECT count(*)::int AS n, pg_total_relation_size('${table}')::bigint AS bytes FROM ${table}`);
-    const result = { rows: size[0].n, seconds: round(seconds, 2), rowsPerSec: Math.round(size[0].n / seconds), tableMiB: Math.round(Number(size[0].bytes) / 2 ** 20), explanationTextBytes: explanation.length, method };
-    if (psql.code === 0) {
-      // The same rows with explanation NULL: how much of the COPY is the explanation.
-      await db.query(`TRUNCATE ${table}`);
-      await writeCopyFile(file, n, null);
-      const t = performance.now();
-      await runCommand('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${table} FROM '${file}'`]);
-      result.withoutExplanation = { seconds: round((performance.now() - t) / 1000, 2) };
-      log(`  COPY of the same rows with explanation NULL: ${result.withoutExplanation.seconds} s`);
-    }
+    const result = { rows: size[0].n, seconds: round(seconds, 2), rowsPerSec: Math.round(size[0].n / seconds), tableMiB: Math.round(Number(size[0].bytes) / 2 ** 20), featuresTextBytes: features.length, method };
     return result;
   } finally {
     rmSync(file, { force: true });

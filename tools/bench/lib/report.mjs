@@ -207,7 +207,7 @@ export function healthRows(r) {
       `≤ ${fmtSec(t.seconds)} s (must ≤ ${fmtSec(t.mustSeconds)} s)${t.scaled ? `, the 1,000,000-account targets scaled to ${n(accounts)}` : ''}`,
       targetOrMust(done && bf.seconds <= t.seconds, done && bf.seconds <= t.mustSeconds),
       copy
-        ? `COPY of ${n(copy.rows)} account_health rows ${copy.seconds} s (${n(copy.rowsPerSec)} rows/s)${copy.withoutExplanation ? `; with explanation NULL ${copy.withoutExplanation.seconds} s` : ''}`
+        ? `COPY of ${n(copy.rows)} account_health rows ${copy.seconds} s (${n(copy.rowsPerSec)} rows/s)`
         : '',
       copy && secs ? `backfill = ${Math.round((secs / copy.seconds) * 10) / 10} × COPY` : '',
     ]);
@@ -344,8 +344,7 @@ function healthSection(r) {
       `${(h.generation?.steps ?? []).filter((x) => !/^truncate/.test(x.what)).map((x) => `\`${x.what.split(' ')[0]}\` ${x.what.slice(x.what.indexOf(' ') + 1)}`).join('; ')}` +
       '; 70 % of the accounts active in the last 3 days, 20 % fading, 10 % silent for 25+ days; then `ANALYZE`. Health-scoring runs with its defaults (`HEALTH_MIN_DELTA` 1).',
     `- \`POST /v1/scorecards/smb/backfill\` with \`{}\`, then \`GET /v1/backfills/:id\` every 250 ms until \`done\`; the time is the job's own \`startedAt → finishedAt\` (a run cut off after ${h.settings?.backfillTimeoutSec ?? '?'} s reports the rate and the extrapolated time). Then the same with \`{"dryRun": true}\`. Changes the backfill emits go through the outbox; the time until it is drained is shown apart.`,
-    `- Reference: ${h.copy?.method ?? 'COPY'}, the rows shaped like those the backfill writes (same columns, an explanation as the backfill stored it: ${n(h.copy?.explanationTextBytes)} bytes of JSON); generating the input is not timed.` +
-      (h.copy?.withoutExplanation ? ' The same rows with `explanation` NULL are COPY\'d too, to show the share of the explanation.' : ''),
+    `- Reference: ${h.copy?.method ?? 'COPY'}, the rows shaped like those the backfill writes (same columns, the features as the backfill stored them: ${n(h.copy?.featuresTextBytes)} bytes of JSON); generating the input is not timed.`,
     '- The 1,000,000-account targets apply to 1,000,000 accounts; a run with fewer accounts (`--quick`: 100,000) shows them scaled linearly.',
     '',
     'Commands: `npm run bench -- --only health` (the health set alone: it measures /v1/batch first for the rate), `npm run bench -- --quick` (100,000 accounts), `npm run bench -- --only health --profile` (CPU profile of health-scoring per scenario).',

@@ -45,9 +45,19 @@ export class AccountHealth {
   @Column({ type: 'text', nullable: true })
   segment!: string | null;
 
-  /** Every component and measure: raw value, normalised value, weight, contribution. */
-  @Column({ type: 'jsonb', nullable: true })
-  explanation!: Record<string, unknown> | null;
+  /**
+   * The features the account was scored on. With the scorecard version (immutable) and computedAt
+   * they give back the whole explanation (scoreAccount is pure), so it is recomputed on read.
+   */
+  @Column({ type: 'jsonb' })
+  features!: Record<string, number | null | undefined>;
+
+  /** The score and band of the last emitted change (HEALTH_MIN_DELTA compares against it). */
+  @Column({ name: 'emitted_score', type: 'numeric', precision: 5, scale: 2, nullable: true, transformer: numeric })
+  emittedScore!: number | null;
+
+  @Column({ name: 'emitted_band', type: 'text', nullable: true })
+  emittedBand!: HealthBand | null;
 }
 
 /** What health-scoring knows of an account from directory and billing events. */

@@ -10,7 +10,7 @@ import { EventPublisher } from '@kizuna/shared/messaging';
 import { enqueueOutbox } from '@kizuna/shared/persistence';
 import { AccountHealth, HealthChange, loadAccountFacts } from '@kizuna/health-scoring/data-access';
 import {
-  contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type HealthScore, type Scorecard,
+  contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type AccountFeatures, type HealthScore, type Scorecard,
 } from '@kizuna/health-scoring/domain';
 import { HealthConfig } from './health.config';
 import { ScorecardStore } from './scorecard-store.service';
@@ -18,6 +18,7 @@ import { ScorecardStore } from './scorecard-store.service';
 export interface Scored {
   accountId: string;
   segment: string | null;
+  features: AccountFeatures;
   health: HealthScore & { score: number; band: HealthBand };
 }
 
@@ -26,11 +27,23 @@ interface Emitted {
   band: HealthBand;
 }
 
+interface CurrentRow {
+  account_id: string;
+  features: AccountFeatures;
+  scorecard_id: string;
+  scorecard_version: number;
+  computed_at: Date;
+  emitted_score: string | null;
+  emitted_band: HealthBand | null;
+}
+
 /**
  * Recomputes accounts' health from their stored facts (set-based, many accounts per statement),
- * keeps the current score with its full explanation, and emits `cs.health.score.changed.v1`
- * (through the outbox, with the top movers and the scorecard version) when the score moved by at
- * least HEALTH_MIN_DELTA points since the last emitted one, or the band changed.
+ * keeps the current score with the features it was computed from (the explanation is recomputed from
+ * them on read: scoring is pure and scorecard versions are immutable), and emits
+ * `cs.health.score.changed.v1` (through the outbox, with the top movers and the scorecard version)
+ * when the score moved by at least HEALTH_MIN_DELTA points since the last emitted one, or the band
+ * changed.
  */
 @Injectable()
 export class HealthScorer {
@@ -49,6 +62,11 @@ export class HealthScorer {
     return this.scoreFacts(accountIds, await loadAccountFacts(m, accountIds, now, settings), scorecards, now);
   }
 
+  /** The explanation of a stored score: the stored features under the scorecard version it used. */
+  async explain(row: Pick<AccountHealth, 'features' | 'scorecardId' | 'scorecardVersion' | 'computedAt'>): Promise<HealthScore> {
+    return scoreAccount(row.features, await this.store.version(row.scorecardId, row.scorecardVersion), row.computedAt);
+  }
+
   private scoreFacts(accountIds: string[], facts: Awaited<ReturnType<typeof loadAccountFacts>>, scorecards: Scorecard[], now: Date): Scored[] {
     const scored: Scored[] = [];
     for (const accountId of accountIds) {
@@ -57,9 +75,10 @@ export class HealthScorer {
       // Lifecycle's contract-size segment when it has decided one; else derived here from ARR and plan.
       const decided = f.profile.segment && CONTRACT_SIZES.includes(f.profile.segment) ? f.profile.segment : undefined;
       const segment = decided ?? contractSize(f.profile, { enterpriseArr: this.config.HEALTH_ENTERPRISE_ARR }) ?? null;
-      const health = scoreAccount(deriveFeatures(f.facts, now), scorecardForSegment(scorecards, segment ?? undefined), now);
+      const features = deriveFeatures(f.facts, now);
+      const health = scoreAccount(features, scorecardForSegment(scorecards, segment ?? undefined), now);
       if (health.score === null || health.band === null) continue;
-      scored.push({ accountId, segment, health: health as Scored['health'] });
+      scored.push({ accountId, segment, features, health: health as Scored['health'] });
     }
     return scored;
   }
@@ -89,94 +108,109 @@ export class HealthScorer {
     const facts = await loadAccountFacts(m, accountIds, now, settings);
     const healthTable = m.connection.getMetadata(AccountHealth).tablePath;
     const changeTable = m.connection.getMetadata(HealthChange).tablePath;
-    const current: { account_id: string; explanation: HealthScore | null }[] = await m.query(
-      `SELECT account_id, explanation FROM ${healthTable} WHERE account_id = ANY($1::text[]) FOR UPDATE`,
+    const current: CurrentRow[] = await m.query(
+      `SELECT account_id, features, scorecard_id, scorecard_version, computed_at, emitted_score, emitted_band FROM ${healthTable}
+        WHERE account_id = ANY($1::text[])`,
       [accountIds],
     );
-    const previous = new Map(current.map((r) => [r.account_id, r.explanation ?? undefined]));
-    const lastEmitted: { account_id: string; score: string; band: HealthBand }[] = await m.query(
-      `SELECT DISTINCT ON (account_id) account_id, score, band FROM ${changeTable}
-        WHERE account_id = ANY($1::text[]) ORDER BY account_id, seq DESC`,
-      [accountIds],
-    );
-    const emitted = new Map<string, Emitted>(lastEmitted.map((r) => [r.account_id, { score: Number(r.score), band: r.band }]));
+    const previous = new Map(current.map((r) => [r.account_id, r]));
+    const emittedOf = (accountId: string): Emitted | undefined => {
+      const r = previous.get(accountId);
+      return r?.emitted_band ? { score: Number(r.emitted_score), band: r.emitted_band } : undefined;
+    };
 
     const scored = this.scoreFacts(accountIds, facts, scorecards, now);
     if (scored.length === 0) return 0;
 
+    const changed = new Set(
+      scored
+        .filter((s) => {
+          const last = emittedOf(s.accountId);
+          return !last || last.band !== s.health.band || Math.abs(last.score - s.health.score) >= this.config.HEALTH_MIN_DELTA;
+        })
+        .map((s) => s.accountId),
+    );
+    // One JSON document for the whole run (jsonb_to_recordset): cheaper to build and to send than
+    // one array parameter per column.
     await m.query(
-      `INSERT INTO ${healthTable} (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, explanation)
-       SELECT * FROM unnest($1::text[], $2::numeric[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[], $8::text[], $9::jsonb[])
+      `INSERT INTO ${healthTable} (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features, emitted_score, emitted_band)
+       SELECT a, s, b, sc, v, $2::timestamptz, c, seg, f, es, eb
+         FROM jsonb_to_recordset($1::jsonb) AS x(a text, s numeric, b text, sc text, v int, c text, seg text, f jsonb, es numeric, eb text)
        ON CONFLICT (account_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band, scorecard_id = EXCLUDED.scorecard_id,
          scorecard_version = EXCLUDED.scorecard_version, computed_at = EXCLUDED.computed_at, last_event_id = EXCLUDED.last_event_id,
-         segment = EXCLUDED.segment, explanation = EXCLUDED.explanation`,
+         segment = EXCLUDED.segment, features = EXCLUDED.features, emitted_score = EXCLUDED.emitted_score, emitted_band = EXCLUDED.emitted_band`,
       [
-        scored.map((s) => s.accountId),
-        scored.map((s) => s.health.score),
-        scored.map((s) => s.health.band),
-        scored.map((s) => s.health.scorecardId),
-        scored.map((s) => s.health.scorecardVersion),
-        scored.map(() => now),
-        scored.map((s) => causeOf(s.accountId)),
-        scored.map((s) => s.segment),
-        scored.map((s) => JSON.stringify(s.health)),
+        JSON.stringify(
+          scored.map((s) => {
+            const last = changed.has(s.accountId) ? { score: s.health.score, band: s.health.band } : emittedOf(s.accountId);
+            return {
+              a: s.accountId, s: s.health.score, b: s.health.band, sc: s.health.scorecardId, v: s.health.scorecardVersion, c: causeOf(s.accountId),
+              seg: s.segment, f: s.features, es: last?.score ?? null, eb: last?.band ?? null,
+            };
+          }),
+        ),
+        now,
       ],
     );
 
-    const changes = scored.filter((s) => {
-      const last = emitted.get(s.accountId);
-      return !last || last.band !== s.health.band || Math.abs(last.score - s.health.score) >= this.config.HEALTH_MIN_DELTA;
-    });
+    const changes = scored.filter((s) => changed.has(s.accountId));
     if (changes.length === 0) return 0;
-    const events = changes.map((c) => {
-      const last = emitted.get(c.accountId);
-      const movers = topMovers(previous.get(c.accountId), c.health);
-      return {
-        change: c,
-        movers,
-        envelope: this.publisher.envelope({
-          type: 'cs.health.score.changed.v1',
-          subject: c.accountId,
-          id: randomUUID(),
-          data: {
-            score: c.health.score,
-            band: c.health.band,
-            previousScore: last?.score ?? null,
-            previousBand: last?.band ?? null,
-            scorecardId: c.health.scorecardId,
-            scorecardVersion: c.health.scorecardVersion,
-            topMovers: movers,
-            computedAt: now.toISOString(),
-          },
-        }),
-      };
-    });
+    const events = await Promise.all(
+      changes.map(async (c) => {
+        const last = emittedOf(c.accountId);
+        const before = previous.get(c.accountId);
+        const movers = topMovers(
+          before
+            ? await this.explain({ features: before.features, scorecardId: before.scorecard_id, scorecardVersion: before.scorecard_version, computedAt: before.computed_at })
+            : undefined,
+          c.health,
+        );
+        return {
+          change: c,
+          last,
+          movers,
+          envelope: this.publisher.envelope({
+            type: 'cs.health.score.changed.v1',
+            subject: c.accountId,
+            id: randomUUID(),
+            data: {
+              score: c.health.score,
+              band: c.health.band,
+              previousScore: last?.score ?? null,
+              previousBand: last?.band ?? null,
+              scorecardId: c.health.scorecardId,
+              scorecardVersion: c.health.scorecardVersion,
+              topMovers: movers,
+              computedAt: now.toISOString(),
+            },
+          }),
+        };
+      }),
+    );
     await m.query(
       `INSERT INTO ${changeTable} (account_id, event_id, score, band, previous_score, previous_band, scorecard_id, scorecard_version, movers, computed_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::text[], $5::numeric[], $6::text[], $7::text[], $8::int[], $9::jsonb[], $10::timestamptz[])`,
+       SELECT a, e, s, b, ps, pb, sc, v, mv, $2::timestamptz
+         FROM jsonb_to_recordset($1::jsonb) AS x(a text, e text, s numeric, b text, ps numeric, pb text, sc text, v int, mv jsonb)`,
       [
-        events.map((e) => e.change.accountId),
-        events.map((e) => e.envelope.id),
-        events.map((e) => e.change.health.score),
-        events.map((e) => e.change.health.band),
-        events.map((e) => emitted.get(e.change.accountId)?.score ?? null),
-        events.map((e) => emitted.get(e.change.accountId)?.band ?? null),
-        events.map((e) => e.change.health.scorecardId),
-        events.map((e) => e.change.health.scorecardVersion),
-        events.map((e) => JSON.stringify(e.movers)),
-        events.map(() => now),
+        JSON.stringify(
+          events.map((e) => ({
+            a: e.change.accountId, e: e.envelope.id, s: e.change.health.score, b: e.change.health.band, ps: e.last?.score ?? null, pb: e.last?.band ?? null,
+            sc: e.change.health.scorecardId, v: e.change.health.scorecardVersion, mv: e.movers,
+          })),
+        ),
+        now,
       ],
     );
     await enqueueOutbox(
       m,
       events.map((e) => ({ topic: Topics.health, event: e.envelope, traceContext: traceOf?.(e.change.accountId) })),
     );
-    if (changes.length === 1 && changes[0]) {
-      const c = changes[0];
+    if (changes.length === 1 && events[0]) {
+      const e = events[0];
       trace.getActiveSpan()?.setAttributes({
-        'kizuna.band_before': emitted.get(c.accountId)?.band ?? 'none',
-        'kizuna.band_after': c.health.band,
-        'kizuna.scorecard': `${c.health.scorecardId}@${c.health.scorecardVersion}`,
+        'kizuna.band_before': e.last?.band ?? 'none',
+        'kizuna.band_after': e.change.health.band,
+        'kizuna.scorecard': `${e.change.health.scorecardId}@${e.change.health.scorecardVersion}`,
       });
     }
     return changes.length;

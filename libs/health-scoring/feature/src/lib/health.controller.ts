@@ -7,6 +7,7 @@ import { AccountHealth, AccountProfile, HealthChange } from '@kizuna/health-scor
 import { CurrentPrincipal, Roles, accountScope, type AccountScope, type Principal } from '@kizuna/shared/service-kit';
 import type { HealthScore, Scorecard } from '@kizuna/health-scoring/domain';
 import { BackfillService, type BackfillView } from './backfill.service';
+import { HealthScorer } from './health-scorer.service';
 import { ScorecardStore } from './scorecard-store.service';
 
 export class HistoryQueryDto {
@@ -48,8 +49,11 @@ export interface AccountHealthView {
   scorecard: { id: string; version: number };
   /** Score change over the last 7 and 30 days (null when there was no score then). */
   trend: { d7: number | null; d30: number | null };
-  /** Every component, measure and modifier with raw value, normalised value, weight and contribution in points. */
-  explanation: HealthScore | null;
+  /**
+   * Every component, measure and modifier with raw value, normalised value, weight and contribution in
+   * points (recomputed from the stored features under the scorecard version that scored them).
+   */
+  explanation: HealthScore;
 }
 
 /** Roles that read every account's health; csm and cs-lead read their book (owner CSM email). */
@@ -67,6 +71,7 @@ export class HealthController {
     private readonly ds: DataSource,
     private readonly store: ScorecardStore,
     private readonly backfills: BackfillService,
+    private readonly scorer: HealthScorer,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -97,7 +102,7 @@ export class HealthController {
       computedAt: h.computedAt.toISOString(),
       scorecard: { id: h.scorecardId, version: h.scorecardVersion },
       trend: await this.trend(accountId, h.score),
-      explanation: h.explanation as unknown as HealthScore | null,
+      explanation: await this.scorer.explain(h),
     };
   }
 

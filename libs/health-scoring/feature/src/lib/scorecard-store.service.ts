@@ -19,6 +19,7 @@ const CACHE_MS = 5000;
 @Injectable()
 export class ScorecardStore implements OnModuleInit {
   private cached?: { at: number; scorecards: Scorecard[]; settings: FactsSettings };
+  private readonly versions = new Map<string, Promise<Scorecard>>();
 
   constructor(private readonly ds: DataSource) {}
 
@@ -50,6 +51,21 @@ export class ScorecardStore implements OnModuleInit {
     const scorecards = rows.map((r) => r.definition).sort((a, b) => rank(order, a.id) - rank(order, b.id));
     this.cached = { at: now, scorecards, settings: { keyFeatures: setting('keyFeatures'), valueMilestones: setting('valueMilestones') } };
     return this.cached;
+  }
+
+  /**
+   * One version of a scorecard (versions are immutable, so they are kept once read): what explains a
+   * stored score. A version no longer stored answers 404.
+   */
+  async version(id: string, version: number): Promise<Scorecard> {
+    const key = `${id}@${version}`;
+    let found = this.versions.get(key);
+    if (!found) {
+      found = this.get(id, version);
+      this.versions.set(key, found);
+      found.catch(() => this.versions.delete(key));
+    }
+    return found;
   }
 
   async get(id: string, version?: number): Promise<Scorecard> {
