@@ -6,10 +6,10 @@ import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { OutboxRelay } from '@kizuna/shared/messaging';
 import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { AccountHealth, BackfillJob } from '@kizuna/health-scoring/data-access';
+import { loadConfig } from '@kizuna/shared/config';
+import { HealthConfig } from './health.config';
 import { HealthScorer } from './health-scorer.service';
 import { ScorecardStore } from './scorecard-store.service';
-
-const BATCH = 500;
 
 export interface BackfillView {
   id: string;
@@ -32,15 +32,18 @@ const tally = (into: Record<string, number>, bands: string[]) => {
 };
 
 /**
- * Recomputes every account scored with a scorecard under its active version, in batches of 500
- * (one set-based facts query each), recording progress after every batch so a restarted service
- * resumes where it stopped. A dry run computes the band distribution before and after without
- * writing a score.
+ * Recomputes every account scored with a scorecard under its active version, in set-based batches
+ * (HEALTH_BACKFILL_BATCH accounts, one facts query each; HEALTH_BACKFILL_CONCURRENCY of them at once,
+ * each in its own transaction), recording progress after every step so a restarted service resumes
+ * where it stopped (a step redone after a crash rescores its accounts again and emits nothing new: the
+ * emitted score is stored with the score). A dry run computes the band distribution before and after
+ * without writing a score.
  */
 @Injectable()
 export class BackfillService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
+  private readonly config = loadConfig(HealthConfig);
 
   constructor(
     private readonly ds: DataSource,
@@ -103,12 +106,13 @@ export class BackfillService implements OnApplicationBootstrap, OnModuleDestroy 
   private async run(id: string): Promise<void> {
     const repo = this.ds.getRepository(BackfillJob);
     const healthTable = this.ds.getMetadata(AccountHealth).tablePath;
+    const batch = this.config.HEALTH_BACKFILL_BATCH;
     for (;;) {
       if (this.stopping) return; // resumed on the next start
       const job = await repo.findOneByOrFail({ id });
       const rows: { account_id: string; band: string }[] = await this.ds.query(
-        `SELECT account_id, band FROM ${healthTable} WHERE scorecard_id = $1 AND account_id > $2 ORDER BY account_id LIMIT ${BATCH}`,
-        [job.scorecardId, job.cursor],
+        `SELECT account_id, band FROM ${healthTable} WHERE scorecard_id = $1 AND account_id > $2 ORDER BY account_id LIMIT $3`,
+        [job.scorecardId, job.cursor, batch * this.config.HEALTH_BACKFILL_CONCURRENCY],
       );
       if (rows.length === 0) {
         await repo.update({ id }, { status: 'done', finishedAt: this.clock.now() });
@@ -116,15 +120,19 @@ export class BackfillService implements OnApplicationBootstrap, OnModuleDestroy 
         return;
       }
       const ids = rows.map((r) => r.account_id);
-      let afterBands: string[];
-      if (job.dryRun) {
-        afterBands = (await this.scorer.preview(this.ds.manager, ids)).map((s) => s.health.band);
-      } else {
-        await this.ds.transaction((m) => this.scorer.rescore(m, ids, `backfill:${id}`));
-        this.relay.kick();
-        const after: { band: string }[] = await this.ds.query(`SELECT band FROM ${healthTable} WHERE account_id = ANY($1::text[])`, [ids]);
-        afterBands = after.map((r) => r.band);
-      }
+      const chunks: string[][] = [];
+      for (let i = 0; i < ids.length; i += batch) chunks.push(ids.slice(i, i + batch));
+      const afterBands = (
+        await Promise.all(
+          chunks.map(async (chunk) => {
+            if (job.dryRun) return (await this.scorer.preview(this.ds.manager, chunk)).map((s) => s.health.band as string);
+            await this.ds.transaction((m) => this.scorer.rescore(m, chunk, `backfill:${id}`));
+            this.relay.kick();
+            const after: { band: string }[] = await this.ds.query(`SELECT band FROM ${healthTable} WHERE account_id = ANY($1::text[])`, [chunk]);
+            return after.map((r) => r.band);
+          }),
+        )
+      ).flat();
       await repo.update(
         { id },
         {

@@ -18,4 +18,15 @@ export class HealthConfig {
   /** Accounts per statement in the sweep. */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   HEALTH_SWEEP_BATCH = 500;
+
+  /** Accounts per set-based batch in a backfill (one facts query and one write of each table per batch). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(10000)
+  HEALTH_BACKFILL_BATCH = 1000;
+
+  /**
+   * Batches a backfill runs at once, each in its own transaction and connection: while Node scores
+   * one, Postgres aggregates the facts of the next.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(16)
+  HEALTH_BACKFILL_CONCURRENCY = 2;
 }
