@@ -48,6 +48,25 @@ describe('evaluateEscalation', () => {
       expect(evaluate({ kind: 'contact', contact: contact('T3') }, { contacts: old })).toEqual([]);
     });
 
+    it('opens when the contact completing the window arrives late (out of order), naming all three', () => {
+      const later = [contact('T1', { occurredAt: daysAgo(10) }), contact('T3', { occurredAt: now })];
+      const [d] = evaluate({ kind: 'contact', contact: contact('T2', { occurredAt: daysAgo(3) }) }, { contacts: later });
+      expect(d).toMatchObject({ action: 'open', rule: 'repeatInquiries' });
+      expect(d?.action === 'open' && d.evidence.map((e) => e.ref)).toEqual(['T1', 'T2', 'T3']);
+      // the late contact and the others must still fit in one window of 14 days
+      const spread = [contact('T1', { occurredAt: daysAgo(20) }), contact('T3', { occurredAt: now })];
+      expect(evaluate({ kind: 'contact', contact: contact('T2', { occurredAt: daysAgo(8) }) }, { contacts: spread })).toEqual([]);
+    });
+
+    it('gives the same decision whatever order three contacts arrive in', () => {
+      const all = [contact('T1', { occurredAt: daysAgo(12) }), contact('T2', { occurredAt: daysAgo(6) }), contact('T3', { occurredAt: daysAgo(1) })];
+      for (const last of all) {
+        const before = all.filter((x) => x !== last);
+        const [d] = evaluate({ kind: 'contact', contact: last }, { contacts: before });
+        expect(d?.action === 'open' && d.evidence.map((e) => e.ref)).toEqual(['T1', 'T2', 'T3']);
+      }
+    });
+
     it('counts an updated ticket once (the history already holds it)', () => {
       expect(evaluate({ kind: 'contact', contact: contact('T2', { occurredAt: daysAgo(3) }) }, { contacts: history })).toEqual([]);
     });

@@ -115,18 +115,29 @@ function contactTriggers(input: EvaluationInput, c: SupportContactFact): Trigger
   const ev = contactEvidence(c);
 
   if (r.repeatInquiries.enabled && c.category) {
-    const from = c.occurredAt.getTime() - r.repeatInquiries.windowDays * DAY_MS;
-    const same = new Map<string, SupportContactFact>();
+    // Any window of D days that holds this contact counts, not only the one ending at it: tickets may
+    // arrive out of order (a late webhook, a replayed export), and the third of three contacts may be
+    // an older one. The window starting at the earliest contact that keeps the most of them wins.
+    const span = r.repeatInquiries.windowDays * DAY_MS;
+    const at = c.occurredAt.getTime();
+    const byKey = new Map<string, SupportContactFact>();
     for (const x of [...input.contacts, c]) {
       const t = x.occurredAt.getTime();
-      if (x.category && lower(x.category) === lower(c.category) && t > from && t <= c.occurredAt.getTime()) same.set(evidenceKey(x), x);
+      if (x.category && lower(x.category) === lower(c.category) && t > at - span && t < at + span) byKey.set(evidenceKey(x), x);
     }
-    if (same.size >= r.repeatInquiries.count) {
-      const list = [...same.values()].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+    const sorted = [...byKey.values()].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+    let best: SupportContactFact[] = [];
+    for (const start of sorted) {
+      const s0 = start.occurredAt.getTime();
+      if (s0 > at) break;
+      const window = sorted.filter((x) => x.occurredAt.getTime() >= s0 && x.occurredAt.getTime() < s0 + span);
+      if (window.length > best.length) best = window;
+    }
+    if (best.length >= r.repeatInquiries.count) {
       out.push({
         rule: 'repeatInquiries',
-        evidence: list.map(contactEvidence),
-        why: `${same.size} contacts in category "${c.category}" within ${r.repeatInquiries.windowDays} days (threshold ${r.repeatInquiries.count})`,
+        evidence: best.map(contactEvidence),
+        why: `${best.length} contacts in category "${c.category}" within ${r.repeatInquiries.windowDays} days (threshold ${r.repeatInquiries.count})`,
       });
     }
   }

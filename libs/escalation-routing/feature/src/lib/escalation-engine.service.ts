@@ -99,11 +99,14 @@ export class EscalationEngine {
     return rows.map((r) => ({ reason: r.reason, state: r.state, closedAt: r.closed_at }));
   }
 
-  private async contactHistory(m: EntityManager, accountId: string, until: Date, days: number): Promise<SupportContactFact[]> {
+  /** The account's contacts within `days` either side of `at` (a late contact may complete a window). */
+  private async contactHistory(m: EntityManager, accountId: string, at: Date, days: number): Promise<SupportContactFact[]> {
     const rows = await m
       .getRepository(SupportContact)
       .createQueryBuilder('c')
-      .where('c.account_id = :accountId AND c.occurred_at > :from AND c.occurred_at <= :until', { accountId, from: new Date(until.getTime() - days * DAY_MS), until })
+      .where('c.account_id = :accountId AND c.occurred_at > :from AND c.occurred_at < :until', {
+        accountId, from: new Date(at.getTime() - days * DAY_MS), until: new Date(at.getTime() + days * DAY_MS),
+      })
       .orderBy('c.occurred_at', 'DESC')
       .take(1000)
       .getMany();
