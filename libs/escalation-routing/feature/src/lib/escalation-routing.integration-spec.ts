@@ -286,6 +286,29 @@ describe('escalation-routing service', () => {
     expect((await api('GET', `/v1/escalations?accountId=${acc}&status=active`)).json.total).toBe(0);
   });
 
+  // Issue 6: the acceptance e2e once found 2 active escalations after a hand-back. A health change
+  // applied after the ticket first arrived (danger band) made the ticket's update fire the at-risk
+  // rule: a new escalation under another reason, on the very ticket the CSM had handed back.
+  it('a late health change does not bounce a handed-back ticket back to CS under another reason; a new ticket does escalate', async () => {
+    const acc = account();
+    await send(directory(acc, { name: 'Soylent', region: `emea-${run}`, ownerCsmEmail: `erik-${run}@example.com` }));
+    await send(ticket(acc, 'T-back', { needsCs: true, category: null as never, tags: [] }));
+    const [assigned] = (await waitEvents(acc, ['cs.escalation.assigned.v1'], 'the flagged ticket assigned')).filter((e) => e.type === 'cs.escalation.assigned.v1');
+    expect(assigned?.data).toMatchObject({ reason: 'agent-flagged' });
+    expect((await api('POST', `/v1/escalations/${assigned?.data.escalationId}/hand-back`, { note: 'support can close it' }, 'erik')).json.state).toBe('handed-back');
+    await send(health(acc, HealthBand.Danger, 14));
+    await applied(acc, 3);
+    await send(ticket(acc, 'T-back', { needsCs: true, category: null as never, tags: [], status: 'pending', updatedAt: ago(0) }));
+    await applied(acc, 4);
+    expect((await api('GET', `/v1/escalations?accountId=${acc}&status=active`)).json.total).toBe(0);
+    // the health change was applied: a different ticket from the danger-band account with falling
+    // engagement escalates twice (at risk, usage stalled): the two the flaky run found
+    await send(ticket(acc, 'T-new', { category: null as never, tags: [] }));
+    await applied(acc, 5);
+    const active = (await api('GET', `/v1/escalations?accountId=${acc}&status=active`)).json;
+    expect(active.items.map((i: { reason: string }) => i.reason).sort()).toEqual(['at-risk-contact', 'usage-stalled']);
+  });
+
   it('negative survey answers escalate; the rule set is versioned and editable; support KPIs are reported with definitions', async () => {
     const acc = account();
     await send(event('cs.survey.answered.v1', acc, { sourceId: 'srv', responseId: 'R1', accountId: acc, kind: 'nps', score: 2, comment: 'Too many outages', answeredAt: ago(HOUR) }));
