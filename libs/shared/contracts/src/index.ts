@@ -15,3 +15,4 @@ export * from './lib/events/lifecycle';
 export * from './lib/events/escalation';
 export * from './lib/events/notification';
 export * from './lib/events/ingest';
+export * from './lib/events/roster';

@@ -2,7 +2,7 @@ import { EscalationReason, HealthBand, UsageStatus } from '@kizuna/shared/contra
 import { DEFAULT_ESCALATION_RULES } from './default-escalation-rules';
 import type { EscalationRuleSet } from './escalation-rules';
 import {
-  evaluateEscalation, isExpansionProductEvent, manualDecision, type AccountContext, type EvaluationInput, type IncomingSignal, type SupportContactFact,
+  evaluateEscalation, isExpansionProductEvent, manualDecision, type AccountContext, type ClosedEscalationView, type EvaluationInput, type IncomingSignal, type SupportContactFact,
 } from './evaluate-escalation';
 
 const now = new Date('2026-05-20T10:00:00Z');
@@ -178,14 +178,39 @@ describe('evaluateEscalation', () => {
   });
 
   it('does not reopen a reason handed back within the cool-down (no ping-pong); does after it', () => {
-    const handedBack = [{ reason: EscalationReason.AgentFlagged, state: 'handed-back' as const, closedAt: daysAgo(2) }];
+    const handedBack = [{ reason: EscalationReason.AgentFlagged, state: 'handed-back' as const, closedAt: daysAgo(2), evidenceKeys: ['ticket:T1'] }];
     const [d] = evaluate({ kind: 'contact', contact: contact('T9', { needsCs: true }) }, { recentlyClosed: handedBack });
     expect(d).toMatchObject({ action: 'suppressed', reason: EscalationReason.AgentFlagged });
     expect(d?.why).toMatch(/handed back to support/);
     const later = [{ ...handedBack[0], closedAt: daysAgo(8) }] as typeof handedBack;
     expect(opened(evaluate({ kind: 'contact', contact: contact('T9', { needsCs: true }) }, { recentlyClosed: later }))).toEqual([EscalationReason.AgentFlagged]);
-    const resolved = [{ reason: EscalationReason.AgentFlagged, state: 'resolved' as const, closedAt: daysAgo(1) }];
+    const resolved = [{ reason: EscalationReason.AgentFlagged, state: 'resolved' as const, closedAt: daysAgo(1), evidenceKeys: [] }];
     expect(opened(evaluate({ kind: 'contact', contact: contact('T9', { needsCs: true }) }, { recentlyClosed: resolved }))).toEqual([EscalationReason.AgentFlagged]);
+  });
+
+  // Issue 6: after a hand-back, an update of the same ticket found the account in the danger band (a
+  // health change applied after the ticket first arrived) and opened at-risk-contact with the ticket
+  // the CSM had just handed back: a second active escalation for a contact already dealt with.
+  it('does not open another reason on the contact a hand-back within the cool-down held; a new contact does, and so after the cool-down', () => {
+    const handedBack = [{ reason: EscalationReason.AgentFlagged, state: 'handed-back' as const, closedAt: daysAgo(1), evidenceKeys: ['ticket:F1'] }];
+    const danger = { account: { ...account, band: HealthBand.Danger, healthScore: 12 }, recentlyClosed: handedBack };
+    const update = evaluate({ kind: 'contact', contact: contact('F1', { needsCs: true, category: null }) }, danger);
+    expect(opened(update)).toEqual([]);
+    expect(update.map((d) => [d.action, d.reason]).sort()).toEqual([
+      ['suppressed', EscalationReason.AgentFlagged],
+      ['suppressed', EscalationReason.AtRiskContact],
+    ]);
+    expect(update.find((d) => d.reason === EscalationReason.AtRiskContact)?.why).toMatch(/its evidence \(ticket:F1\) was handed back to support/);
+    // a different ticket of the same account is new evidence: the at-risk rule opens
+    expect(opened(evaluate({ kind: 'contact', contact: contact('F2', { category: null }) }, danger))).toEqual([EscalationReason.AtRiskContact]);
+    // a resolved escalation does not suppress, nor does a hand-back older than the cool-down
+    const resolved = [{ ...handedBack[0], state: 'resolved' as const }] as ClosedEscalationView[];
+    expect(opened(evaluate({ kind: 'contact', contact: contact('F1', { category: null }) }, { ...danger, recentlyClosed: resolved }))).toEqual([EscalationReason.AtRiskContact]);
+    const old = [{ ...handedBack[0], closedAt: daysAgo(8) }] as ClosedEscalationView[];
+    expect(opened(evaluate({ kind: 'contact', contact: contact('F1', { category: null }) }, { ...danger, recentlyClosed: old }))).toEqual([EscalationReason.AtRiskContact]);
+    // repeat inquiries with a fresh contact besides the handed-back one still open
+    const history = [contact('F1', { occurredAt: daysAgo(3) }), contact('T2', { occurredAt: daysAgo(2) })];
+    expect(opened(evaluate({ kind: 'contact', contact: contact('T3') }, { contacts: history, recentlyClosed: handedBack }))).toEqual([EscalationReason.RepeatInquiries]);
   });
 
   it('a manual escalation opens, or joins the open one of the same reason', () => {

@@ -67,6 +67,8 @@ export interface ClosedEscalationView {
   reason: EscalationReason;
   state: 'resolved' | 'handed-back';
   closedAt: Date;
+  /** `${kind}:${ref}` of the evidence it held when it closed. */
+  evidenceKeys: string[];
 }
 
 export interface EvaluationInput {
@@ -221,7 +223,8 @@ export const isExpansionProductEvent = (rules: EscalationRuleSet, event: string 
  * The escalation rules: what the incoming signal means for the account, given its context and its
  * escalations. Pure. At most one open escalation per account and reason: a rule that fires while
  * one is open adds the new evidence to it (nothing when the evidence is already there); a reason
- * handed back to support within the cool-down does not reopen (no ping-pong).
+ * handed back to support within the cool-down does not reopen, and neither does any other reason
+ * whose evidence is only contacts an escalation handed back within the cool-down held (no ping-pong).
  */
 export function evaluateEscalation(input: EvaluationInput): EscalationDecision[] {
   const s = input.signal;
@@ -238,11 +241,22 @@ export function evaluateEscalation(input: EvaluationInput): EscalationDecision[]
       continue;
     }
     const cooldownFrom = input.now.getTime() - input.rules.handBackCooldownDays * DAY_MS;
-    const handedBack = input.recentlyClosed.find((e) => e.reason === reason && e.state === 'handed-back' && e.closedAt.getTime() > cooldownFrom);
+    const recentHandBacks = input.recentlyClosed.filter((e) => e.state === 'handed-back' && e.closedAt.getTime() > cooldownFrom);
+    const handedBack = recentHandBacks.find((e) => e.reason === reason);
     if (handedBack) {
       decisions.push({
         action: 'suppressed', rule: t.rule, reason,
         why: `${t.why}; not reopened: handed back to support on ${handedBack.closedAt.toISOString()} (cool-down ${input.rules.handBackCooldownDays} days)`,
+      });
+      continue;
+    }
+    // A CSM who handed a contact back has dealt with it: an update of that contact (or the account's
+    // context changing under it, e.g. a late health change) must not bounce it back under another reason.
+    const sameEvidence = recentHandBacks.find((e) => t.evidence.length > 0 && t.evidence.every((x) => e.evidenceKeys.includes(evidenceKey(x))));
+    if (sameEvidence) {
+      decisions.push({
+        action: 'suppressed', rule: t.rule, reason,
+        why: `${t.why}; not opened: its evidence (${t.evidence.map(evidenceKey).join(', ')}) was handed back to support on ${sameEvidence.closedAt.toISOString()} (${sameEvidence.reason}, cool-down ${input.rules.handBackCooldownDays} days)`,
       });
       continue;
     }

@@ -92,11 +92,13 @@ export class EscalationEngine {
   }
 
   private async recentlyClosed(m: EntityManager, accountId: string, since: Date): Promise<ClosedEscalationView[]> {
-    const rows: { reason: EscalationReason; state: 'resolved' | 'handed-back'; closed_at: Date }[] = await m.query(
-      `SELECT reason, state, closed_at FROM ${tableOf(m, EscalationRow)} WHERE account_id = $1 AND closed_at >= $2`,
+    const rows: { reason: EscalationReason; state: 'resolved' | 'handed-back'; closed_at: Date; keys: string[] | null }[] = await m.query(
+      `SELECT e.reason, e.state, e.closed_at, array_agg(v.kind || ':' || v.ref) FILTER (WHERE v.ref IS NOT NULL) AS keys
+         FROM ${tableOf(m, EscalationRow)} e LEFT JOIN ${tableOf(m, EscalationEvidenceRow)} v ON v.escalation_id = e.id
+        WHERE e.account_id = $1 AND e.closed_at >= $2 GROUP BY e.id, e.reason, e.state, e.closed_at`,
       [accountId, since],
     );
-    return rows.map((r) => ({ reason: r.reason, state: r.state, closedAt: r.closed_at }));
+    return rows.map((r) => ({ reason: r.reason, state: r.state, closedAt: r.closed_at, evidenceKeys: r.keys ?? [] }));
   }
 
   /** The account's contacts within `days` either side of `at` (a late contact may complete a window). */

@@ -47,7 +47,7 @@ describe('escalation-routing service', () => {
     await app.getHttpAdapter().getInstance().ready();
     producer = kafka.producer();
     await producer.connect();
-    recorder = await new TopicRecorder(kafka, [Topics.escalation], (m) => m.key !== null && accountIds.has(m.key)).start();
+    recorder = await new TopicRecorder(kafka, [Topics.escalation, Topics.roster], (m) => m.key !== null && (accountIds.has(m.key) || (m.key.startsWith('csm:') && m.key.endsWith(`-${run}`)))).start();
     await roster();
   });
 
@@ -140,6 +140,24 @@ describe('escalation-routing service', () => {
     expect(tz.status).toBe(400);
     expect(tz.json.message).toEqual(['businessHours.timeZone: must be an IANA time zone, e.g. Europe/Berlin']);
     expect((await api('GET', '/v1/csms/nobody')).status).toBe(404);
+  });
+
+  it('publishes each CSM\'s e-mail, team and active flag on cs.roster.v1 (keyed csm:<id>) when they change, not on other edits', async () => {
+    const rosterEvents = (csmId: string) =>
+      recorder.messages.filter((m) => m.topic === Topics.roster && m.key === `csm:${csmId}`).map((m) => JSON.parse(m.value ?? '{}') as CloudEvent<'cs.roster.csm.changed.v1'>);
+    const [olivia] = await waitFor('olivia on cs.roster.v1', () => (rosterEvents(id('olivia')).length ? rosterEvents(id('olivia')) : undefined));
+    expect(olivia).toMatchObject({ type: 'cs.roster.csm.changed.v1', source: 'kizuna/escalation-routing', subject: `csm:${id('olivia')}` });
+    expect(olivia?.data).toEqual({ csmId: id('olivia'), email: `olivia-${run}@example.com`, teamId: id('emea'), active: true, changedAt: clock.now().toISOString() });
+    const base = { name: 'pia', email: `Pia-${run}@Example.com`, region: `emea-${run}`, teamId: id('emea'), capacity: 5, active: true };
+    expect((await api('PUT', `/v1/csms/${id('pia')}`, base)).status).toBe(200);
+    expect((await api('PUT', `/v1/csms/${id('pia')}`, { ...base, capacity: 7, specialties: ['technical'] })).status).toBe(200); // not news to other services
+    expect((await api('PUT', `/v1/csms/${id('pia')}`, { ...base, capacity: 7, teamId: null })).status).toBe(200);
+    expect((await api('PUT', `/v1/csms/${id('pia')}`, { ...base, capacity: 7, teamId: null, active: false })).status).toBe(200);
+    // One key, one partition, in order: an event for the capacity edit would sit before the last one.
+    const pia = await waitFor('pia deactivated on cs.roster.v1', () => (rosterEvents(id('pia')).some((e) => !e.data.active) ? rosterEvents(id('pia')) : undefined));
+    expect(pia.map((e) => [e.data.email, e.data.teamId, e.data.active])).toEqual([
+      [`pia-${run}@example.com`, id('emea'), true], [`pia-${run}@example.com`, null, true], [`pia-${run}@example.com`, null, false],
+    ]);
   });
 
   it('the third similar ticket in 14 days opens one escalation to the owner CSM; a fourth adds evidence to it', async () => {
@@ -284,6 +302,29 @@ describe('escalation-routing service', () => {
     await send(ticket(acc, 'T-flag-2', { needsCs: true, category: 'integration', tags: [] }));
     await applied(acc, 3);
     expect((await api('GET', `/v1/escalations?accountId=${acc}&status=active`)).json.total).toBe(0);
+  });
+
+  // Issue 6: the acceptance e2e once found 2 active escalations after a hand-back. A health change
+  // applied after the ticket first arrived (danger band) made the ticket's update fire the at-risk
+  // rule: a new escalation under another reason, on the very ticket the CSM had handed back.
+  it('a late health change does not bounce a handed-back ticket back to CS under another reason; a new ticket does escalate', async () => {
+    const acc = account();
+    await send(directory(acc, { name: 'Soylent', region: `emea-${run}`, ownerCsmEmail: `erik-${run}@example.com` }));
+    await send(ticket(acc, 'T-back', { needsCs: true, category: null as never, tags: [] }));
+    const [assigned] = (await waitEvents(acc, ['cs.escalation.assigned.v1'], 'the flagged ticket assigned')).filter((e) => e.type === 'cs.escalation.assigned.v1');
+    expect(assigned?.data).toMatchObject({ reason: 'agent-flagged' });
+    expect((await api('POST', `/v1/escalations/${assigned?.data.escalationId}/hand-back`, { note: 'support can close it' }, 'erik')).json.state).toBe('handed-back');
+    await send(health(acc, HealthBand.Danger, 14));
+    await applied(acc, 3);
+    await send(ticket(acc, 'T-back', { needsCs: true, category: null as never, tags: [], status: 'pending', updatedAt: ago(0) }));
+    await applied(acc, 4);
+    expect((await api('GET', `/v1/escalations?accountId=${acc}&status=active`)).json.total).toBe(0);
+    // the health change was applied: a different ticket from the danger-band account with falling
+    // engagement escalates twice (at risk, usage stalled): the two the flaky run found
+    await send(ticket(acc, 'T-new', { category: null as never, tags: [] }));
+    await applied(acc, 5);
+    const active = (await api('GET', `/v1/escalations?accountId=${acc}&status=active`)).json;
+    expect(active.items.map((i: { reason: string }) => i.reason).sort()).toEqual(['at-risk-contact', 'usage-stalled']);
   });
 
   it('negative survey answers escalate; the rule set is versioned and editable; support KPIs are reported with definitions', async () => {

@@ -1,6 +1,8 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CLOCK, type Clock } from '@kizuna/shared/contracts';
+import { CLOCK, Topics, type Clock } from '@kizuna/shared/contracts';
+import { EventPublisher, OutboxRelay } from '@kizuna/shared/messaging';
+import { enqueueOutbox } from '@kizuna/shared/persistence';
 import { CsmRow, EscalationRow, TeamRow } from '@kizuna/escalation-routing/data-access';
 import { OPEN_STATES, type Csm, type Team } from '@kizuna/escalation-routing/domain';
 
@@ -57,7 +59,11 @@ export const toCsm = (r: CsmRow): Csm => ({
 
 export const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, region: r.region, leadCsmId: r.leadCsmId, businessHours: r.businessHours });
 
-/** The roster: CSMs and teams, and what routing needs of them (load, last assignment). */
+/**
+ * The roster: CSMs and teams, and what routing needs of them (load, last assignment). Every CSM
+ * change is published as `cs.roster.csm.changed.v1` (its e-mail, team and active flag), in the
+ * transaction that stores it (outbox): health-scoring and lifecycle scope team-wide reads with it.
+ */
 export const MAX_TEAMS = 1000;
 
 @Injectable()
@@ -65,6 +71,8 @@ export class RosterService {
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly publisher: EventPublisher,
+    private readonly relay: OutboxRelay,
   ) {}
 
   /** Everything routing needs, read in the caller's transaction. */
@@ -84,23 +92,37 @@ export class RosterService {
   }
 
   async putCsm(id: string, input: CsmInput): Promise<{ created: boolean; csm: CsmView }> {
-    const repo = this.ds.getRepository(CsmRow);
-    const existing = await repo.findOneBy({ id });
-    await repo.save({
-      id,
-      name: input.name,
-      email: input.email.toLowerCase(),
-      region: input.region ?? null,
-      teamId: input.teamId ?? null,
-      specialties: input.specialties ?? [],
-      capacity: input.capacity,
-      active: input.active,
-      outOfOfficeFrom: input.outOfOffice ? new Date(input.outOfOffice.from) : null,
-      outOfOfficeTo: input.outOfOffice ? new Date(input.outOfOffice.to) : null,
-      notificationChannels: input.notificationChannels ?? [],
-      lastAssignedAt: existing?.lastAssignedAt ?? null,
-      updatedAt: this.clock.now(),
+    const now = this.clock.now();
+    const existing = await this.ds.transaction(async (m) => {
+      const repo = m.getRepository(CsmRow);
+      const before = await repo.createQueryBuilder('c').setLock('pessimistic_write').where('c.id = :id', { id }).getOne();
+      const row = await repo.save({
+        id,
+        name: input.name,
+        email: input.email.toLowerCase(),
+        region: input.region ?? null,
+        teamId: input.teamId ?? null,
+        specialties: input.specialties ?? [],
+        capacity: input.capacity,
+        active: input.active,
+        outOfOfficeFrom: input.outOfOffice ? new Date(input.outOfOffice.from) : null,
+        outOfOfficeTo: input.outOfOffice ? new Date(input.outOfOffice.to) : null,
+        notificationChannels: input.notificationChannels ?? [],
+        lastAssignedAt: before?.lastAssignedAt ?? null,
+        updatedAt: now,
+      });
+      // Only what other services scope by is published: a change of capacity or channels is not news to them.
+      if (!before || before.email !== row.email || before.teamId !== row.teamId || before.active !== row.active) {
+        const event = this.publisher.envelope({
+          type: 'cs.roster.csm.changed.v1',
+          subject: `csm:${id}`,
+          data: { csmId: id, email: row.email, teamId: row.teamId, active: row.active, changedAt: now.toISOString() },
+        });
+        await enqueueOutbox(m, [{ topic: Topics.roster, event }]);
+      }
+      return before;
     });
+    this.relay.kick();
     return { created: !existing, csm: await this.getCsm(id) };
   }
 

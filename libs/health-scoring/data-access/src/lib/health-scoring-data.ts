@@ -1,4 +1,4 @@
-import { INBOX_OUTBOX_ENTITIES, type ServiceDataSpec } from '@kizuna/shared/persistence';
+import { INBOX_OUTBOX_ENTITIES, RosterMemberProjection, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import {
   AccountDailyActivity, AccountEventUse, BackfillJob, AccountHealth, AccountProfile, AccountUserDay, BillingFact, HealthChange, HealthSetting,
   ScorecardRow, SupportFact, SurveyFact, EscalationFact, AccountSegment,
@@ -12,6 +12,7 @@ export const healthScoringData: ServiceDataSpec = {
   entities: [
     ...INBOX_OUTBOX_ENTITIES, AccountDailyActivity, AccountHealth, AccountProfile, AccountUserDay, AccountEventUse,
     SupportFact, SurveyFact, BillingFact, EscalationFact, AccountSegment, ScorecardRow, HealthSetting, HealthChange, BackfillJob,
+    RosterMemberProjection,
   ],
   migrations: MIGRATIONS,
 };

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RosterProjector } from '@kizuna/shared/service-kit';
 import { BackfillService } from './backfill.service';
 import { HealthController } from './health.controller';
 import { HealthScorer } from './health-scorer.service';
@@ -8,6 +9,6 @@ import { ScorecardStore } from './scorecard-store.service';
 
 @Module({
   controllers: [HealthController],
-  providers: [ScorecardStore, HealthScorer, HealthSignalsConsumer, HealthSweeper, BackfillService],
+  providers: [ScorecardStore, HealthScorer, HealthSignalsConsumer, HealthSweeper, BackfillService, RosterProjector],
 })
 export class HealthScoringModule {}

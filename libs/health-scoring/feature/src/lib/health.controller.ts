@@ -4,7 +4,8 @@ import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength
 import { DataSource } from 'typeorm';
 import { CLOCK, HealthBand, type Clock } from '@kizuna/shared/contracts';
 import { AccountHealth, AccountProfile, HealthChange } from '@kizuna/health-scoring/data-access';
-import { CurrentPrincipal, Roles, accountScope, type AccountScope, type Principal } from '@kizuna/shared/service-kit';
+import { ownerInBookOrTeamSql } from '@kizuna/shared/persistence';
+import { CurrentPrincipal, Roles, accountScope, type Principal } from '@kizuna/shared/service-kit';
 import type { HealthScore, Scorecard } from '@kizuna/health-scoring/domain';
 import { BackfillService, type BackfillView } from './backfill.service';
 import { HealthScorer } from './health-scorer.service';
@@ -56,14 +57,15 @@ export interface AccountHealthView {
   explanation: HealthScore;
 }
 
-/** Roles that read every account's health; csm and cs-lead read their book (owner CSM email). */
+/** Roles that read every account's health; csm and cs-lead read their book and their team's. */
 const ALL_ACCOUNTS = ['admin', 'ops'] as const;
 
 /**
  * Health explanations and the scorecards (data, versioned, editable). Access: admin and ops read
  * every account; csm and cs-lead read the accounts whose owner CSM email (directory trait
- * ownerCsmEmail, projected into account_profile) is their token's `email`; another account answers
- * 404. Team-wide reads are not possible here: the roster (teams) lives in escalation-routing.
+ * ownerCsmEmail, projected into account_profile) is their token's `email` or the e-mail of a roster
+ * member of their token's `team` (cs.roster.v1, projected into roster_member_projection); another
+ * account answers 404 and is left out of lists.
  */
 @Controller('v1')
 export class HealthController {
@@ -153,14 +155,14 @@ export class HealthController {
     const where = [
       '($1::text IS NULL OR band = $1)',
       '($2::text IS NULL OR segment = $2)',
-      `($3::boolean OR account_id IN (SELECT account_id FROM ${this.ds.getMetadata(AccountProfile).tablePath} WHERE owner_csm_email = $4))`,
+      `($3::boolean OR account_id IN (SELECT p.account_id FROM ${this.ds.getMetadata(AccountProfile).tablePath} p WHERE ${ownerInBookOrTeamSql(this.ds, 'p.owner_csm_email', 4, 5)}))`,
     ].join(' AND ');
-    const params = [q.band ?? null, q.segment ?? null, scope.all, ownerOf(scope)];
+    const params = [q.band ?? null, q.segment ?? null, scope.all, scope.all ? null : scope.ownerEmail, scope.all ? null : scope.team];
     const [{ n }] = await this.ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);
     const rows: { account_id: string; score: string; band: string; segment: string | null; scorecard_id: string; scorecard_version: number; computed_at: Date }[] =
       await this.ds.query(
         `SELECT account_id, score, band, segment, scorecard_id, scorecard_version, computed_at FROM ${table}
-          WHERE ${where} ORDER BY ${SORT_SQL[q.sort ?? '-score']} LIMIT $5 OFFSET $6`,
+          WHERE ${where} ORDER BY ${SORT_SQL[q.sort ?? '-score']} LIMIT $6 OFFSET $7`,
         [...params, limit, offset],
       );
     return {
@@ -174,13 +176,16 @@ export class HealthController {
     };
   }
 
-  /** Whether the caller may see this account (404 otherwise, as if it did not exist). */
+  /** Whether the caller may see this account: their book or their team's (404 otherwise, as if it did not exist). */
   private async visible(accountId: string, who: Principal): Promise<boolean> {
     const scope = accountScope(who, ALL_ACCOUNTS);
     if (scope.all) return true;
-    const owner = ownerOf(scope);
-    if (!owner) return false;
-    return (await this.ds.getRepository(AccountProfile).countBy({ accountId, ownerCsmEmail: owner })) > 0;
+    if (!scope.ownerEmail && !scope.team) return false;
+    const rows: unknown[] = await this.ds.query(
+      `SELECT 1 FROM ${this.ds.getMetadata(AccountProfile).tablePath} p WHERE p.account_id = $1 AND ${ownerInBookOrTeamSql(this.ds, 'p.owner_csm_email', 2, 3)}`,
+      [accountId, scope.ownerEmail, scope.team],
+    );
+    return rows.length > 0;
   }
 
   private async trend(accountId: string, score: number): Promise<{ d7: number | null; d30: number | null }> {
@@ -214,9 +219,4 @@ export class HealthController {
   update(@Param('id') id: string, @Body() body: unknown): Promise<Scorecard> {
     return this.store.saveNewVersion(id, body);
   }
-}
-
-/** The owner email a scoped caller's book is matched on (null: an empty book). */
-function ownerOf(scope: AccountScope): string | null {
-  return scope.all ? null : scope.ownerEmail;
 }

@@ -1,4 +1,4 @@
-import { AccountHealthProjection, INBOX_OUTBOX_ENTITIES, type ServiceDataSpec } from '@kizuna/shared/persistence';
+import { AccountHealthProjection, INBOX_OUTBOX_ENTITIES, RosterMemberProjection, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import { AccountLifecycle, AccountMrrChange, LifecycleRulesRow, LifecycleSignalRow, LifecycleTransition, SurveyAnswerRow } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -6,6 +6,6 @@ export const LIFECYCLE_SCHEMA = 'lifecycle';
 
 export const lifecycleData: ServiceDataSpec = {
   schema: LIFECYCLE_SCHEMA,
-  entities: [...INBOX_OUTBOX_ENTITIES, AccountHealthProjection, AccountLifecycle, LifecycleSignalRow, LifecycleTransition, AccountMrrChange, SurveyAnswerRow, LifecycleRulesRow],
+  entities: [...INBOX_OUTBOX_ENTITIES, AccountHealthProjection, AccountLifecycle, LifecycleSignalRow, LifecycleTransition, AccountMrrChange, SurveyAnswerRow, LifecycleRulesRow, RosterMemberProjection],
   migrations: MIGRATIONS,
 };

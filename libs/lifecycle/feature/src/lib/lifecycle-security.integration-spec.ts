@@ -3,7 +3,8 @@ import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
-import { ALL_TOPICS, ManualClock, createEvent, topicOf } from '@kizuna/shared/contracts';
+import { ALL_TOPICS, ManualClock, Topics, createEvent, topicOf } from '@kizuna/shared/contracts';
+import { RosterMemberProjection } from '@kizuna/shared/persistence';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
 import {
@@ -14,8 +15,9 @@ import { lifecycleData } from '@kizuna/lifecycle/data-access';
 import { LifecycleModule } from './lifecycle.module';
 
 /**
- * Access control of lifecycle's API: the generated matrix over every route, a CSM's book (owner CSM
- * email from the directory) against another CSM's account, hostile ids, mass assignment.
+ * Access control of lifecycle's API: the generated matrix over every route, a CSM's book and team
+ * (owner CSM email from the directory, teams from roster events) against another team's account,
+ * hostile ids, mass assignment.
  */
 describe('lifecycle access control', () => {
   const clock = new ManualClock('2026-03-01T00:00:00Z');
@@ -24,6 +26,10 @@ describe('lifecycle access control', () => {
   const mine = `acc-mine-${run}`;
   const leads = `acc-lead-${run}`;
   const theirs = `acc-theirs-${run}`;
+  /** Owned by a teammate of the csm and the cs-lead (team a): theirs to read through the team. */
+  const team = `acc-team-${run}`;
+  const teamA = `team-a-${run}`;
+  const teamB = `team-b-${run}`;
   let app: NestFastifyApplication;
   let producer: Producer;
   let send: Transport;
@@ -51,7 +57,8 @@ describe('lifecycle access control', () => {
     producer = kafka.producer();
     await producer.connect();
     const at = '2026-02-01T00:00:00.000Z';
-    const owners: [string, string][] = [[mine, `CSM-A-${run}@example.com`], [leads, `lead-a-${run}@example.com`], [theirs, `csm-b-${run}@example.com`]];
+    await sendRoster([[`csm-a-${run}`, teamA], [`lead-a-${run}`, teamA], [`mate-a-${run}`, teamA], [`csm-b-${run}`, teamB]], at);
+    const owners: [string, string][] = [[mine, `CSM-A-${run}@example.com`], [leads, `lead-a-${run}@example.com`], [team, `mate-a-${run}@example.com`], [theirs, `csm-b-${run}@example.com`]];
     await producer.send({
       topic: topicOf('cs.directory.account.updated.v1'),
       messages: owners.map(([acc, owner]) => createEvent('kizuna/test', {
@@ -60,16 +67,32 @@ describe('lifecycle access control', () => {
       }, clock.now())).map((e) => ({ key: e.subject, value: JSON.stringify(e) })),
     });
     const ds = app.get(DataSource);
-    await waitFor('three accounts with a phase', async () =>
-      (await ds.query(`SELECT count(*)::int AS n FROM ${lifecycleData.schema}.account_lifecycle WHERE account_id = ANY($1) AND phase IS NOT NULL`, [owners.map((o) => o[0])]))[0].n === 3);
+    await waitFor('four accounts with a phase', async () =>
+      (await ds.query(`SELECT count(*)::int AS n FROM ${lifecycleData.schema}.account_lifecycle WHERE account_id = ANY($1) AND phase IS NOT NULL`, [owners.map((o) => o[0])]))[0].n === 4);
+    await waitFor('the roster projected', async () => (await ds.getRepository(RosterMemberProjection).countBy({ teamId: teamA })) === 3);
   });
+
+  /** Roster events as escalation-routing publishes them: [csmId (e-mail `<id>@example.com`), team]. */
+  const sendRoster = (csms: [string, string | null][], changedAt: string) =>
+    producer.send({
+      topic: Topics.roster,
+      messages: csms.map(([csmId, teamId]) => {
+        const e = createEvent('kizuna/escalation-routing', { type: 'cs.roster.csm.changed.v1', subject: `csm:${csmId}`, data: { csmId, email: `${csmId}@example.com`, teamId, active: true, changedAt } }, clock.now());
+        return { key: e.subject, value: JSON.stringify(e) };
+      }),
+    });
+  const listAs = async (role: 'csm' | 'cs-lead') => {
+    const r = await send('GET', '/v1/accounts?limit=500', { authorization: `Bearer ${await testToken({ ...principals[role], roles: [role] })}` });
+    return (JSON.parse(r.text).items as { accountId: string }[]).map((i) => i.accountId).sort();
+  };
 
   afterAll(async () => {
     await producer?.disconnect();
     await app?.close();
   });
 
-  const own = (role: TestRole) => (role === 'cs-lead' ? leads : mine);
+  // Both scoped roles are matrix-checked on a teammate's account (the team-wide view).
+  const own = (_role: TestRole) => team;
   const book = { admin: 'all', 'cs-lead': 'scoped', csm: 'scoped' } as const;
   const rules: Record<string, MatrixRule | NoBearerRule> = {
     'get /health/live': { noBearer: 'probe' },
@@ -90,9 +113,24 @@ describe('lifecycle access control', () => {
     expect(await runAuthMatrix({ send, routes, rules, principals, foreignIds: [theirs] })).toEqual([]);
   });
 
-  it('a csm lists exactly their book', async () => {
-    const r = await send('GET', '/v1/accounts?limit=500', { authorization: `Bearer ${await testToken({ ...principals.csm, roles: ['csm'] })}` });
-    expect(JSON.parse(r.text).items.map((i: { accountId: string }) => i.accountId)).toEqual([mine]);
+  it('a csm and a cs-lead list exactly their team\'s accounts; without a team, a csm lists their book', async () => {
+    expect(await listAs('csm')).toEqual([leads, mine, team].sort());
+    expect(await listAs('cs-lead')).toEqual([leads, mine, team].sort());
+    const alone = await send('GET', '/v1/accounts?limit=500', { authorization: `Bearer ${await testToken({ ...principals.csm, team: undefined, roles: ['csm'] } as never)}` });
+    expect(JSON.parse(alone.text).items.map((i: { accountId: string }) => i.accountId)).toEqual([mine]);
+    const r = await send('GET', `/v1/accounts/${mine}`, { authorization: `Bearer ${await testToken({ ...principals['cs-lead'], roles: ['cs-lead'] })}` });
+    expect(JSON.parse(r.text)).toMatchObject({ accountId: mine, profile: { ownerCsmEmail: `CSM-A-${run}@example.com` } });
+  });
+
+  it('follows the roster: a CSM moving into the team brings their accounts, one leaving takes theirs', async () => {
+    await sendRoster([[`csm-b-${run}`, teamA], [`mate-a-${run}`, teamB]], '2026-02-02T00:00:00.000Z');
+    await waitFor('the team changed', async () => {
+      const l = await listAs('csm');
+      return l.includes(theirs) && !l.includes(team) ? true : undefined;
+    });
+    expect(await listAs('cs-lead')).toEqual([leads, mine, theirs].sort());
+    const r = await send('GET', `/v1/accounts/${team}`, { authorization: `Bearer ${await testToken({ ...principals.csm, roles: ['csm'] })}` });
+    expect(r.status).toBe(404);
   });
 
   it('hostile ids answer 400/404 and every table survives', async () => {

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { CLOCK, LifecyclePhase, TouchModel, type Clock } from '@kizuna/shared/contracts';
-import { queryRows } from '@kizuna/shared/persistence';
+import { ownerInBookOrTeamSql, queryRows } from '@kizuna/shared/persistence';
 import { CurrentPrincipal, Roles, accountScope, type Principal } from '@kizuna/shared/service-kit';
 import { AccountLifecycle, LifecycleTransition } from '@kizuna/lifecycle/data-access';
 import {
@@ -39,13 +39,8 @@ export class RulesQueryDto {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) version?: number;
 }
 
-/** Roles that read every account; csm and cs-lead read their book. */
+/** Roles that read every account; csm and cs-lead read their book and their team's. */
 const ALL_ACCOUNTS = ['admin'] as const;
-
-function inBook(owner: string | null, who: Principal): boolean {
-  const scope = accountScope(who, ALL_ACCOUNTS);
-  return scope.all || (!!scope.ownerEmail && owner?.toLowerCase() === scope.ownerEmail);
-}
 
 interface TransitionView {
   from: string | null;
@@ -58,8 +53,9 @@ interface TransitionView {
 /**
  * Accounts' lifecycle (profile, phase and history, touch model, segments, milestones), KPIs and the
  * rules. Access: admin reads every account; csm and cs-lead read the accounts whose owner CSM email
- * is their token's `email` (404 for any other); KPIs (aggregates) for admin, cs-lead and ops; the
- * rules are read by admin and cs-lead and changed by admin.
+ * is their token's `email` or the e-mail of a roster member of their token's `team` (cs.roster.v1,
+ * projected into roster_member_projection); any other answers 404 and is left out of lists. KPIs
+ * (aggregates) for admin, cs-lead and ops; the rules are read by admin and cs-lead and changed by admin.
  */
 @Controller('v1')
 export class LifecycleController {
@@ -74,7 +70,7 @@ export class LifecycleController {
   @Roles('admin', 'cs-lead', 'csm')
   async account(@Param('accountId') accountId: string, @CurrentPrincipal() who: Principal) {
     const row = await this.ds.getRepository(AccountLifecycle).findOneBy({ accountId });
-    if (!row || !inBook(row.ownerCsmEmail, who)) throw new NotFoundException(`no lifecycle for account ${accountId} yet`);
+    if (!row || !(await this.visible(accountId, who))) throw new NotFoundException(`no lifecycle for account ${accountId} yet`);
     const s = row.state as unknown as AccountLifecycleState;
     const { rules } = await this.rules.current();
     const now = this.clock.now();
@@ -141,7 +137,7 @@ export class LifecycleController {
       params.push(...values);
     };
     const scope = accountScope(who, ALL_ACCOUNTS);
-    if (!scope.all) add((n) => `lower(owner_csm_email) = $${n}`, scope.ownerEmail ?? '');
+    if (!scope.all) add((n) => ownerInBookOrTeamSql(this.ds, 'lower(owner_csm_email)', n, n + 1), scope.ownerEmail, scope.team);
     if (q.phase) add((n) => `phase = $${n}`, q.phase);
     if (q.touchModel) add((n) => `touch_model = $${n}`, q.touchModel);
     if (q.segment) {
@@ -183,6 +179,19 @@ export class LifecycleController {
         renewalDate: r.renewal_date?.toISOString() ?? null,
       })),
     };
+  }
+
+  /** Whether the caller may see this account: their book or their team's (404 otherwise, as if it did not exist). */
+  private async visible(accountId: string, who: Principal): Promise<boolean> {
+    const scope = accountScope(who, ALL_ACCOUNTS);
+    if (scope.all) return true;
+    if (!scope.ownerEmail && !scope.team) return false;
+    const rows = await queryRows<{ one: number }>(
+      this.ds,
+      `SELECT 1 AS one FROM ${this.ds.getMetadata(AccountLifecycle).tablePath} WHERE account_id = $1 AND ${ownerInBookOrTeamSql(this.ds, 'lower(owner_csm_email)', 2, 3)}`,
+      [accountId, scope.ownerEmail, scope.team],
+    );
+    return rows.length > 0;
   }
 
   @Get('kpis')

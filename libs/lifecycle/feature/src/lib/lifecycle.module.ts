@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RosterProjector } from '@kizuna/shared/service-kit';
 import { LifecycleController } from './lifecycle.controller';
 import { LifecycleEngine } from './lifecycle-engine.service';
 import { LifecycleKpis } from './lifecycle-kpis.service';
@@ -8,6 +9,6 @@ import { LifecycleTicker } from './lifecycle-ticker.service';
 
 @Module({
   controllers: [LifecycleController],
-  providers: [LifecycleRulesStore, LifecycleEngine, LifecycleSignalsConsumer, LifecycleTicker, LifecycleKpis],
+  providers: [LifecycleRulesStore, LifecycleEngine, LifecycleSignalsConsumer, LifecycleTicker, LifecycleKpis, RosterProjector],
 })
 export class LifecycleModule {}

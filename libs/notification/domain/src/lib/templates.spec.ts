@@ -1,5 +1,5 @@
 import type { NoticeContent } from './templates';
-import { renderDigestEmail, renderDigestSlack, renderEmail, renderSlack, renderWebhook } from './templates';
+import { lacksAccountName, renderDigestEmail, renderDigestSlack, renderEmail, renderSlack, renderWebhook, withAccountName } from './templates';
 
 const notice: NoticeContent = {
   trigger: 'escalation.assigned', priority: 'high', accountId: 'acme', accountName: 'Acme <Ops>', triggerEventId: 'ev-1',
@@ -7,6 +7,21 @@ const notice: NoticeContent = {
 };
 
 describe('templates', () => {
+  it('names the account in a notice planned before its name was known; leaves named notices alone', () => {
+    const unnamed: NoticeContent = {
+      ...notice, accountName: 'acc-7', accountId: 'acc-7', title: 'Escalation assigned: acc-7', summary: 'Aiko now owns the escalation for acc-7.',
+      facts: [['Account', 'acc-7'], ['Region', 'apac']],
+    };
+    expect(lacksAccountName(unnamed)).toBe(true);
+    const named = withAccountName(unnamed, 'Initech');
+    expect(named).toMatchObject({ accountId: 'acc-7', accountName: 'Initech', title: 'Escalation assigned: Initech', summary: 'Aiko now owns the escalation for Initech.' });
+    expect(named.facts).toEqual([['Account', 'Initech'], ['Region', 'apac']]);
+    expect(lacksAccountName(named)).toBe(false);
+    expect(withAccountName(unnamed, null)).toBe(unnamed);
+    expect(withAccountName(notice, 'Other')).toBe(notice);
+    expect(lacksAccountName({ ...notice, accountId: '', accountName: '' })).toBe(false);
+  });
+
   it('renders e-mail as text and escaped HTML', () => {
     const mail = renderEmail(notice, 'Aiko');
     expect(mail.subject).toBe('[Kizuna] Escalation assigned: Acme <Ops>');

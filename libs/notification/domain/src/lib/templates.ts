@@ -14,6 +14,26 @@ export interface SlackMessage {
 /** The part of a notice every channel renders (stored with the notification). */
 export type NoticeContent = Pick<Notice, 'trigger' | 'priority' | 'accountId' | 'accountName' | 'triggerEventId' | 'title' | 'summary' | 'facts' | 'evidence'>;
 
+/** Whether the notice was planned before the account's name was known (it shows the account id instead). */
+export const lacksAccountName = (n: NoticeContent): boolean => n.accountId !== '' && n.accountName === n.accountId;
+
+/**
+ * The notice naming the account, for one planned while the name was unknown (the trigger event
+ * carried none and the directory projection had none yet): the id is replaced where it stood for
+ * the name (title, summary, the Account fact). Any other notice is returned unchanged.
+ */
+export function withAccountName<T extends NoticeContent>(n: T, name: string | null | undefined): T {
+  if (!name || !lacksAccountName(n)) return n;
+  const swap = (s: string) => s.split(n.accountId).join(name);
+  return {
+    ...n,
+    accountName: name,
+    title: swap(n.title),
+    summary: swap(n.summary),
+    facts: n.facts.map(([k, v]) => [k, k === 'Account' && v === n.accountId ? name : v] as [string, string]),
+  };
+}
+
 export const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 

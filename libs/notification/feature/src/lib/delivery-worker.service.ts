@@ -13,9 +13,9 @@ const deliveryMetrics = lazyInstruments((meter) => ({
   attempts: meter.createCounter('kizuna.notification.deliveries', { description: 'Delivery attempts, by channel and outcome (delivered, throttled, failed, dead-lettered)' }),
 }));
 import { PeriodicTask, SERVICE_LOGGER, SecretBox } from '@kizuna/shared/service-kit';
-import { ChannelTarget, Delivery, NotificationRow, Recipient, type DeliveryAttempt, type StoredContent } from '@kizuna/notification/data-access';
+import { AccountDirectory, ChannelTarget, Delivery, NotificationRow, Recipient, type DeliveryAttempt, type StoredContent } from '@kizuna/notification/data-access';
 import {
-  nextRetryAt, parseSchedule, renderDigestEmail, renderDigestSlack, renderEmail, renderSlack, renderWebhook, signWebhook,
+  lacksAccountName, nextRetryAt, parseSchedule, renderDigestEmail, renderDigestSlack, renderEmail, renderSlack, renderWebhook, signWebhook, withAccountName,
 } from '@kizuna/notification/domain';
 import type { ChannelAdapter, OutboundMessage, SendResult } from './channels/channel';
 import { EmailChannel } from './channels/email.channel';
@@ -157,7 +157,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const key = d.mode === 'digest' ? `digest|${d.recipient}|${d.target_key}` : d.id;
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
-    const rows = await this.ds.getRepository(NotificationRow).findBy({ id: In([...new Set(claimed.map((c) => c.notification_id))]) });
+    const rows = await this.nameAccounts(await this.ds.getRepository(NotificationRow).findBy({ id: In([...new Set(claimed.map((c) => c.notification_id))]) }));
     const contents = new Map(rows.map((r) => [r.id, r.content]));
     for (const group of groups.values()) {
       const task: Promise<void> = this.deliver(group, contents)
@@ -171,6 +171,31 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.inflight.add(task);
     }
     return claimed.length;
+  }
+
+  /**
+   * Notifications planned before their account's name was known show the account id (the trigger
+   * event had no name, e.g. escalation-routing processed the ticket before the account's directory
+   * event, and this service's directory projection had none yet either). By the time they are sent
+   * the directory event has usually been applied: name them now, and store the named content (the
+   * in-app inbox shows it too).
+   */
+  private async nameAccounts(rows: NotificationRow[]): Promise<NotificationRow[]> {
+    const unnamed = rows.filter((r) => lacksAccountName(r.content) && !r.content.email);
+    if (unnamed.length === 0) return rows;
+    const names = new Map(
+      (await this.ds.getRepository(AccountDirectory).findBy({ accountId: In([...new Set(unnamed.map((r) => r.accountId))]) }))
+        .filter((a) => a.name)
+        .map((a) => [a.accountId, a.name as string]),
+    );
+    for (const r of unnamed) {
+      const named = withAccountName(r.content, names.get(r.accountId));
+      if (named === r.content) continue;
+      r.content = named;
+      r.title = named.title;
+      await this.ds.getRepository(NotificationRow).update({ id: r.id }, { content: named, title: named.title });
+    }
+    return rows;
   }
 
   /** Group commit: outcomes that complete while a record transaction runs go into the next one together. */

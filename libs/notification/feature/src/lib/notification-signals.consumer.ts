@@ -11,6 +11,7 @@ import { NotificationSettings } from './notification-settings.service';
 import { PlayRunner } from './play-runner.service';
 
 const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
+const isEscalation = (e: CloudEvent): e is CloudEvent<'cs.escalation.assigned.v1'> => e.type.startsWith('cs.escalation.');
 
 /** A contact is an admin when identify traits say so: `role`/`roles` naming admin, or `admin`/`isAdmin` true. */
 export function isAdminContact(traits: Record<string, unknown>): boolean {
@@ -137,8 +138,12 @@ export class NotificationSignalsConsumer {
     await processOnce(this.ds, ctx.group, e, async (m) => {
       await project?.(m);
       const rules = ruleSet((await this.settings.triggerRules()).value);
-      // Escalation events carry their people and context; the directory is read only if a rule wants the owner.
-      const needsAccount = !e.type.startsWith('cs.escalation.') || [...rules.values()].some((r) => r.enabled && r.recipients.includes('owner'));
+      // Escalation events carry their people and context; the directory is read when a rule wants the
+      // owner, or when the event has no account name: escalation-routing may have opened it from a
+      // ticket it processed before the account's directory event (another topic), while this
+      // service's projection already has the name.
+      const needsAccount =
+        !isEscalation(e) || !e.data.context.accountName || [...rules.values()].some((r) => r.enabled && r.recipients.includes('owner'));
       const notices = noticesFor(e, rules, needsAccount ? await this.accountFacts(m, e.subject) : {});
       planned = await this.planner.planNotices(m, notices);
       planned += (await more?.(m)) ?? 0;

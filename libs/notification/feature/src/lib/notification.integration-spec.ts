@@ -186,6 +186,36 @@ describe('notification service', () => {
     expect(emailOutcome?.headers['traceparent']?.split('-')[1]).toBe(consumed.trace_id);
   });
 
+  // Issue 6/7: escalation-routing opened the escalation from a ticket it processed before the account's
+  // directory event (another topic), so the event had no account name, and this service had not
+  // applied the directory event either when it planned the notice: the e-mail showed the account id.
+  it('names the account in a notice planned before its name was known, once the directory event is applied before the send', async () => {
+    const acc = account();
+    const ida = csm('ida');
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const now = clock.now();
+    // Quiet hours hold the e-mail: it is planned now and sent after the directory event arrived.
+    expect((await api('PUT', `/v1/recipients/${ida.csmId}`, {
+      email: ida.email, name: 'Ida', timeZone: 'UTC', quietHours: { start: hhmm(new Date(now.getTime() - 60_000)), end: hhmm(new Date(now.getTime() + 7_200_000)) },
+    })).status).toBe(200);
+    const e = escalation('cs.escalation.assigned.v1', acc, ida, { context: { band: HealthBand.Danger, healthScore: 28, topMovers: [] } });
+    await send(e);
+    const held = await waitFor('the held e-mail', async () => (await deliveries(ida.csmId)).find((d) => d.channel === 'email'));
+    expect(held).toMatchObject({ status: 'pending', held: true });
+    expect((await api('GET', `/v1/notifications?recipient=${ida.csmId}`)).json.items[0]).toMatchObject({ accountName: acc });
+    await send(event('cs.directory.account.updated.v1', acc, { sourceId: 'crm', messageId: `n-${acc}`, accountId: acc, traits: { name: 'Initech Japan' }, rawTraits: {}, timestamp: now.toISOString() }));
+    await waitFor('the name in the directory projection', async () => {
+      const [r] = await app.get(DataSource).query('SELECT name FROM notification.account_directory WHERE account_id = $1', [acc]);
+      return r?.name ? true : undefined;
+    });
+    clock.offsetMs += 7_300_000;
+    const mail = await waitFor('the e-mail after quiet hours', () => mailsTo(ida.email)[0]);
+    expect(mail.text).toContain('Subject: [Kizuna] Escalation assigned: Initech Japan');
+    expect(mail.text).toContain('Account: Initech Japan');
+    expect(mail.text).not.toContain(acc);
+    expect((await api('GET', `/v1/notifications?recipient=${ida.csmId}`)).json.items[0]).toMatchObject({ trigger: 'escalation.assigned', accountName: 'Initech Japan', triggerEventId: e.id });
+  });
+
   it('sends one e-mail for an event delivered twice, and none again after a restart that re-reads it (offset never committed)', async () => {
     const acc = account();
     const ben = csm('ben');

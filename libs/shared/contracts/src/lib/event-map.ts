@@ -11,6 +11,7 @@ import {
 import { EscalationChangedV1 } from './events/escalation';
 import { NotificationDeliveryV1 } from './events/notification';
 import { IngestRejectedV1 } from './events/ingest';
+import { RosterCsmChangedV1 } from './events/roster';
 
 type Ctor<T> = new () => T;
 interface Entry<T> {
@@ -62,6 +63,8 @@ export const EventMap = {
   'cs.notification.delivered.v1': entry(Topics.notification, NotificationDeliveryV1),
   'cs.notification.failed.v1': entry(Topics.notification, NotificationDeliveryV1),
   'cs.notification.dead-lettered.v1': entry(Topics.notification, NotificationDeliveryV1),
+
+  'cs.roster.csm.changed.v1': entry(Topics.roster, RosterCsmChangedV1),
 } as const;
 
 export type EventType = keyof typeof EventMap;

@@ -1,16 +1,22 @@
 import type { Kafka } from 'kafkajs';
-import { deadLetterTopic } from '@kizuna/shared/contracts';
+import { COMPACTED_TOPICS, deadLetterTopic } from '@kizuna/shared/contracts';
 
 export interface TopicSettings {
   partitions: number;
   replication: number;
 }
 
+/** Topic-level settings at creation: the state topics (COMPACTED_TOPICS) keep the latest event per key. */
+export function topicConfig(topic: string): { name: string; value: string }[] {
+  return (COMPACTED_TOPICS as readonly string[]).includes(topic) ? [{ name: 'cleanup.policy', value: 'compact' }] : [];
+}
+
 const RACING_CREATION = new Set(['TOPIC_ALREADY_EXISTS', 'UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_CONTROLLER']);
 
 /**
  * Creates each topic and its dead-letter twin when missing (topics are never auto-created).
- * Existing topics are left as they are. Returns the names it created.
+ * Existing topics are left as they are. The state topics are created compacted (topicConfig).
+ * Returns the names it created.
  */
 export async function ensureTopics(kafka: Kafka, topics: readonly string[], settings: TopicSettings): Promise<string[]> {
   const admin = kafka.admin();
@@ -26,7 +32,7 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], sett
       try {
         await admin.createTopics({
           waitForLeaders: true,
-          topics: missing.map((topic) => ({ topic, numPartitions: settings.partitions, replicationFactor: settings.replication })),
+          topics: missing.map((topic) => ({ topic, numPartitions: settings.partitions, replicationFactor: settings.replication, configEntries: topicConfig(topic) })),
         });
         return missing;
       } catch (e) {

@@ -1,6 +1,7 @@
 import { waitFor } from './wait-for';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { COMPACTED_TOPICS } from '@kizuna/shared/contracts';
 
 export function testKafka(brokers = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092'): Kafka {
   // kafkajs reports retried, harmless errors (e.g. "coordinator is loading" on a fresh broker) loudly;
@@ -81,7 +82,12 @@ export async function startConsumerGroupAtEnd(kafka: Kafka, groupId: string, top
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true }).catch(() => undefined);
+    if (missing.length) await admin.createTopics({
+      topics: missing.map((topic) => ({
+        topic, numPartitions: partitions, ...((COMPACTED_TOPICS as readonly string[]).includes(topic) ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+      })),
+      waitForLeaders: true,
+    }).catch(() => undefined);
     for (const topic of topics) {
       // Just-created topics answer "not the leader" until their leaders are elected.
       const ends = await waitFor(`the end offsets of ${topic}`, () => admin.fetchTopicOffsets(topic).catch(() => undefined));

@@ -3,7 +3,8 @@ import { AddDearFactsScorecardsHistory1795459065306 } from './1795459065306-add-
 import { AddBackfillJobs1795460210036 } from './1795460210036-add-backfill-jobs';
 import { AddEscalationFactsAndSegment1796132996131 } from './1796132996131-add-escalation-facts-and-segment';
 import { AddProfileOwnerCsmEmail1796133195359 } from './1796133195359-add-profile-owner-csm-email';
+import { AddRosterMemberProjection1796141898830 } from './1796141898830-add-roster-member-projection';
 import { CompactAccountHealth1796400000000 } from './1796400000000-compact-account-health';
 
 /** In the order they run. Written by `npm run db:generate`. */
-export const MIGRATIONS: (new () => unknown)[] = [InitHealthScoringSchema1795454401110, AddDearFactsScorecardsHistory1795459065306, AddBackfillJobs1795460210036, AddEscalationFactsAndSegment1796132996131, AddProfileOwnerCsmEmail1796133195359, CompactAccountHealth1796400000000];
+export const MIGRATIONS: (new () => unknown)[] = [InitHealthScoringSchema1795454401110, AddDearFactsScorecardsHistory1795459065306, AddBackfillJobs1795460210036, AddEscalationFactsAndSegment1796132996131, AddProfileOwnerCsmEmail1796133195359, AddRosterMemberProjection1796141898830, CompactAccountHealth1796400000000];

@@ -4,3 +4,4 @@ export * from './jwt-verifier';
 export * from './rate-limiter';
 export * from './bearer-auth.guard';
 export * from './scope';
+export * from './roster-projector';
