@@ -2,3 +2,4 @@ export * from './lib/inbox-outbox.entities';
 export * from './lib/data-source';
 export * from './lib/inbox';
 export * from './lib/health-projection.entity';
+export * from './lib/inbox-retention';
