@@ -5,6 +5,8 @@ import { runCrashReplay, summarise, type CrashReplayReport } from '../tools/chao
 
 /** KIZUNA_TEST_BASE_PORT moves the services' ports; this suite uses base + 10 .. base + 14. */
 const BASE_PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001) + 10;
+/** The harness's own broker: KIZUNA_CHAOS_E2E_KAFKA_PORT (and the next port, its controller), default the test Kafka port + 4. */
+const CHAOS_KAFKA_PORT = Number(process.env['KIZUNA_CHAOS_E2E_KAFKA_PORT'] || TEST_KAFKA_PORT + 4);
 const chaosDatabaseUrl = () => {
   const u = new URL(process.env['DATABASE_URL'] ?? LOCAL_POSTGRES_URL);
   u.pathname = `${u.pathname}_chaos`;
@@ -16,7 +18,7 @@ const chaosDatabaseUrl = () => {
  * two thousand events through ingestion's HTTP API, duplicates mixed in, a random service SIGKILLed
  * every 2-3.5 s (at least 8 kills, going on while the consumers catch up) and the broker restarted once; then every acknowledged event must be reflected
  * exactly once in each service's state. The harness runs its own broker (next to the suite's, on
- * the test Kafka port + 4), because the integration tests share the suite's broker; under
+ * the test Kafka port + 4, or KIZUNA_CHAOS_E2E_KAFKA_PORT), because the integration tests share the suite's broker; under
  * Testcontainers (no local Java) it uses the suite's broker and skips the broker restart.
  */
 describe('crash replay (short profile): nothing lost, nothing counted twice under SIGKILLs and a broker restart', () => {
@@ -32,7 +34,7 @@ describe('crash replay (short profile): nothing lost, nothing counted twice unde
       driveMs: 20_000,
       killEveryMs: [2000, 3500],
       minKills: 8,
-      broker: ownBroker ? { kind: 'own', port: TEST_KAFKA_PORT + 4 } : { kind: 'external', brokers: process.env['KAFKA_BROKERS'] ?? '' },
+      broker: ownBroker ? { kind: 'own', port: CHAOS_KAFKA_PORT } : { kind: 'external', brokers: process.env['KAFKA_BROKERS'] ?? '' },
       databaseUrl: chaosDatabaseUrl(),
       basePort: BASE_PORT,
       partitions: 3,
@@ -72,6 +74,21 @@ describe('crash replay (short profile): nothing lost, nothing counted twice unde
         'consumer lag back to 0',
       ]),
     );
+  });
+
+  it('delivered every notification it recorded (e-mail to an SMTP sink, signed webhooks to an HTTP sink), none twice', () => {
+    const names = report.checks.filter((c) => c.ok).map((c) => c.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'each escalation assignment notified its assignee once',
+        'every e-mail and webhook recorded as delivered arrived, and nothing else',
+        'no e-mail or webhook delivered twice',
+      ]),
+    );
+    // Deliveries did happen during the replay (and notification was killed meanwhile: every service is, at least once).
+    expect(report.fleet.kills.notification).toBeGreaterThan(0);
+    expect(report.notifications?.email).toBeGreaterThan(0);
+    expect(report.notifications?.webhook).toBeGreaterThan(0);
   });
 
   it('absorbed the duplicate publications the kills and the retries caused', () => {

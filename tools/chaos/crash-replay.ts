@@ -1,16 +1,17 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ALL_TOPICS, deadLetterTopic, Topics } from '@kizuna/shared/contracts';
 import { ensureDatabase } from '@kizuna/shared/persistence';
-import { SERVICES, repoRoot, testKafka, waitFor, type ServiceName } from '@kizuna/shared/testing';
+import { SERVICES, SmtpSink, WebhookSink, authHeader, repoRoot, testKafka, waitFor, type ServiceName } from '@kizuna/shared/testing';
 import { ChaosBroker } from './chaos-broker';
-import { planEvents } from './event-plan';
+import { planEvents, type EventPlan } from './event-plan';
 import { IngestDriver, type DriverStats } from './ingest-driver';
 import { ServiceFleet, type FleetStats } from './service-fleet';
 import { duplicatePublications, scanTopics, verifyRun, type Check } from './verify';
+import { verifyNotifications, type Arrivals } from './verify-notifications';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,7 @@ export interface CrashReplayOptions {
   driveMs: number;
   /** A random live service is SIGKILLed every [min, max] ms, and started again at once. */
   killEveryMs: [number, number];
-  /** The kills go on after the last event was acknowledged (while the consumers catch up) until this many were made. */
+  /** The kills go on after the last event was acknowledged (while the consumers catch up) until this many were made, every service at least once. */
   minKills: number;
   /**
    * `own`: the harness starts its own broker (infra/kafka on this port, own data dir) and restarts
@@ -57,6 +58,8 @@ export interface CrashReplayReport {
   brokerRestartMs?: number;
   durations: { setupMs: number; driveMs: number; settleMs: number; verifyMs: number; totalMs: number };
   duplicatePublications: Record<string, { messages: number; distinct: number }>;
+  /** What reached the SMTP and webhook sinks (distinct delivery ids), and how many arrivals were re-sends after a SIGKILL. */
+  notifications?: Arrivals;
   shutdownExitCodes: Record<string, number | null>;
   checks: Check[];
   failures: string[];
@@ -85,6 +88,28 @@ async function consumerLag(url: string): Promise<number | undefined> {
   const lines = (await res.text()).split('\n').filter((l) => l.startsWith('kizuna_consumer_lag{'));
   if (lines.length === 0) return undefined;
   return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * The run's CSMs on escalation-routing's roster (each owns every n-th account: escalations route to the
+ * owner) and as notification recipients: e-mail, a signed webhook to the sink (`/<csm id>`) and in-app
+ * for escalations and health and onboarding alerts. Made before any event is sent, with no kills yet.
+ */
+async function setUpRecipients(csms: EventPlan['csms'], fleet: ServiceFleet, webhookUrl: string, secret: string): Promise<void> {
+  const headers = { 'content-type': 'application/json', ...(await authHeader({ roles: ['admin'], sub: 'chaos-harness' })) };
+  const put = async (url: string, body: unknown) => {
+    const res = await fetch(url, { method: 'PUT', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    if (res.status !== 200) throw new Error(`PUT ${url}: ${res.status} ${await res.text()}`);
+  };
+  const everywhere = ['email', 'webhook', 'in-app'];
+  for (const c of csms) {
+    await put(`${fleet.url('escalation-routing')}/v1/csms/${c.id}`, { name: c.name, email: c.email, capacity: 10_000, active: true });
+    await put(`${fleet.url('notification')}/v1/recipients/${c.id}`, {
+      email: c.email, name: c.name,
+      channels: Object.fromEntries(['escalation.assigned', 'escalation.reassigned', 'health.danger', 'health.large-drop', 'lifecycle.onboarding-stalled'].map((t) => [t, everywhere])),
+      webhooks: [{ id: 'chaos', url: `${webhookUrl}/${c.id}`, secrets: [secret] }],
+    });
+  }
 }
 
 /**
@@ -117,6 +142,10 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     runId, productEvents: o.productEvents, accounts: o.accounts, duplicateRate: o.duplicateRate, windowDays: 3, now: new Date(), seed: o.seed,
   });
   const ticketCount = [...plan.tickets.values()].reduce((n, l) => n + l.length, 0);
+  // Notification delivers for real: e-mail to an SMTP sink, signed webhooks to an HTTP sink, both the harness's.
+  const smtp = await new SmtpSink().start();
+  const hooks = await new WebhookSink().start();
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const env: NodeJS.ProcessEnv = {
     KAFKA_BROKERS: brokers,
     DATABASE_URL: o.databaseUrl,
@@ -136,6 +165,14 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
     KAFKA_REBALANCE_TIMEOUT_MS: '15000',
+    NOTIFICATION_SMTP_HOST: '127.0.0.1',
+    NOTIFICATION_SMTP_PORT: String(smtp.port),
+    NOTIFICATION_SMTP_FROM: 'Kizuna <kizuna@chaos.example.com>',
+    NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true',
+    NOTIFICATION_SECRET_KEY: randomBytes(32).toString('base64'),
+    // A send cut by a SIGKILL is claimed again when its lease ends (2 x timeout + 30 s); retries soon.
+    NOTIFICATION_SEND_TIMEOUT_MS: '5000',
+    NOTIFICATION_RETRY_SCHEDULE: '1s,2s,5s,10s,20s,30s,60s',
   };
   const portOf = (s: ServiceName) => o.basePort + SERVICES.indexOf(s);
   const fleet = new ServiceFleet(portOf, env, distDir, log);
@@ -147,10 +184,12 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
   const durations = { setupMs: 0, driveMs: 0, settleMs: 0, verifyMs: 0, totalMs: 0 };
   let checks: Check[] = [];
   let dupes: CrashReplayReport['duplicatePublications'] = {};
+  let arrivals: Arrivals | undefined;
   try {
     fleet.startAll();
     await fleet.allReady(120_000);
     await db.connect();
+    await setUpRecipients(plan.csms, fleet, hooks.url, webhookSecret);
     durations.setupMs = Date.now() - t0;
     log(`services ready after ${(durations.setupMs / 1000).toFixed(1)} s; sending ${plan.sendOrder.length} messages (${plan.messages.length} distinct) and ${ticketCount} tickets over ${o.driveMs / 1000} s`);
 
@@ -189,7 +228,9 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     await driver.run(plan, { durationMs: o.driveMs, batchSize: o.batchSize, concurrency: o.concurrency });
     log(`all ${driver.stats.acknowledged} events acknowledged after ${((Date.now() - tDrive) / 1000).toFixed(1)} s`);
     await brokerBounce;
-    await waitFor(`${o.minKills} kills`, () => kills >= o.minKills, { timeoutMs: 10 * 60_000, intervalMs: 200 });
+    await waitFor(`${o.minKills} kills, every service at least once`, () => kills >= o.minKills && SERVICES.every((s) => fleet.stats.kills[s] > 0), {
+      timeoutMs: 10 * 60_000, intervalMs: 200,
+    });
     chaos = false;
     await killer;
     durations.driveMs = Date.now() - tDrive;
@@ -207,13 +248,14 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
         const backlog = (
           await db.query<{ n: string }>(
             `SELECT (SELECT count(*) FROM health_scoring.outbox WHERE published_at IS NULL) + (SELECT count(*) FROM lifecycle.outbox WHERE published_at IS NULL)
-                  + (SELECT count(*) FROM escalation_routing.outbox WHERE published_at IS NULL) AS n`,
+                  + (SELECT count(*) FROM escalation_routing.outbox WHERE published_at IS NULL) + (SELECT count(*) FROM notification.outbox WHERE published_at IS NULL)
+                  + (SELECT count(*) FROM notification.delivery WHERE status IN ('pending', 'sending', 'failed')) AS n`,
           )
         ).rows[0]?.n;
         const quiet = lags.every((l) => l === 0) && Number(backlog) === 0;
         if (Date.now() - lastReport > 10_000) {
           lastReport = Date.now();
-          log(`catching up: lag ${SERVICES.filter((s) => s !== 'ingestion').map((s, i) => `${s} ${lags[i] ?? '?'}`).join(', ')}; outbox backlog ${backlog}`);
+          log(`catching up: lag ${SERVICES.filter((s) => s !== 'ingestion').map((s, i) => `${s} ${lags[i] ?? '?'}`).join(', ')}; outbox and delivery backlog ${backlog}`);
         }
         if (!quiet) {
           quietSince = 0;
@@ -233,6 +275,11 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     const scan = await scanTopics(kafka, [...topics, ...ALL_TOPICS.map((t) => deadLetterTopic(t))], new Set(plan.accounts));
     dupes = duplicatePublications(scan);
     checks = await verifyRun(db, plan, driver.ledger, groupPrefix, scan);
+    const sent = await verifyNotifications(db, plan, {
+      mails: smtp.mails, webhooks: hooks.requests, webhookSecret, notificationKills: fleet.stats.killTimes.notification,
+    });
+    checks.push(...sent.checks);
+    arrivals = sent.arrivals;
     checks.push({ name: 'consumer lag back to 0', ok: true, detail: `lag 0 on every consumer group (kizuna_consumer_lag) ${(durations.settleMs / 1000).toFixed(1)} s after the last kill` });
     durations.verifyMs = Date.now() - tVerify;
   } catch (e) {
@@ -243,6 +290,8 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     shutdownExitCodes = await fleet.stopAll();
     await db.end().catch(() => undefined);
     if (broker) await broker.stop().catch(() => undefined);
+    await smtp.stop();
+    await hooks.stop();
   }
   for (const c of checks) if (!c.ok) failures.push(`${c.name}: ${c.detail}`);
   if (driver.stats.rejected.length) failures.push(`ingestion refused valid input: ${driver.stats.rejected.slice(0, 3).join(' | ')}`);
@@ -267,6 +316,7 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     ...(brokerRestartMs !== undefined ? { brokerRestartMs } : {}),
     durations,
     duplicatePublications: dupes,
+    ...(arrivals ? { notifications: arrivals } : {}),
     shutdownExitCodes,
     checks,
     failures,
@@ -281,6 +331,7 @@ export function summarise(r: CrashReplayReport): string {
     `  events: ${r.events.distinct} distinct (${r.events.product} product, ${r.events.accountUpdates} account updates, ${r.events.tickets} tickets), ${r.events.sentWithDuplicates} sent with duplicates, ${r.events.acknowledged} acknowledged; ${r.driver.requests} requests, retries ${JSON.stringify(r.driver.retries)}`,
     `  chaos: ${kills} SIGKILLs ${JSON.stringify(r.fleet.kills)}, unexpected exits ${JSON.stringify(r.fleet.unexpectedExits)}, broker restarts ${r.brokerRestarts}${r.brokerRestartMs ? ` (${(r.brokerRestartMs / 1000).toFixed(1)} s down)` : ''}`,
     `  durations: setup ${(r.durations.setupMs / 1000).toFixed(1)} s, drive ${(r.durations.driveMs / 1000).toFixed(1)} s, catch-up ${(r.durations.settleMs / 1000).toFixed(1)} s, verify ${(r.durations.verifyMs / 1000).toFixed(1)} s`,
+    ...(r.notifications ? [`  notifications: ${r.notifications.email} e-mails and ${r.notifications.webhook} webhooks arrived, ${r.notifications.resentAfterKill} re-sent with the same id after a SIGKILL of notification`] : []),
     `  duplicate publications absorbed: ${Object.entries(r.duplicatePublications).map(([t, d]) => `${t} ${d.messages - d.distinct}`).join(', ')}`,
     ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
     ...r.failures.filter((f) => !r.checks.some((c) => f.startsWith(c.name))).map((f) => `  FAIL ${f}`),

@@ -37,9 +37,20 @@ export interface PlannedTicket {
   body: Record<string, unknown>;
 }
 
+/** A CSM of the run's roster: owns every n-th account, receives its escalations and health alerts. */
+export interface PlannedCsm {
+  id: string;
+  name: string;
+  email: string;
+}
+
 export interface EventPlan {
   runId: string;
   accounts: string[];
+  /** The roster (escalation-routing) and the notification recipients (e-mail and a webhook each). */
+  csms: PlannedCsm[];
+  /** Each account's owner CSM (the group call's ownerCsmEmail). */
+  ownerOf: Map<string, PlannedCsm>;
   /** Distinct messages in their send order (group calls first). */
   messages: PlannedMessage[];
   /** The send order with the deliberate duplicates (the same message again, in a later batch). */
@@ -80,6 +91,8 @@ export function planEvents(o: PlanOptions): EventPlan {
   const rnd = seededRandom(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const accounts = Array.from({ length: o.accounts }, (_, i) => `chaos-${o.runId}-a${String(i).padStart(5, '0')}`);
+  const csms: PlannedCsm[] = Array.from({ length: 4 }, (_, k) => ({ id: `chaos-${o.runId}-csm${k}`, name: `Chaos CSM ${k}`, email: `csm${k}.${o.runId}@chaos.example.com` }));
+  const ownerOf = new Map(accounts.map((a, i) => [a, csms[i % csms.length] as PlannedCsm]));
   const now = o.now.getTime();
   const from = now - o.windowDays * DAY_MS;
   const messages: PlannedMessage[] = [];
@@ -96,7 +109,7 @@ export function planEvents(o: PlanOptions): EventPlan {
   accounts.forEach((accountId, i) => {
     message('group', accountId, i, from, {
       type: 'group', userId: `${accountId}-admin`, groupId: accountId,
-      traits: { name: `Chaos ${i}`, plan: pick(['pro', 'business', 'enterprise']), seats: 10 + Math.floor(rnd() * 90), arr: 5_000 + Math.floor(rnd() * 200_000) },
+      traits: { name: `Chaos ${i}`, ownerCsmEmail: ownerOf.get(accountId)?.email, plan: pick(['pro', 'business', 'enterprise']), seats: 10 + Math.floor(rnd() * 90), arr: 5_000 + Math.floor(rnd() * 200_000) },
     });
   });
   const expansionAccounts = new Set(accounts.filter(() => rnd() < 0.1));
@@ -147,5 +160,5 @@ export function planEvents(o: PlanOptions): EventPlan {
     });
     tickets.set(accountId, list);
   });
-  return { runId: o.runId, accounts, messages, sendOrder, tickets, duplicateTickets, repeatAccounts, expansionAccounts };
+  return { runId: o.runId, accounts, csms, ownerOf, messages, sendOrder, tickets, duplicateTickets, repeatAccounts, expansionAccounts };
 }

@@ -7,6 +7,8 @@ export interface FleetStats {
   /** Exits nobody asked for (e.g. a start that failed while the broker was down); restarted too. */
   unexpectedExits: Record<ServiceName, number>;
   starts: Record<ServiceName, number>;
+  /** When each SIGKILL was sent (epoch ms), per service. */
+  killTimes: Record<ServiceName, number[]>;
 }
 
 const zero = () => Object.fromEntries(SERVICES.map((s) => [s, 0])) as Record<ServiceName, number>;
@@ -19,7 +21,9 @@ export class ServiceFleet {
   private readonly current = new Map<ServiceName, RunningService>();
   private readonly killed = new WeakSet<RunningService>();
   private stopping = false;
-  readonly stats: FleetStats = { kills: zero(), unexpectedExits: zero(), starts: zero() };
+  readonly stats: FleetStats = {
+    kills: zero(), unexpectedExits: zero(), starts: zero(), killTimes: Object.fromEntries(SERVICES.map((s) => [s, []])) as unknown as Record<ServiceName, number[]>,
+  };
   /** The last lines of every instance that exited (for failure messages). */
   readonly exitedOutput: string[] = [];
 
@@ -61,6 +65,7 @@ export class ServiceFleet {
     if (!svc || svc.process.exitCode !== null) return;
     this.killed.add(svc);
     this.stats.kills[name]++;
+    this.stats.killTimes[name].push(Date.now());
     svc.process.kill('SIGKILL');
   }
 

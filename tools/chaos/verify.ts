@@ -78,7 +78,10 @@ export async function scanTopics(kafka: Kafka, topics: string[], accounts: Set<s
         if (pending.size === 0) resolveDone();
       },
     });
-    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error('scanning the topics took over 5 minutes')), 300_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('scanning the topics took over 5 minutes')), 300_000)))]).finally(() =>
+      clearTimeout(timer),
+    );
   } finally {
     await consumer.disconnect();
   }

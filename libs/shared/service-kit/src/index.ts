@@ -9,3 +9,4 @@ export * from './lib/openapi-document';
 export * from './lib/periodic-task';
 export * from './lib/auth';
 export * from './lib/secret-box';
+export * from './lib/inbox-retention.service';

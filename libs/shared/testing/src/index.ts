@@ -8,3 +8,4 @@ export * from './lib/kafka-network-switch';
 export * from './lib/auth-tokens';
 export * from './lib/auth-matrix';
 export * from './lib/smtp-sink';
+export * from './lib/webhook-sink';

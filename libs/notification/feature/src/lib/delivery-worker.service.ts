@@ -8,7 +8,7 @@ import { OutboxRelay } from '@kizuna/shared/messaging';
 import { enqueueOutbox, queryRows } from '@kizuna/shared/persistence';
 import { lazyInstruments } from '@kizuna/shared/telemetry';
 
-/** Delivery attempts by channel and outcome (delivered, throttled, failed, dead-lettered): GET /metrics. */
+/** Recorded delivery attempts by channel and outcome (delivered, throttled, failed, dead-lettered), counted after their commit: GET /metrics. */
 const deliveryMetrics = lazyInstruments((meter) => ({
   attempts: meter.createCounter('kizuna.notification.deliveries', { description: 'Delivery attempts, by channel and outcome (delivered, throttled, failed, dead-lettered)' }),
 }));
@@ -313,6 +313,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const now = this.clock.now();
     const table = this.ds.getMetadata(Delivery).tablePath;
     const alerts: NonNullable<Awaited<ReturnType<DeliveryWorker['updateTarget']>>>[] = [];
+    // Counted once the outcomes are committed: a rolled-back record is an attempt nobody knows of
+    // (the delivery is claimed again when its lease ends, and that attempt is counted).
+    const counted: { channel: string; outcome: string }[] = [];
     await this.ds.transaction(async (m) => {
       const delivered: { id: string; response: string; log: string }[] = [];
       const perTrace: { ctx: Context; events: ReturnType<typeof deliveryEvent>[] }[] = [];
@@ -322,7 +325,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         const entry: DeliveryAttempt = { at: now.toISOString(), outcome: result.outcome, response: result.response.slice(0, 1000), durationMs };
         const log = JSON.stringify([entry]);
         for (const d of group) {
-          deliveryMetrics().attempts.add(1, { channel: d.channel, outcome: result.outcome === 'delivered' || result.outcome === 'throttled' ? result.outcome : result.permanent || !nextRetryAt(now, d.attempts + 1, this.schedule) ? 'dead-lettered' : 'failed' });
+          counted.push({ channel: d.channel, outcome: result.outcome === 'delivered' || result.outcome === 'throttled' ? result.outcome : result.permanent || !nextRetryAt(now, d.attempts + 1, this.schedule) ? 'dead-lettered' : 'failed' });
           if (result.outcome === 'delivered') {
             delivered.push({ id: d.id, response: entry.response, log });
             events.push(deliveryEvent({ ...this.view(d), attempts: d.attempts + 1 }, 'delivered', now));
@@ -371,6 +374,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         await m.query(`UPDATE ${t} SET failing_since = NULL, last_error = NULL WHERE target_key = ANY($1) AND failing_since IS NOT NULL`, [clear]);
       }
     });
+    for (const c of counted) deliveryMetrics().attempts.add(1, c);
     for (const a of alerts) await this.alertDisabled(a);
   }
 

@@ -66,6 +66,21 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1000) @Max(600000)
   KAFKA_REBALANCE_TIMEOUT_MS = 60000;
 
+  /**
+   * Inbox rows (events a consumer group applied) are kept this many days, then deleted. Must exceed
+   * the longest redelivery: the Kafka topics' retention (and a dead-letter replay); see operations.md.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3650)
+  INBOX_RETENTION_DAYS = 30;
+
+  /** How often the inbox cleanup runs. */
+  @Type(() => Number) @IsInt() @Min(1000)
+  INBOX_CLEANUP_INTERVAL_MS = 3_600_000;
+
+  /** Inbox rows deleted per statement (one short transaction each). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  INBOX_CLEANUP_BATCH = 10_000;
+
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = DEFAULT_DATABASE_URL;
 

@@ -14,6 +14,7 @@ import { JwtVerifier } from './auth/jwt-verifier';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { MessagingLifecycle } from './messaging.lifecycle';
+import { InboxRetention } from './inbox-retention.service';
 import { MigrationsRunner, SERVICE_SCHEMA } from './migrations.runner';
 import { ReadinessService } from './readiness.service';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
@@ -35,7 +36,7 @@ export interface KizunaServiceOptions {
 /**
  * Everything a Kizuna service shares: validated config, clock, logger, its Postgres schema
  * (TypeORM, migrations at startup, inbox/outbox tables), Kafka (publisher, consumer runner,
- * outbox relay, topic creation), the /health and /metrics endpoints, and the global default-deny
+ * outbox relay, topic creation), inbox retention, the /health and /metrics endpoints, and the global default-deny
  * bearer-token guard (every route needs @Roles or @NoBearerAuth).
  */
 @Global()
@@ -105,10 +106,11 @@ export class KizunaServiceModule {
           useFactory: (ds: DataSource, publisher: EventPublisher) => new OutboxRelay(ds, publisher, logger.child({ component: 'outbox' })),
         },
         MigrationsRunner,
+        InboxRetention,
         MessagingLifecycle,
         ReadinessService,
       ],
-      exports: [AuthConfig, JwtVerifier, BearerAuthGuard, SERVICE_NAME, SERVICE_CONFIG, SERVICE_LOGGER, CLOCK, KAFKA, EventPublisher, ConsumerRunner, OutboxRelay, ReadinessService],
+      exports: [AuthConfig, JwtVerifier, BearerAuthGuard, SERVICE_NAME, SERVICE_CONFIG, SERVICE_LOGGER, CLOCK, KAFKA, EventPublisher, ConsumerRunner, OutboxRelay, ReadinessService, InboxRetention],
     };
   }
 }
