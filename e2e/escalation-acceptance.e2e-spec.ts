@@ -187,7 +187,9 @@ describe('escalation acceptance: from support and the call center to the right C
   it('a hand-back closes the loop with the note', async () => {
     const acc = await account({ name: 'Fuji Foods', region: 'japan', ownerCsmEmail: 'owner@example.com' });
     await ingest('/v1/support/tickets', { id: `F-${run}`, accountId: acc, subject: 'Can CS help us plan the rollout?', status: 'open', needsCs: true, createdAt: at(HOUR), updatedAt: at(HOUR) });
-    const [assigned] = await waitType(acc, 'cs.escalation.assigned.v1');
+    // Other suites' health-scoring also scores this account on the shared broker: a danger band that
+    // arrived before the ticket may open further reasons on it too, so pick the agent-flagged one.
+    const assigned = (await waitType(acc, 'cs.escalation.assigned.v1')).find((e) => e.data.reason === 'agent-flagged');
     expect(assigned?.data).toMatchObject({ reason: 'agent-flagged', assignee: { csmId: 'owner' } });
     const id = assigned?.data.escalationId as string;
     const note = 'Rollout plan agreed on a call; support can close the ticket and link the rollout guide';
@@ -197,12 +199,17 @@ describe('escalation acceptance: from support and the call center to the right C
     expect((await call(escalations, 'POST', `/v1/escalations/${id}/hand-back`, { note }, asOwner)).json.state).toBe('handed-back');
     const [back] = await waitType(acc, 'cs.escalation.handed-back.v1');
     expect(back?.data).toMatchObject({ escalationId: id, state: 'handed-back', note, actor: 'owner', evidence: [{ kind: 'ticket', ref: `F-${run}` }] });
-    // the loop is closed: the same flag on an update of the ticket does not bounce it back to CS
+    // the loop is closed: the same flag on an update of the ticket does not bounce it back to CS, under
+    // its reason or any other (issue 6: a health change applied in between once opened two more)
+    const before = (await call(escalations, 'GET', `/v1/escalations?accountId=${acc}`)).json.total as number;
     await ingest('/v1/support/tickets', { id: `F-${run}`, accountId: acc, subject: 'Can CS help us plan the rollout?', status: 'pending', needsCs: true, createdAt: at(HOUR), updatedAt: at(0) });
     await waitFor('the update applied', async () => {
       const rows = await escalations.get(DataSource).query(`SELECT status FROM escalation_routing.support_contact WHERE ref = $1`, [`F-${run}`]);
       return rows[0]?.status === 'pending' ? true : undefined;
     });
-    expect((await call(escalations, 'GET', `/v1/escalations?accountId=${acc}&status=active`)).json.total).toBe(0);
+    expect((await call(escalations, 'GET', `/v1/escalations?accountId=${acc}`)).json.total).toBe(before);
+    const active = (await call(escalations, 'GET', `/v1/escalations?accountId=${acc}&status=active`)).json.items as { id: string; reason: string }[];
+    expect(active.map((e) => e.id)).not.toContain(id);
+    expect(active.map((e) => e.reason)).not.toContain('agent-flagged');
   });
 });

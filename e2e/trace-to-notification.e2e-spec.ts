@@ -105,7 +105,7 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
       needsCs: true, createdAt: now, updatedAt: now,
     });
     const mail = await waitFor('the escalation e-mail at the SMTP server', () => smtp.mails.find((m) => m.to.includes(csm.email)), { timeoutMs: 60_000 });
-    expect(mail.raw).toMatch(/Escalation assigned/);
+    expect(mail.raw).toMatch(/Escalation assigned: Trace Corp/); // the account's name, not its id (issue 6/7)
 
     const ticketSend = await waitFor('the ingestion producer span of the ticket', () =>
       receiver.spans.find((s) => s.service === 'ingestion' && s.kind === SPAN_KIND.producer && s.attributes['kizuna.account_id'] === accountId
