@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, runCommand, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
+import { servicePort, runCommand, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
 import { ensureTopic, freshBenchDatabase, kafkaClient, startBenchKafka, stopBenchKafka } from './lib/infra.mjs';
 import { resetGroupToLatest } from './lib/health.mjs';
 
@@ -68,7 +68,7 @@ async function main() {
       });
     },
   });
-  const smtpPort = await freePort();
+  const smtpPort = await servicePort();
   await new Promise((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
   const prefix = `bench-${stamp}`;
@@ -78,7 +78,7 @@ async function main() {
   await resetGroupToLatest(admin, `${prefix}.notification`, INPUT_TOPICS);
   await admin.disconnect();
 
-  const port = await freePort();
+  const port = await servicePort();
   const logFile = join(outDir, `notification-${stamp}.log`);
   const env = {
     // the bench's own settings win over the caller's environment

@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { devJwtKeys } from '../scripts/dev-auth.mjs';
-import { freePort, runCommand, sleep, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
+import { servicePort, runCommand, sleep, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
 import {
   DEFAULT_DATABASE_URL, ensureTopic, freshBenchDatabase, kafkaClient, postgresVersion, sampleMessages, startBenchKafka, stopBenchKafka, topicMessageCount,
 } from './lib/infra.mjs';
@@ -53,7 +53,9 @@ const USAGE = `Usage: npm run bench [-- options]
   --skip-docs              do not regenerate docs/benchmarks.md
   --from <result.json>     measure nothing: print the tables of an earlier result and regenerate
                            docs/benchmarks.md from it
-Env: KAFKA_BROKERS (use that cluster instead of the bench broker on 127.0.0.1:39092),
+Env: KAFKA_BROKERS (use that cluster instead of the bench broker on 127.0.0.1:39092 or BENCH_KAFKA_PORT),
+     BENCH_KAFKA_PORT / BENCH_KAFKA_CONTROLLER_PORT (bench broker ports, default 39092 / port + 1),
+     BENCH_DATABASE (database name, default kizuna_bench), BENCH_BASE_PORT (service ports from there up),
      DATABASE_URL (default ${DEFAULT_DATABASE_URL}; dropped first only if its name contains "bench"),
      KAFKA_TOPIC_PARTITIONS (default 6).`;
 
@@ -230,7 +232,7 @@ function loads(runId, o) {
 }
 
 async function fastifyReference(runId, o, logDir) {
-  const port = await freePort();
+  const port = await servicePort();
   const server = startProcess('hello-fastify', process.execPath, [join(root, 'tools/bench/hello-fastify.mjs')], {
     env: { ...process.env, PORT: String(port) },
     logFile: join(logDir, 'hello-fastify.log'),
@@ -249,7 +251,7 @@ async function fastifyReference(runId, o, logDir) {
 }
 
 async function startService(o, { brokers, databaseUrl, logDir, profileDir }) {
-  const port = await freePort();
+  const port = await servicePort();
   const env = {
     ...process.env,
     PORT: String(port),

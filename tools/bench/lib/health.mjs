@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, relative } from 'node:path';
-import { freePort, runCommand, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
+import { servicePort, runCommand, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
 import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
 import { signLocalToken } from '../../scripts/dev-auth.mjs';
 
@@ -86,7 +86,7 @@ export async function waitForStableGroup(admin, groupId, timeoutMs = 60000) {
 
 /** Starts `node dist/apps/health-scoring/src/main.js` against the bench broker and database. */
 export async function startHealthScoring(root, { brokers, databaseUrl, partitions, logDir, logName, extraEnv = {}, profileDir }) {
-  const port = await freePort();
+  const port = await servicePort();
   const env = {
     ...process.env,
     PORT: String(port),

@@ -80,6 +80,30 @@ export async function waitForHttp(url, entry, timeoutMs = 60000) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const canListen = (port) =>
+  new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+
+let nextBasePort;
+/**
+ * A port for a service or server the bench starts: the next free one from BENCH_BASE_PORT upwards
+ * when that is set (two checkouts benching at once keep to their own ranges), else any free port.
+ */
+export async function servicePort() {
+  const base = process.env.BENCH_BASE_PORT;
+  if (!base) return freePort();
+  if (!/^\d+$/.test(base) || Number(base) < 1024 || Number(base) > 65000) throw new Error(`BENCH_BASE_PORT must be a port between 1024 and 65000, got ${base}`);
+  nextBasePort ??= Number(base);
+  for (let i = 0; i < 200; i++) {
+    const port = nextBasePort++;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${base}..${nextBasePort - 1} (BENCH_BASE_PORT)`);
+}
+
 /** A TCP port nobody listens on right now. */
 export function freePort() {
   return new Promise((resolve, reject) => {
