@@ -4,9 +4,16 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 
 const running = new Set();
+const startListeners = new Set();
+
+/** Calls fn(entry) for every long-running process started from now on (not for runCommand's). Returns an unsubscribe. */
+export function onProcessStart(fn) {
+  startListeners.add(fn);
+  return () => startListeners.delete(fn);
+}
 
 /** Starts a long-running child whose stdout/stderr go to logFile. */
-export function startProcess(name, cmd, args, { env = process.env, cwd, logFile, capture = false } = {}) {
+export function startProcess(name, cmd, args, { env = process.env, cwd, logFile, capture = false, command = false } = {}) {
   const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (logFile) {
     const out = createWriteStream(logFile, { flags: 'a' });
@@ -22,6 +29,7 @@ export function startProcess(name, cmd, args, { env = process.env, cwd, logFile,
     child.once('exit', (code, signal) => resolve({ code, signal }));
   }).finally(() => running.delete(entry));
   running.add(entry);
+  if (!command && child.pid) for (const fn of startListeners) fn(entry);
   return entry;
 }
 
@@ -43,7 +51,7 @@ export const stopAllProcesses = () => Promise.all([...running].map((e) => stopPr
 
 /** Runs a command to completion, collecting its output. Rejects on a non-zero exit unless allowFailure. */
 export function runCommand(cmd, args, { env = process.env, cwd, allowFailure = false, onLine } = {}) {
-  const entry = startProcess(cmd, cmd, args, { env, cwd, capture: true });
+  const entry = startProcess(cmd, cmd, args, { env, cwd, capture: true, command: true });
   let stdout = '';
   let stderr = '';
   entry.child.stdout.on('data', (d) => {
