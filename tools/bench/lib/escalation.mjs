@@ -169,14 +169,18 @@ export async function escalationScenario({
   try {
     const common = { brokers: ctx.brokers, databaseUrl: ctx.databaseUrl, partitions: ctx.partitions, logDir: ctx.logDir };
     // No SLA sweep in the middle of the measurement (it re-routes waiting escalations).
-    const esc = await startDistService(root, 'escalation-routing', { ...common, env: { ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000' } });
-    started.push(esc);
-    ctx.onServiceStarted?.('escalation-routing', esc.service.pid);
-    const notif = await startDistService(root, 'notification', {
-      ...common, env: { NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtp.port), NOTIFICATION_SMTP_FROM: 'Kizuna <kizuna@bench.example>', ...notificationEnv },
-    });
-    started.push(notif);
-    ctx.onServiceStarted?.('notification', notif.service.pid);
+    // Both at once (startup is mostly waiting); a service that started is stopped below even if the other failed.
+    const starting = [
+      startDistService(root, 'escalation-routing', { ...common, env: { ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000' } }),
+      startDistService(root, 'notification', {
+        ...common, env: { NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtp.port), NOTIFICATION_SMTP_FROM: 'Kizuna <kizuna@bench.example>', ...notificationEnv },
+      }),
+    ];
+    const ready = await Promise.allSettled(starting);
+    for (const r of ready) if (r.status === 'fulfilled') started.push(r.value);
+    const failed = ready.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [esc, notif] = ready.map((r) => r.value);
     for (const g of groups) await waitForStableGroup(admin, g);
     log(`escalation-routing ready on :${esc.port} in ${esc.startupMs} ms, notification on :${notif.port} in ${notif.startupMs} ms (SMTP sink :${smtp.port})`);
     out.startupMs = { escalationRouting: esc.startupMs, notification: notif.startupMs };
@@ -196,10 +200,13 @@ export async function escalationScenario({
     });
 
     const { Pool } = require('undici');
-    http = new Pool(`http://127.0.0.1:${ingestion.port}`, { connections: 32, pipelining: 1 });
+    // Two clients, as in production: the product SDKs' batches and the help desk's webhook calls do
+    // not queue behind each other in the bench (they still share the service).
+    http = { product: new Pool(`http://127.0.0.1:${ingestion.port}`, { connections: 32, pipelining: 1 }), tickets: new Pool(`http://127.0.0.1:${ingestion.port}`, { connections: 16, pipelining: 1 }) };
     const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
-    const post = (path, body) => http.request({ path, method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
-    let inFlight = 0;
+    const post = (pool, path, body) => pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+    let inFlight = 0; // product batches (capped: an overloaded service must not make the bench queue without end)
+    let ticketsInFlight = 0;
     let behind = 0;
     const product = { sent: 0, accepted: 0, failed: 0, errorSamples: [] };
     const ticketStats = { sent: 0, accepted: 0, failed: 0, errorSamples: [], httpMs: [] };
@@ -211,7 +218,7 @@ export async function escalationScenario({
       });
       if (measured) product.sent += batch.length;
       inFlight++;
-      return post('/v1/batch', JSON.stringify({ batch }))
+      return post(http.product, '/v1/batch', JSON.stringify({ batch }))
         .then(async (res) => {
           const text = await res.body.text();
           if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -238,8 +245,8 @@ export async function escalationScenario({
       const entry = { sent: performance.now(), measured };
       tickets.set(account, entry);
       if (measured) ticketStats.sent++;
-      inFlight++;
-      return post('/v1/support/tickets', body)
+      ticketsInFlight++;
+      return post(http.tickets, '/v1/support/tickets', body)
         .then(async (res) => {
           const text = await res.body.text();
           entry.answered = performance.now();
@@ -259,7 +266,7 @@ export async function escalationScenario({
           ticketStats.failed++;
           if (ticketStats.errorSamples.length < 3) ticketStats.errorSamples.push(e.message);
         })
-        .finally(() => inFlight--);
+        .finally(() => ticketsInFlight--);
     };
 
     /** Both streams at their rates for `seconds` (open model: a slow answer does not delay the next request). */
@@ -272,7 +279,7 @@ export async function escalationScenario({
       for (let now = start; now < end; now = performance.now()) {
         const el = (now - start) / 1000;
         for (const due = Math.floor(el * batchesPerSec) + 1; batches < due; batches++) {
-          if (inFlight >= 256) {
+          if (inFlight >= 64) {
             behind++;
             break;
           }
@@ -299,7 +306,7 @@ export async function escalationScenario({
     const c1 = cpuSnapshot(pids);
     const toUs = Number(process.hrtime.bigint() / 1000n);
     const lagAtEnd = await Promise.all(groups.map((g) => groupLag(admin, g, ALL_TOPICS)));
-    for (let i = 0; i < 300 && inFlight > 0; i++) await sleep(100);
+    for (let i = 0; i < 300 && inFlight + ticketsInFlight > 0; i++) await sleep(100);
     const measured = [...tickets].filter(([, e]) => e.measured && e.ok);
     const pending = () => measured.filter(([a]) => !assigned.has(a) || !smtp.accepted.has(a)).length;
     while (pending() > 0 && performance.now() - sendEnd < drainSec * 1000) await sleep(200);
@@ -330,6 +337,8 @@ export async function escalationScenario({
     const assignedSeen = measured.filter(([a]) => assigned.has(a));
     const emailsOfAssigned = assignedSeen.filter(([a]) => smtp.accepted.has(a)).length;
     const lagOf = (arr) => Object.fromEntries(groups.map((g, i) => [g, arr[i].total]));
+    // What each group got through during the measured window (its committed offsets, all topics).
+    const consumedPerSec = Object.fromEntries(groups.map((g, i) => [g, Math.round((lagAtEnd[i].committed - lagStart[i].committed) / window.seconds)]));
     Object.assign(out, {
       durationSec: round(window.seconds, 2),
       waitAfterSendingSec: waitedSec,
@@ -348,6 +357,7 @@ export async function escalationScenario({
       emailsMatched: emailsOfAssigned,
       smtp: smtp.counts(),
       consumerLag: { atWindowStart: lagOf(lagStart), atEndOfSending: lagOf(lagAtEnd), afterWait: lagOf(lagAfter) },
+      consumedPerSec,
       cpu: cpuBetween(c0, c1),
       rssPeakMiB: { escalationRouting: rss.escalation.peakMiB(), notification: rss.notification.peakMiB() },
       window: { label: 'ticket → escalation → e-mail', fromUs, toUs },
@@ -361,7 +371,7 @@ export async function escalationScenario({
   } finally {
     await reader?.disconnect().catch(() => undefined);
     await admin.deleteGroups([`kizuna-bench-escalation-${runId}`]).catch(() => undefined);
-    await http?.close().catch(() => undefined);
+    for (const pool of Object.values(http ?? {})) await pool.close().catch(() => undefined);
     for (const s of started.reverse()) {
       const stopped = await stopProcess(s.service, 30000);
       if (stopped.code !== 0) log(`${s.service.name} exited with ${stopped.code ?? stopped.signal}`);

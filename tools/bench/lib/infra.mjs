@@ -104,8 +104,16 @@ export function kafkaClient(brokers) {
 
 /** Messages on a topic: the sum of the partitions' high watermarks. */
 export async function topicMessageCount(admin, topic) {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+    } catch (e) {
+      // A topic the service has just created: its leader may not be known to this client yet.
+      if (attempt >= 20 || !/leader|metadata|does not host|unknown topic/i.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 export async function ensureTopic(admin, topic, partitions) {

@@ -465,7 +465,14 @@ export function escalationRows(r) {
       `ticket answered → e-mail p50 / p99 ${n(e.ticketToEmailMs.p50)} / ${e.ticketToEmailMs.p99 === null ? `> ${w} s` : `${n(e.ticketToEmailMs.p99)} ms`}`,
     ],
     ['    e-mails accepted for the assigned events', `${n(e.emailsMatched)} of ${n(e.assignedMatched)} (${n(e.smtp.messages)} messages at the SMTP server)`, 'all', passFail(e.assignedMatched > 0 && e.emailsMatched === e.assignedMatched), '', ''],
-    ['    lag of escalation-routing / notification', `at end of sending: ${lagEnd}; after the wait: ${lagAfter}`, 'report', '', '', ''],
+    [
+      '    lag of escalation-routing / notification',
+      `at end of sending: ${lagEnd}; after the wait: ${lagAfter}`,
+      'report',
+      '',
+      e.consumedPerSec ? `consumed during the window (committed offsets): ${Object.entries(e.consumedPerSec).map(([g, v]) => `${g} ${n(v)}/s`).join(', ')}` : '',
+      '',
+    ],
     [
       '    RSS peak during the scenario',
       `escalation-routing ${n(e.rssPeakMiB.escalationRouting)} MiB, notification ${n(e.rssPeakMiB.notification)} MiB`,
