@@ -304,6 +304,7 @@ async function measureService(runId, o, ctx) {
   const rss = rssSampler(service.pid);
   const idleRssMiB = rss.lastMiB();
   const kafka = kafkaClient(ctx.brokers);
+  ctx.kafka = kafka;
   const admin = kafka.admin();
   await admin.connect();
   cleanups.push(() => admin.disconnect());
@@ -376,11 +377,11 @@ const wantEscalation = (o) => !o.only || o.only === 'escalation';
  * through its ticket intake while /v1/batch carries product events at the sustained batch rate
  * measured just before (or the share of it given by --escalation-ingest-share).
  */
-async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka, admin }) {
+async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka }) {
   phase('ticket → escalation → e-mail');
   const share = o.escalationIngestShare;
   return escalationScenario({
-    root, runId, kafka, admin, ctx, ingestion: { pid: service.pid, port }, writeKey: WRITE_KEY,
+    root, runId, kafka, ctx, ingestion: { pid: service.pid, port }, writeKey: WRITE_KEY,
     productEventsPerSec: share * batch.eventsPerSec,
     productRateSource: share === 1 ? 'the /v1/batch throughput measured above' : `${share * 100} % of the /v1/batch throughput measured above`,
     batchSize: TARGETS.batchSize, ticketsPerSec: o.ticketsPerSec, csms: o.csms,
@@ -394,7 +395,7 @@ async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka, 
 
 /** Starts health-scoring after moving its group past the backlog, and waits for its consumer group. */
 async function startHealth(o, ctx, admin, logName, extraEnv) {
-  await resetGroupToLatest(admin, healthGroup(), HEALTH_INPUT_TOPICS);
+  await resetGroupToLatest(ctx.kafka, admin, healthGroup(), HEALTH_INPUT_TOPICS);
   const h = await startHealthScoring(root, {
     brokers: ctx.brokers, databaseUrl: ctx.databaseUrl, partitions: o.partitions, logDir: ctx.logDir, logName, extraEnv,
     profileDir: o.profile ? ctx.profileDir : undefined,

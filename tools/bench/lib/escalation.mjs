@@ -151,12 +151,21 @@ async function escalationReader(kafka, { groupId, prefix, onAssigned }) {
  * to `drainSec` for the assigned events and e-mails still on their way.
  */
 export async function escalationScenario({
-  root, runId, kafka, admin, ctx, ingestion, writeKey, productEventsPerSec, productRateSource, batchSize, ticketsPerSec, csms, warmupSec, durationSec, drainSec,
+  root, runId, kafka, ctx, ingestion, writeKey, productEventsPerSec, productRateSource, batchSize, ticketsPerSec, csms, warmupSec, durationSec, drainSec,
   notificationEnv, log,
 }) {
   const prefix = `${runId}-esc-`;
+  // An admin client of its own: fresh metadata for the topics the services created meanwhile (a
+  // client connected before may still see a partition without its leader and fail for minutes).
+  const admin = kafka.admin();
+  await admin.connect();
   const groups = [groupOf('escalation-routing'), groupOf('notification')];
-  for (const g of groups) await resetGroupToLatest(admin, g, ALL_TOPICS);
+  const debug = process.env.BENCH_DEBUG ? log : () => undefined;
+  for (const g of groups) {
+    debug(`moving ${g} to the end of its topics ...`);
+    await resetGroupToLatest(kafka, admin, g, ALL_TOPICS);
+  }
+  debug('starting the SMTP sink ...');
   const subjectKey = (subject) => /Escalation assigned: (\S+)/.exec(subject)?.[1];
   const smtp = await startSmtpSink((subject) => {
     const key = subjectKey(subject);
@@ -176,6 +185,7 @@ export async function escalationScenario({
         ...common, env: { NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtp.port), NOTIFICATION_SMTP_FROM: 'Kizuna <kizuna@bench.example>', ...notificationEnv },
       }),
     ];
+    debug(`starting escalation-routing and notification (SMTP sink on :${smtp.port}) ...`);
     const ready = await Promise.allSettled(starting);
     for (const r of ready) if (r.status === 'fulfilled') started.push(r.value);
     const failed = ready.find((r) => r.status === 'rejected');
@@ -378,6 +388,7 @@ export async function escalationScenario({
       (out.exit ??= {})[s.service.name] = stopped.code ?? stopped.signal;
     }
     await smtp.stop();
+    await admin.disconnect().catch(() => undefined);
   }
   return out;
 }
