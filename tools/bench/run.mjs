@@ -23,7 +23,7 @@ import { startTimeline } from './lib/timeline.mjs';
 import { barsSvg, timelineSvg } from './lib/svg.mjs';
 import {
   TARGETS, cpuTable, escalationChecks, escalationCpuTable, escalationTextTable, foundationSection, healthChecks, healthCpuTable, healthTextTable, markdownDoc, pgActivityTable, runTextTable,
-  textTable, throughputBars,
+  summaryTextTable, textTable, throughputBars,
 } from './lib/report.mjs';
 import {
   HEALTH_INPUT_TOPICS, copyReference, generateAccounts, groupLag, healthGroup, latencyScenario, resetGroupToLatest, runBackfill, startHealthScoring,
@@ -385,7 +385,7 @@ async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka }
     productEventsPerSec: share * batch.eventsPerSec,
     productRateSource: share === 1 ? 'the /v1/batch throughput measured above' : `${share * 100} % of the /v1/batch throughput measured above`,
     batchSize: TARGETS.batchSize, ticketsPerSec: o.ticketsPerSec, csms: o.csms,
-    warmupSec: Math.max(2, Math.min(o.warmupSec, 5)), durationSec: Math.max(o.durationSec, 10), drainSec: Math.max(15, o.durationSec),
+    warmupSec: o.quick ? 2 : Math.max(2, Math.min(o.warmupSec, 5)), durationSec: Math.max(o.durationSec, 10), drainSec: o.quick ? 10 : Math.max(15, o.durationSec),
     // Notification with partitions in parallel and a pool of SMTP connections (NOTIFICATION_BENCH_CONCURRENCY,
     // NOTIFICATION_BENCH_SMTP_CONNECTIONS override them).
     notificationEnv: { KAFKA_PARTITIONS_CONCURRENCY: process.env.NOTIFICATION_BENCH_CONCURRENCY ?? '6', NOTIFICATION_SMTP_MAX_CONNECTIONS: process.env.NOTIFICATION_BENCH_SMTP_CONNECTIONS ?? '16' },
@@ -663,6 +663,7 @@ function report(result, o) {
     for (const [name, l] of Object.entries(result.escalation.log ?? {})) if (l.error || l.warn) log(`${name} logged ${l.error} errors, ${l.warn} warnings${l.samples.length ? `, e.g. ${l.samples.join(' | ')}` : ''}`);
   }
   if (result.timeline) console.log(`${runTextTable(result)}\n`);
+  console.log(`Every figure of the run, with its target:\n${summaryTextTable(result)}\n`);
   for (const p of [].concat(profile ?? [])) console.log(`${formatProfile(p)}\n`);
   log(`result: ${result.resultFile}`);
   // Only a complete, unprofiled run describes the service (the CLI options also turn docs off).
@@ -704,7 +705,7 @@ try {
   else await bench(o);
   await cleanup();
   const total = Math.round((Date.now() - t0) / 1000);
-  log(`done: total wall time ${Math.floor(total / 60)} min ${total % 60} s${o.quick && !o.only ? ` (quick run: should stay under 5 min, ${total < 300 ? 'it did' : 'it did NOT'})` : ''}`);
+  if (!o.from) log(`done: total wall time ${Math.floor(total / 60)} min ${total % 60} s${o.quick && !o.only ? ` (quick run: should stay under 5 min, ${total < 300 ? 'it did' : 'it did NOT'})` : ''}`);
   process.exit(0);
 } catch (e) {
   // The message says what failed; the stack only helps when the bench itself is wrong.
