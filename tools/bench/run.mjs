@@ -664,6 +664,8 @@ function report(result, o) {
   }
   if (result.timeline) console.log(`${runTextTable(result)}\n`);
   console.log(`Every figure of the run, with its target:\n${summaryTextTable(result)}\n`);
+  const phases = result.timeline?.phases ?? [];
+  if (phases.length) log(`time per phase: ${phases.map((p) => `${p.label} ${Math.round(p.toSec - p.fromSec)} s`).join(', ')}`);
   for (const p of [].concat(profile ?? [])) console.log(`${formatProfile(p)}\n`);
   log(`result: ${result.resultFile}`);
   // Only a complete, unprofiled run describes the service (the CLI options also turn docs off).
