@@ -3,7 +3,7 @@
 // service the bench started, and the phase the bench is in. Kept in the result JSON and drawn
 // into an SVG chart (svg.mjs).
 import { onProcessStart } from './processes.mjs';
-import { processTree, rssKiB } from './sampler.mjs';
+import { processTrees, rssKiB } from './sampler.mjs';
 
 /** logName → service: health-scoring-latency / -capacity / -backfill are all health-scoring. */
 const serviceOf = (name) => name.replace(/-(latency|capacity|backfill)$/, '');
@@ -25,8 +25,9 @@ export function startTimeline({ admin, topics, intervalMs = 1000, log }) {
 
   const rssNow = () => {
     const out = {};
+    const trees = processTrees([...watched.keys()]);
     for (const [pid, service] of watched) {
-      const kib = processTree(pid).reduce((s, p) => s + (rssKiB(p) ?? 0), 0);
+      const kib = trees.get(pid).reduce((s, p) => s + (rssKiB(p) ?? 0), 0);
       if (!kib) {
         watched.delete(pid); // exited
         continue;
