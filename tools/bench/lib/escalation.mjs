@@ -151,10 +151,10 @@ async function escalationReader(kafka, { groupId, prefix, onAssigned }) {
  * to `drainSec` for the assigned events and e-mails still on their way.
  */
 export async function escalationScenario({
-  root, runId, kafka, ctx, ingestion, writeKey, productEventsPerSec, productRateSource, batchSize, ticketsPerSec, csms, warmupSec, durationSec, drainSec,
-  notificationEnv, log,
+  root, runId, tag = 'esc', label = 'ticket → escalation → e-mail', kafka, ctx, ingestion, writeKey, productEventsPerSec, productRateSource, batchSize, ticketsPerSec, csms,
+  warmupSec, durationSec, drainSec, notificationEnv, log,
 }) {
-  const prefix = `${runId}-esc-`;
+  const prefix = `${runId}-${tag}-`;
   // An admin client of its own: fresh metadata for the topics the services created meanwhile (a
   // client connected before may still see a partition without its leader and fail for minutes).
   const admin = kafka.admin();
@@ -201,7 +201,7 @@ export async function escalationScenario({
     const assigned = new Map(); // accountId → { arrival, timestamp, eventTime, escalationId, assignee }
     let strayAssigned = 0;
     reader = await escalationReader(kafka, {
-      groupId: `kizuna-bench-escalation-${runId}`,
+      groupId: `kizuna-bench-escalation-${runId}-${tag}`,
       prefix,
       onAssigned: (account, arrival, { timestamp, event }) => {
         if (assigned.has(account)) return void strayAssigned++;
@@ -304,7 +304,7 @@ export async function escalationScenario({
     const pids = { ingestion: ingestion.pid, escalation: esc.service.pid, notification: notif.service.pid, broker: ctx.brokerPid };
     const rss = { escalation: rssSampler(esc.service.pid), notification: rssSampler(notif.service.pid) };
     log(
-      `ticket → escalation → e-mail: ${ticketsPerSec} tickets/s (each a new account, "needs CS"), ${Math.round(productEventsPerSec).toLocaleString('en-US')} product events/s` +
+      `${label}: ${ticketsPerSec} tickets/s (each a new account, "needs CS"), ${Math.round(productEventsPerSec).toLocaleString('en-US')} product events/s` +
         ` through /v1/batch (${productRateSource}), ${csms} CSMs; warm-up ${warmupSec} s, measured ${durationSec} s`,
     );
     await paced(warmupSec, false);
@@ -370,9 +370,13 @@ export async function escalationScenario({
       consumedPerSec,
       cpu: cpuBetween(c0, c1),
       rssPeakMiB: { escalationRouting: rss.escalation.peakMiB(), notification: rss.notification.peakMiB() },
-      window: { label: 'ticket → escalation → e-mail', fromUs, toUs },
+      window: { label, fromUs, toUs },
+      label,
       roster: { team: roster.team, csms: roster.csms.length },
     });
+    // The services did not keep up with the product stream: tickets still unseen, or more than a
+    // second's worth of product events still waiting for escalation-routing or notification.
+    out.saturated = out.assignedMatched < ticketStats.accepted || Object.values(out.consumerLag.afterWait).some((lag) => lag > productEventsPerSec);
     for (const r of Object.values(rss)) r.stop();
     const f = (l) => `p50 ${l.p50 ?? '–'} / p95 ${l.p95 ?? '–'} / p99 ${l.p99 ?? '> wait'} / max ${l.max ?? '–'} ms`;
     log(`ticket answered → escalation assigned on Kafka: ${f(out.ticketToAssignedMs)} (${out.assignedMatched} of ${ticketStats.accepted} tickets; ${out.product.eventsPerSecSent.toLocaleString('en-US')} product events/s sent)`);
@@ -380,7 +384,7 @@ export async function escalationScenario({
     for (const s of [...ticketStats.errorSamples, ...product.errorSamples]) log(`  error answer: ${s}`);
   } finally {
     await reader?.disconnect().catch(() => undefined);
-    await admin.deleteGroups([`kizuna-bench-escalation-${runId}`]).catch(() => undefined);
+    await admin.deleteGroups([`kizuna-bench-escalation-${runId}-${tag}`]).catch(() => undefined);
     for (const pool of Object.values(http ?? {})) await pool.close().catch(() => undefined);
     for (const s of started.reverse()) {
       const stopped = await stopProcess(s.service, 30000);
