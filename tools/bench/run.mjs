@@ -408,6 +408,26 @@ async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka }
   return first;
 }
 
+/** Starts health-scoring after moving its group past the backlog, and waits for its consumer group. */
+async function startHealth(o, ctx, admin, logName, extraEnv) {
+  await resetGroupToLatest(ctx.kafka, admin, healthGroup(), HEALTH_INPUT_TOPICS);
+  const h = await startHealthScoring(root, {
+    brokers: ctx.brokers, databaseUrl: ctx.databaseUrl, partitions: o.partitions, logDir: ctx.logDir, logName, extraEnv,
+    profileDir: o.profile ? ctx.profileDir : undefined,
+  });
+  ctx.pidNames.set(h.service.pid, logName);
+  await waitForStableGroup(admin, healthGroup());
+  log(`${logName} ready on :${h.port} in ${h.startupMs} ms (pid ${h.service.pid}${Object.keys(extraEnv).length ? `, ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`);
+  return h;
+}
+
+async function stopHealth(h, admin) {
+  const stopped = await stopHealthScoring(h);
+  if (stopped.code !== 0) log(`health-scoring exited with ${stopped.code ?? stopped.signal}`);
+  const lag = await groupLag(admin, healthGroup(), HEALTH_INPUT_TOPICS).catch(() => undefined);
+  return { exit: stopped.code ?? stopped.signal, lagAtStop: lag?.total };
+}
+
 /**
  * Event → cs.health.v1 latency, with the ingestion service of this run still up: paced /v1/batch at
  * 70 % of its measured batch throughput; when health-scoring cannot keep up with that (its lag
