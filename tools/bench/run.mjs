@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { devJwtKeys } from '../scripts/dev-auth.mjs';
-import { freePort, runCommand, sleep, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
+import { servicePort, runCommand, sleep, startProcess, stopAllProcesses, stopProcess, waitForHttp } from './lib/processes.mjs';
 import {
   DEFAULT_DATABASE_URL, ensureTopic, freshBenchDatabase, kafkaClient, postgresVersion, sampleMessages, startBenchKafka, stopBenchKafka, topicMessageCount,
 } from './lib/infra.mjs';
@@ -18,8 +18,12 @@ import { batchBody, eventFactory, runLoad, singleBody } from './lib/load.mjs';
 import { backgroundBusyPercent, cpuBetween, cpuSnapshot, rssSampler } from './lib/sampler.mjs';
 import { kafkaLibsDir, runProducerPerf } from './lib/kafka-perf.mjs';
 import { formatProfile, summariseProfile } from './lib/profile.mjs';
+import { ALL_TOPICS, escalationScenario } from './lib/escalation.mjs';
+import { startTimeline } from './lib/timeline.mjs';
+import { barsSvg, timelineSvg } from './lib/svg.mjs';
 import {
-  TARGETS, cpuTable, foundationSection, healthChecks, healthCpuTable, healthTextTable, markdownDoc, pgActivityTable, textTable,
+  TARGETS, cpuTable, escalationChecks, escalationCpuTable, escalationTextTable, foundationSection, healthChecks, healthCpuTable, healthTextTable, markdownDoc, pgActivityTable, runTextTable,
+  summaryTextTable, textTable, throughputBars,
 } from './lib/report.mjs';
 import {
   HEALTH_INPUT_TOPICS, copyReference, generateAccounts, groupLag, healthGroup, latencyScenario, resetGroupToLatest, runBackfill, startHealthScoring,
@@ -42,10 +46,16 @@ const USAGE = `Usage: npm run bench [-- options]
   --single-connections <n> concurrent connections for /v1/track (default 64)
   --profile                run the service with node --cpu-prof and print where its CPU time went
                            (figures are lower with the profiler on; docs/benchmarks.md is not updated)
-  --only <batch|single|health>
+  --only <batch|single|health|escalation>
                            measure only that service scenario, without the references
                            (for profiling one path; docs/benchmarks.md is not updated);
-                           health = the health-scoring set (it measures /v1/batch first, for its rate)
+                           health = the health-scoring set, escalation = ticket → escalation →
+                           e-mail (both measure /v1/batch first, for their rate)
+  --tickets-per-sec <n>    tickets per second in the escalation scenario (default 20)
+  --escalation-ingest-share <x>
+                           product events during the escalation scenario, as a share of the
+                           measured /v1/batch throughput (default 1 = the sustained rate)
+  --csms <n>               CSMs on the escalation roster (default 20)
   --accounts <n>           accounts in the health-scoring backfill (default 1000000, quick 100000)
   --backfill-timeout <s>   stop waiting for a backfill (or dry run) after this long and report the
                            rate and the extrapolated time (default 1200, quick 300)
@@ -53,7 +63,9 @@ const USAGE = `Usage: npm run bench [-- options]
   --skip-docs              do not regenerate docs/benchmarks.md
   --from <result.json>     measure nothing: print the tables of an earlier result and regenerate
                            docs/benchmarks.md from it
-Env: KAFKA_BROKERS (use that cluster instead of the bench broker on 127.0.0.1:39092),
+Env: KAFKA_BROKERS (use that cluster instead of the bench broker on 127.0.0.1:39092 or BENCH_KAFKA_PORT),
+     BENCH_KAFKA_PORT / BENCH_KAFKA_CONTROLLER_PORT (bench broker ports, default 39092 / port + 1),
+     BENCH_DATABASE (database name, default kizuna_bench), BENCH_BASE_PORT (service ports from there up),
      DATABASE_URL (default ${DEFAULT_DATABASE_URL}; dropped first only if its name contains "bench"),
      KAFKA_TOPIC_PARTITIONS (default 6).`;
 
@@ -68,6 +80,9 @@ function options() {
       profile: { type: 'boolean', default: false },
       only: { type: 'string' },
       accounts: { type: 'string' },
+      'tickets-per-sec': { type: 'string', default: '20' },
+      'escalation-ingest-share': { type: 'string', default: '1' },
+      csms: { type: 'string', default: '20' },
       'backfill-timeout': { type: 'string' },
       from: { type: 'string' },
       'skip-build': { type: 'boolean', default: false },
@@ -81,7 +96,9 @@ function options() {
     return x;
   };
   const quick = values.quick;
-  if (values.only && !['batch', 'single', 'health'].includes(values.only)) throw new Error(`--only must be batch, single or health, got ${values.only}`);
+  if (values.only && !['batch', 'single', 'health', 'escalation'].includes(values.only)) throw new Error(`--only must be batch, single, health or escalation, got ${values.only}`);
+  const share = Number(values['escalation-ingest-share']);
+  if (!(share > 0 && share <= 1)) throw new Error(`--escalation-ingest-share must be a number in (0, 1], got ${values['escalation-ingest-share']}`);
   return {
     help: values.help,
     quick,
@@ -98,10 +115,17 @@ function options() {
     producerPerf: quick ? { records: 1000000, warmup: 300000 } : { records: 3000000, warmup: 500000 },
     accounts: int(values.accounts ?? (quick ? 100000 : 1000000), 'accounts'),
     backfillTimeoutSec: int(values['backfill-timeout'] ?? (quick ? 300 : 1200), 'backfill-timeout'),
+    ticketsPerSec: int(values['tickets-per-sec'], 'tickets-per-sec'),
+    escalationIngestShare: share,
+    csms: int(values.csms, 'csms'),
   };
 }
 
 const log = (msg) => console.log(`[bench] ${msg}`);
+
+/** Lag, RSS and phases over the whole run (lib/timeline.mjs), once the broker is up. */
+let timeline;
+const phase = (label) => timeline?.phase(label);
 
 // --- cleanup: everything started here is stopped again, also on failure and Ctrl-C --------------
 
@@ -230,7 +254,7 @@ function loads(runId, o) {
 }
 
 async function fastifyReference(runId, o, logDir) {
-  const port = await freePort();
+  const port = await servicePort();
   const server = startProcess('hello-fastify', process.execPath, [join(root, 'tools/bench/hello-fastify.mjs')], {
     env: { ...process.env, PORT: String(port) },
     logFile: join(logDir, 'hello-fastify.log'),
@@ -249,7 +273,7 @@ async function fastifyReference(runId, o, logDir) {
 }
 
 async function startService(o, { brokers, databaseUrl, logDir, profileDir }) {
-  const port = await freePort();
+  const port = await servicePort();
   const env = {
     ...process.env,
     PORT: String(port),
@@ -280,6 +304,7 @@ async function measureService(runId, o, ctx) {
   const rss = rssSampler(service.pid);
   const idleRssMiB = rss.lastMiB();
   const kafka = kafkaClient(ctx.brokers);
+  ctx.kafka = kafka;
   const admin = kafka.admin();
   await admin.connect();
   cleanups.push(() => admin.disconnect());
@@ -288,29 +313,35 @@ async function measureService(runId, o, ctx) {
   const common = { port, writeKey: WRITE_KEY, pids, rss, admin };
 
   // The health set drives /v1/batch at 70 % of the batch throughput measured here, so it needs batch.
-  const wanted = (name) => !o.only || o.only === name || (o.only === 'health' && name === 'batch');
+  const wanted = (name) => !o.only || o.only === name || (['health', 'escalation'].includes(o.only) && name === 'batch');
   log(`warm-up: ${o.warmupSec} s${o.only ? ` of ${wanted('single') ? 'single' : 'batch'}` : ` of batches, ${Math.ceil(o.warmupSec / 2)} s of single events`}`);
+  phase('ingestion warm-up');
   if (wanted('batch')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.batch, durationSec: o.warmupSec, writeKey: WRITE_KEY });
   if (wanted('single')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.single, durationSec: Math.ceil(o.warmupSec / (o.only ? 1 : 2)), writeKey: WRITE_KEY });
 
+  if (wanted('batch')) phase('ingestion /v1/batch');
   const batch = wanted('batch') ? await scenario('ingestion /v1/batch', { ...common, ...l.batch, durationSec: o.durationSec }) : undefined;
+  if (wanted('single')) phase('ingestion /v1/track');
   const single = wanted('single') ? await scenario('ingestion /v1/track', { ...common, ...l.single, durationSec: o.durationSec }) : undefined;
   const peakRssMiB = Math.max(batch?.rssPeakMiB ?? 0, single?.rssPeakMiB ?? 0);
   await sleep(3000);
   const afterLoadRssMiB = rss.lastMiB(); // idle again, with whatever the load left in memory
   rss.stop();
-  // Health-scoring's latency scenarios need this ingestion service running (warm, as measured).
-  const health = ctx.whileRunning ? await ctx.whileRunning({ service, port, batch, kafka, admin }) : undefined;
+  // Health-scoring's latency and the escalation scenarios need this ingestion service running (warm, as measured).
+  const running = { service, port, batch, kafka, admin };
+  const health = ctx.whileRunning ? await ctx.whileRunning(running) : undefined;
+  const escalation = ctx.escalationWhileRunning ? await ctx.escalationWhileRunning(running) : undefined;
   if (rss.processes() > 1) log(`the service ran as ${rss.processes()} processes (cluster workers); RSS and CPU are summed over all of them`);
   const stopped = await stopProcess(service, 30000);
   if (stopped.code !== 0) log(`ingestion service exited with ${stopped.code ?? stopped.signal}`);
   const processes = rss.processes();
-  return { batch, single, health, service: { startupMs, processes, idleRssMiB, peakRssMiB, afterLoadRssMiB, exit: stopped.code ?? stopped.signal }, kafka, admin };
+  return { batch, single, health, escalation, service: { startupMs, processes, idleRssMiB, peakRssMiB, afterLoadRssMiB, exit: stopped.code ?? stopped.signal }, kafka, admin };
 }
 
 /** Kafka's own producer with the service's average record size (key + value + headers), acks=all. */
 async function kafkaReference(runId, o, svc, kafkaInfo) {
   log(`reference: Kafka ProducerPerformance, same record size as the service's ${PRODUCT_TOPIC} records`);
+  phase('reference: Kafka ProducerPerformance');
   const messageSample = await sampleMessages(svc.kafka, PRODUCT_TOPIC);
   if (!messageSample.example?.includes(runId)) log(`warning: sampled message does not carry this run's id: ${messageSample.example?.slice(0, 200)}`);
   const recordSize = messageSample.valueBytes + messageSample.keyBytes + messageSample.headerBytes;
@@ -339,10 +370,47 @@ function serviceLogSummary(file) {
 // --- health scoring ----------------------------------------------------------------------------
 
 const wantHealth = (o) => !o.only || o.only === 'health';
+const wantEscalation = (o) => !o.only || o.only === 'escalation';
+
+/**
+ * Ticket → escalation assigned → e-mail accepted, with the ingestion service of this run: tickets
+ * through its ticket intake while /v1/batch carries product events at the sustained batch rate
+ * measured just before (or the share of it given by --escalation-ingest-share).
+ */
+async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka }) {
+  phase('ticket → escalation → e-mail');
+  const share = o.escalationIngestShare;
+  const common = {
+    root, runId, kafka, ctx, ingestion: { pid: service.pid, port }, writeKey: WRITE_KEY, batchSize: TARGETS.batchSize, ticketsPerSec: o.ticketsPerSec, csms: o.csms,
+    warmupSec: o.quick ? 2 : Math.max(2, Math.min(o.warmupSec, 5)), durationSec: Math.max(o.durationSec, 10), drainSec: o.quick ? 10 : Math.max(15, o.durationSec),
+    // Notification with partitions in parallel and a pool of SMTP connections (NOTIFICATION_BENCH_CONCURRENCY,
+    // NOTIFICATION_BENCH_SMTP_CONNECTIONS override them).
+    notificationEnv: { KAFKA_PARTITIONS_CONCURRENCY: process.env.NOTIFICATION_BENCH_CONCURRENCY ?? '6', NOTIFICATION_SMTP_MAX_CONNECTIONS: process.env.NOTIFICATION_BENCH_SMTP_CONNECTIONS ?? '16' },
+    log,
+  };
+  const first = await escalationScenario({
+    ...common,
+    productEventsPerSec: share * batch.eventsPerSec,
+    productRateSource: share === 1 ? 'the /v1/batch throughput measured above' : `${share * 100} % of the /v1/batch throughput measured above`,
+  });
+  if (!first.saturated) return first;
+  // Like health-scoring's: when the services fell behind the product stream, the latencies again at
+  // 70 % of what escalation-routing got through (the slower of the two in the bench), to show them
+  // within capacity.
+  const consumed = Object.entries(first.consumedPerSec ?? {}).find(([g]) => g.endsWith('.escalation-routing'))?.[1] ?? 0;
+  const rate = Math.max(100, 0.7 * consumed);
+  log(`the services fell behind ${first.product.eventsPerSecSent.toLocaleString('en-US')} product events/s (escalation-routing got through ${consumed.toLocaleString('en-US')}/s): again at 70 % of that`);
+  phase('ticket → escalation → e-mail within capacity');
+  first.withinCapacity = await escalationScenario({
+    ...common, tag: 'esc70', label: 'ticket → escalation → e-mail within capacity',
+    productEventsPerSec: rate, productRateSource: `70 % of the ${consumed.toLocaleString('en-US')} events/s escalation-routing consumed under the first load`,
+  });
+  return first;
+}
 
 /** Starts health-scoring after moving its group past the backlog, and waits for its consumer group. */
 async function startHealth(o, ctx, admin, logName, extraEnv) {
-  await resetGroupToLatest(admin, healthGroup(), HEALTH_INPUT_TOPICS);
+  await resetGroupToLatest(ctx.kafka, admin, healthGroup(), HEALTH_INPUT_TOPICS);
   const h = await startHealthScoring(root, {
     brokers: ctx.brokers, databaseUrl: ctx.databaseUrl, partitions: o.partitions, logDir: ctx.logDir, logName, extraEnv,
     profileDir: o.profile ? ctx.profileDir : undefined,
@@ -373,6 +441,7 @@ async function healthLatency(runId, o, ctx, { service, port, batch, kafka, admin
   };
   const env = { HEALTH_MIN_DELTA: '0' };
   const scenarios = {};
+  phase('event → cs.health.v1 latency');
   let h = await startHealth(o, ctx, admin, 'health-scoring-latency', env);
   try {
     const rate = TARGETS.health.ingestShare * batch.eventsPerSec;
@@ -387,6 +456,7 @@ async function healthLatency(runId, o, ctx, { service, port, batch, kafka, admin
         `health-scoring fell behind (${first.healthProcessedEventsPerSec.toLocaleString('en-US')} events/s applied under the load, ${first.healthAppliedPerSecDuringWait ?? '–'}/s with the load stopped,` +
           ` for ${first.eventsPerSecSent.toLocaleString('en-US')} sent): latency again at 70 % of what it applied`,
       );
+      phase('event → cs.health.v1 latency within capacity');
       h = await startHealth(o, ctx, admin, 'health-scoring-capacity', env);
       // Its throughput while it worked off the backlog with nothing else sent (else during the load).
       const capacity = Math.max(first.healthAppliedPerSecDuringWait ?? 0, first.healthProcessedEventsPerSec);
@@ -411,6 +481,7 @@ async function healthLatency(runId, o, ctx, { service, port, batch, kafka, admin
  * the API; then the COPY reference with the same rows.
  */
 async function healthBackfill(o, ctx, admin, stamp) {
+  phase('health-scoring backfill');
   const h = await startHealth(o, ctx, admin, 'health-scoring-backfill', {});
   const out = {};
   try {
@@ -428,6 +499,7 @@ async function healthBackfill(o, ctx, admin, stamp) {
     out.service = await stopHealth(h, admin);
   }
   log(`reference: COPY of ${o.accounts.toLocaleString('en-US')} account_health rows into an empty table`);
+  phase('reference: Postgres COPY');
   const copyFile = join(root, '.kizuna/bench', `copy-${stamp}.tsv`); // removed by copyReference, and here on Ctrl-C
   cleanups.push(async () => rmSync(copyFile, { force: true }));
   out.copy = await copyReference({ databaseUrl: ctx.databaseUrl, n: o.accounts, outDir: join(root, '.kizuna/bench'), stamp, log });
@@ -467,19 +539,37 @@ async function bench(o) {
   if (dropped) log(`dropped ${new URL(databaseUrl).pathname.slice(1)}; the service recreates it`);
   const kafkaInfo = await startBenchKafka(root, log);
   cleanups.push(() => stopBenchKafka(root, kafkaInfo).then(() => kafkaInfo.startedByUs && log('bench broker stopped')));
+  const timelineKafka = kafkaClient(kafkaInfo.brokers);
+  const timelineAdmin = timelineKafka.admin();
+  await timelineAdmin.connect();
+  timeline = startTimeline({ admin: timelineAdmin, topics: ALL_TOPICS, log: process.env.BENCH_DEBUG ? log : undefined });
+  if (kafkaInfo.startedByUs) timeline.watch('kafka broker', kafkaInfo.pid);
+  cleanups.push(async () => {
+    await timeline?.stop();
+    await timelineAdmin.disconnect();
+  });
 
   let fastify = {};
   if (!o.only) {
     log('reference: bare Fastify under the same load generator');
+    phase('reference: bare Fastify');
     fastify = await fastifyReference(runId, o, logDir);
   }
 
   log('ingestion service');
-  const ctx = { brokers: kafkaInfo.brokers, brokerPid: kafkaInfo.pid, databaseUrl, logDir, profileDir, pidNames: new Map() };
+  phase('ingestion start');
+  const ctx = { brokers: kafkaInfo.brokers, brokerPid: kafkaInfo.pid, databaseUrl, logDir, profileDir, pidNames: new Map(), partitions: o.partitions };
   if (wantHealth(o)) ctx.whileRunning = (running) => (ctx.pidNames.set(running.service.pid, 'ingestion'), healthLatency(runId, o, ctx, running));
+  if (wantEscalation(o)) ctx.escalationWhileRunning = (running) => escalationPipeline(runId, o, ctx, running);
   const svc = await measureService(runId, o, ctx);
 
   const { messageSample, kp } = o.only ? {} : await kafkaReference(runId, o, svc, kafkaInfo);
+  const escalation = svc.escalation;
+  if (escalation) {
+    escalation.log = Object.fromEntries(
+      ['escalation-routing', 'notification'].map((n) => [n, serviceLogSummary(join(logDir, `${n}.log`))]).filter(([, v]) => v.warn + v.error > 0 || v.samples.length),
+    );
+  }
 
   let health;
   if (wantHealth(o)) {
@@ -513,6 +603,8 @@ async function bench(o) {
     if (!files.length) log(`no .cpuprofile found in ${profileDir}`);
   }
 
+  const series = await timeline.stop();
+  timeline = undefined;
   const { batch, single } = svc;
   const result = {
     tool: 'tools/bench/run.mjs',
@@ -554,8 +646,14 @@ async function bench(o) {
       singleAcked: single && single.kafka.delta >= single.acceptedEvents,
       noErrors: [batch, single].filter(Boolean).every((s) => s.non2xx + s.errors + s.timeouts === 0),
       ...(health ? healthChecks(health, o.accounts) : {}),
+      ...(escalation ? escalationChecks(escalation) : {}),
     },
     ...(health ? { health } : {}),
+    ...(escalation ? { escalation } : {}),
+    // Peak RSS of every process the run started (sampled every second over the whole run; the
+    // per-scenario peaks above are sampled every 200 ms), and the series behind the chart.
+    peakRssMiB: series.peakRssMiB,
+    timeline: series,
     ...(profile ? { profile } : {}),
     logs: relative(root, logDir),
   };
@@ -575,14 +673,33 @@ function report(result, o) {
     if (pga) console.log(`${pga}\n`);
     for (const [name, l] of Object.entries(result.health.log ?? {})) if (l.error || l.warn) log(`${name} logged ${l.error} errors, ${l.warn} warnings${l.samples.length ? `, e.g. ${l.samples.join(' | ')}` : ''}`);
   }
+  if (result.escalation) {
+    console.log(`Ticket → escalation → e-mail:\n${escalationTextTable(result)}\n\nCPU during the scenario (% of one core):\n${escalationCpuTable(result)}\n`);
+    for (const [name, l] of Object.entries(result.escalation.log ?? {})) if (l.error || l.warn) log(`${name} logged ${l.error} errors, ${l.warn} warnings${l.samples.length ? `, e.g. ${l.samples.join(' | ')}` : ''}`);
+  }
+  if (result.timeline) console.log(`${runTextTable(result)}\n`);
+  console.log(`Every figure of the run, with its target:\n${summaryTextTable(result)}\n`);
+  const phases = result.timeline?.phases ?? [];
+  if (phases.length) log(`time per phase: ${phases.map((p) => `${p.label} ${Math.round(p.toSec - p.fromSec)} s`).join(', ')}`);
   for (const p of [].concat(profile ?? [])) console.log(`${formatProfile(p)}\n`);
   log(`result: ${result.resultFile}`);
   // Only a complete, unprofiled run describes the service (the CLI options also turn docs off).
   const complete = !result.profiled && result.reference?.kafkaProducerPerf && result.scenarios.batch && result.scenarios.single && (result.health || o.from);
   if (o.docs && complete) {
     const docPath = join(root, 'docs/benchmarks.md');
-    writeFileSync(docPath, markdownDoc(result, foundationSection(docPath)));
-    log('updated docs/benchmarks.md');
+    // The charts, generated from this result: lag and RSS over the run, throughput per scenario.
+    const chartDir = join(root, 'docs/bench');
+    mkdirSync(chartDir, { recursive: true });
+    const charts = {};
+    const title = `${result.mode} run of ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC at ${result.revision?.commit ?? '?'}`;
+    if (result.timeline?.samples?.length) {
+      writeFileSync(join(chartDir, 'timeline.svg'), timelineSvg(result.timeline, { title: `npm run bench: consumer lag and RSS over the ${title}` }));
+      charts.timeline = 'bench/timeline.svg';
+    }
+    writeFileSync(join(chartDir, 'throughput.svg'), barsSvg(throughputBars(result), { title: `Throughput per scenario (blue: services, red: references, green: health-scoring, orange: load beside the tickets), ${title}` }));
+    charts.throughput = 'bench/throughput.svg';
+    writeFileSync(docPath, markdownDoc(result, foundationSection(docPath), charts));
+    log(`updated docs/benchmarks.md and ${Object.values(charts).map((c) => `docs/${c}`).join(', ')}`);
   } else {
     log('docs/benchmarks.md not updated (--skip-docs, --profile, --only, or an incomplete result)');
   }
@@ -604,7 +721,8 @@ try {
   if (o.from) report(JSON.parse(readFileSync(resolve(o.from), 'utf8')), o);
   else await bench(o);
   await cleanup();
-  log(`done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  const total = Math.round((Date.now() - t0) / 1000);
+  if (!o.from) log(`done: total wall time ${Math.floor(total / 60)} min ${total % 60} s${o.quick && !o.only ? ` (quick run: should stay under 5 min, ${total < 300 ? 'it did' : 'it did NOT'})` : ''}`);
   process.exit(0);
 } catch (e) {
   // The message says what failed; the stack only helps when the bench itself is wrong.

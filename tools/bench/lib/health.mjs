@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, relative } from 'node:path';
-import { freePort, runCommand, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
+import { servicePort, runCommand, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
 import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
 import { signLocalToken } from '../../scripts/dev-auth.mjs';
 
@@ -48,25 +48,49 @@ export async function groupLag(admin, groupId, topics) {
 }
 
 /**
- * Moves the (stopped) group to the end of its input topics, so health-scoring starts with what is
- * sent from now on, not with the backlog the ingestion scenarios left on cs.product.v1.
+ * Moves the (stopped) group to the end of its input topics, so the service starts with what is
+ * sent from now on, not with the backlog the earlier scenarios left (e.g. on cs.product.v1).
+ * One member of the group joins for all topics at once and commits their end offsets (explicit
+ * offsets: kafkajs' resetOffsets commits the sentinel -1, which a consumer that subscribes
+ * fromBeginning, as the services do, reads as "from the beginning"). Not kafkajs' admin.setOffsets:
+ * it joins once per topic and waits for a fetch event that, on a busy broker, may never come.
  */
-export async function resetGroupToLatest(admin, groupId, topics) {
+export async function resetGroupToLatest(kafka, admin, groupId, topics) {
   const existing = new Set(await admin.listTopics());
-  for (const topic of topics.filter((t) => existing.has(t))) {
+  const wanted = topics.filter((t) => existing.has(t));
+  if (!wanted.length) return;
+  const ends = [];
+  for (const topic of wanted) {
     for (let attempt = 1; ; attempt++) {
       try {
-        // Explicit offsets: kafkajs' resetOffsets commits the sentinel -1, which a consumer that
-        // subscribes fromBeginning (as the services do) reads as "no offset": from the beginning.
-        const high = await admin.fetchTopicOffsets(topic);
-        await admin.setOffsets({ groupId, topic, partitions: high.map((p) => ({ partition: p.partition, offset: String(p.high) })) });
+        for (const p of await admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: p.partition, offset: String(p.high) });
         break;
       } catch (e) {
-        // The group may still have a member for a moment after the service stopped.
-        if (attempt >= 20) throw new Error(`could not move ${groupId} to the end of ${topic}: ${e.message}`);
-        await sleep(1000);
+        if (attempt >= 20) throw new Error(`end offsets of ${topic}: ${e.message}`);
+        await sleep(500);
       }
     }
+  }
+  for (let attempt = 1; ; attempt++) {
+    // The group may still have a member for a moment after the service stopped.
+    const { groups } = await admin.describeGroups([groupId]);
+    if (!groups[0]?.members?.length) break;
+    if (attempt >= 30) throw new Error(`could not move ${groupId} to the end of its topics: it still has ${groups[0].members.length} member(s)`);
+    await sleep(1000);
+  }
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10000, rebalanceTimeout: 10000, retry: { retries: 3 } });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: wanted, fromBeginning: false });
+    let joined;
+    const join = new Promise((resolve) => (joined = resolve));
+    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    await consumer.run({ autoCommit: false, eachBatch: async () => undefined });
+    consumer.pause(wanted.map((topic) => ({ topic })));
+    await Promise.race([join, sleep(60000).then(() => Promise.reject(new Error(`${groupId} did not join within 60 s`)))]);
+    await consumer.commitOffsets(ends);
+  } finally {
+    await consumer.disconnect();
   }
 }
 
@@ -86,7 +110,7 @@ export async function waitForStableGroup(admin, groupId, timeoutMs = 60000) {
 
 /** Starts `node dist/apps/health-scoring/src/main.js` against the bench broker and database. */
 export async function startHealthScoring(root, { brokers, databaseUrl, partitions, logDir, logName, extraEnv = {}, profileDir }) {
-  const port = await freePort();
+  const port = await servicePort();
   const env = {
     ...process.env,
     PORT: String(port),

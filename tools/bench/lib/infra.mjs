@@ -9,7 +9,19 @@ const require = createRequire(import.meta.url);
 const { Kafka, logLevel } = require('kafkajs');
 const pg = require('pg');
 
-export const BENCH_KAFKA = { port: 39092, controllerPort: 39093, dataDir: '.kizuna/kafka-bench' };
+/**
+ * The bench broker: 127.0.0.1:39092 (controller 39093, storage .kizuna/kafka-bench) unless
+ * BENCH_KAFKA_PORT / BENCH_KAFKA_CONTROLLER_PORT say otherwise (another port gets its own storage
+ * directory), so that two checkouts can bench at the same time.
+ */
+export const BENCH_KAFKA = (() => {
+  const port = Number(process.env.BENCH_KAFKA_PORT ?? 39092);
+  const controllerPort = Number(process.env.BENCH_KAFKA_CONTROLLER_PORT ?? port + 1);
+  for (const [name, v] of [['BENCH_KAFKA_PORT', port], ['BENCH_KAFKA_CONTROLLER_PORT', controllerPort]]) {
+    if (!Number.isInteger(v) || v < 1 || v > 65535) throw new Error(`${name} must be a TCP port, got ${v}`);
+  }
+  return { port, controllerPort, dataDir: port === 39092 ? '.kizuna/kafka-bench' : `.kizuna/kafka-bench-${port}` };
+})();
 
 function kafkaEnv(root) {
   return {
@@ -23,7 +35,7 @@ function kafkaEnv(root) {
 const kafkaSh = (root, cmd) => runCommand('bash', [join(root, 'infra/kafka/kafka.sh'), cmd], { env: kafkaEnv(root), cwd: root, allowFailure: true });
 
 /**
- * Starts the bench broker on 127.0.0.1:39092 (fresh storage) unless it already runs.
+ * Starts the bench broker on 127.0.0.1:BENCH_KAFKA.port (fresh storage) unless it already runs.
  * Returns { brokers, startedByUs, pid }. With KAFKA_BROKERS set, that cluster is used as is.
  */
 export async function startBenchKafka(root, log) {
@@ -50,7 +62,8 @@ function brokerPid(root) {
   return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) || undefined : undefined;
 }
 
-export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kizuna_bench';
+/** postgres://postgres@127.0.0.1:5432/kizuna_bench, or the database named by BENCH_DATABASE. */
+export const DEFAULT_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${encodeURIComponent(process.env.BENCH_DATABASE ?? 'kizuna_bench')}`;
 
 /**
  * Drops the bench database so each run starts without last run's dedup rows (the service
@@ -91,8 +104,16 @@ export function kafkaClient(brokers) {
 
 /** Messages on a topic: the sum of the partitions' high watermarks. */
 export async function topicMessageCount(admin, topic) {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+    } catch (e) {
+      // A topic the service has just created: its leader may not be known to this client yet.
+      if (attempt >= 20 || !/leader|metadata|does not host|unknown topic/i.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 export async function ensureTopic(admin, topic, partitions) {

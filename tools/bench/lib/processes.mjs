@@ -4,9 +4,16 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 
 const running = new Set();
+const startListeners = new Set();
+
+/** Calls fn(entry) for every long-running process started from now on (not for runCommand's). Returns an unsubscribe. */
+export function onProcessStart(fn) {
+  startListeners.add(fn);
+  return () => startListeners.delete(fn);
+}
 
 /** Starts a long-running child whose stdout/stderr go to logFile. */
-export function startProcess(name, cmd, args, { env = process.env, cwd, logFile, capture = false } = {}) {
+export function startProcess(name, cmd, args, { env = process.env, cwd, logFile, capture = false, command = false } = {}) {
   const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (logFile) {
     const out = createWriteStream(logFile, { flags: 'a' });
@@ -22,6 +29,7 @@ export function startProcess(name, cmd, args, { env = process.env, cwd, logFile,
     child.once('exit', (code, signal) => resolve({ code, signal }));
   }).finally(() => running.delete(entry));
   running.add(entry);
+  if (!command && child.pid) for (const fn of startListeners) fn(entry);
   return entry;
 }
 
@@ -43,7 +51,7 @@ export const stopAllProcesses = () => Promise.all([...running].map((e) => stopPr
 
 /** Runs a command to completion, collecting its output. Rejects on a non-zero exit unless allowFailure. */
 export function runCommand(cmd, args, { env = process.env, cwd, allowFailure = false, onLine } = {}) {
-  const entry = startProcess(cmd, cmd, args, { env, cwd, capture: true });
+  const entry = startProcess(cmd, cmd, args, { env, cwd, capture: true, command: true });
   let stdout = '';
   let stderr = '';
   entry.child.stdout.on('data', (d) => {
@@ -79,6 +87,30 @@ export async function waitForHttp(url, entry, timeoutMs = 60000) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const canListen = (port) =>
+  new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+
+let nextBasePort;
+/**
+ * A port for a service or server the bench starts: the next free one from BENCH_BASE_PORT upwards
+ * when that is set (two checkouts benching at once keep to their own ranges), else any free port.
+ */
+export async function servicePort() {
+  const base = process.env.BENCH_BASE_PORT;
+  if (!base) return freePort();
+  if (!/^\d+$/.test(base) || Number(base) < 1024 || Number(base) > 65000) throw new Error(`BENCH_BASE_PORT must be a port between 1024 and 65000, got ${base}`);
+  nextBasePort ??= Number(base);
+  for (let i = 0; i < 200; i++) {
+    const port = nextBasePort++;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${base}..${nextBasePort - 1} (BENCH_BASE_PORT)`);
+}
 
 /** A TCP port nobody listens on right now. */
 export function freePort() {

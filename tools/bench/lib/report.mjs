@@ -8,6 +8,9 @@ export const TARGETS = {
   // The health-scoring issue: event → cs.health.v1 p99 ≤ 250 ms (must ≤ 1 s) at 70 % of the sustained
   // ingest rate; backfill of 1,000,000 accounts ≤ 20 s (must ≤ 60 s).
   health: { ingestShare: 0.7, latencyP99Ms: 250, latencyP99MustMs: 1000, backfillAccounts: 1000000, backfillSeconds: 20, backfillMustSeconds: 60 },
+  // The escalation-routing issue: ticket webhook accepted → escalation assigned event on Kafka p99 ≤ 300 ms at the
+  // sustained ingest rate; the notification issue: escalation assigned → e-mail accepted by SMTP p99 ≤ 500 ms.
+  escalation: { assignedP99Ms: 300, emailP99Ms: 500 },
 };
 
 const n = (x) => (x === undefined || x === null || Number.isNaN(x) ? '–' : Math.round(x).toLocaleString('en-US'));
@@ -355,13 +358,17 @@ function healthSection(r) {
 
 const HEALTH_INPUT_TOPICS_TEXT = '`cs.product.v1`, `cs.directory.v1`, `cs.support.v1`, `cs.survey.v1`, `cs.billing.v1`';
 
-export function markdownDoc(r, foundation) {
+export function markdownDoc(r, foundation, charts) {
   const m = r.machine;
   const s = r.settings;
   const kp = r.reference.kafkaProducerPerf;
   const sample = r.reference.messageSample;
   const lines = [
     '# Benchmarks',
+    '',
+    `Every figure of one \`${r.command}\` run (${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cores} cores${r.machine.backgroundBusyPct > 25 ? `, the machine already ${r.machine.backgroundBusyPct} % busy before the run: other work lowered every figure` : ''}); the sections below say how each is measured.`,
+    '',
+    summaryTextTable(r, { markdown: true }),
     '',
     '## Ingestion service (`npm run bench`)',
     '',
@@ -403,6 +410,249 @@ export function markdownDoc(r, foundation) {
     '',
   );
   if (r.health) lines.push(healthSection(r));
+  if (r.escalation) lines.push(escalationSection(r));
+  if (r.timeline) lines.push(runSection(r, charts));
   if (foundation) lines.push(foundation, '');
   return lines.join('\n');
 }
+
+// --- ticket → escalation → e-mail ----------------------------------------------------------------
+
+const E = TARGETS.escalation;
+const within = (l, limit) => l?.p99 !== null && l?.p99 !== undefined && l.p99 <= limit;
+
+export function escalationChecks(e) {
+  return {
+    escalationAssignedP99: within(e.ticketToAssignedMs, E.assignedP99Ms),
+    escalationAllAssigned: e.tickets.accepted > 0 && e.assignedMatched === e.tickets.accepted,
+    notificationEmailP99: within(e.assignedToEmailMs, E.emailP99Ms),
+    notificationAllEmailed: e.assignedMatched > 0 && e.emailsMatched === e.assignedMatched,
+  };
+}
+
+const pcts = (l, waited) => {
+  const f = (x) => (x === null || x === undefined ? `> ${waited} s` : `${n(x)} ms`);
+  return l ? `${f(l.p50)} / ${f(l.p95)} / ${f(l.p99)} (max seen ${l.max === null ? '–' : `${n(l.max)} ms`})` : '–';
+};
+
+export function escalationRows(r) {
+  const e = r.escalation;
+  if (!e) return [];
+  return [...escalationScenarioRows(e, { main: true }), ...(e.withinCapacity ? escalationScenarioRows(e.withinCapacity, { main: false }) : [])];
+}
+
+function escalationScenarioRows(e, { main }) {
+  const s = e.settings;
+  const target = (t) => (main ? t : 'report');
+  const result = (ok) => (main ? passFail(ok) : '');
+  const w = e.waitAfterSendingSec;
+  const lagEnd = Object.entries(e.consumerLag.atEndOfSending).map(([g, v]) => `${g} ${n(v)}`).join(', ');
+  const lagAfter = Object.entries(e.consumerLag.afterWait).map(([g, v]) => `${g} ${n(v)}`).join(', ');
+  return [
+    [
+      `${main ? '' : 'within capacity: '}ticket answered 2xx → cs.escalation.assigned.v1 on Kafka, p50 / p95 / p99 (${s.ticketsPerSec} tickets/s, ${n(e.product.eventsPerSecSent)} product events/s on /v1/batch)`,
+      pcts(e.ticketToAssignedMs, w),
+      target(`p99 ≤ ${n(E.assignedP99Ms)} ms`),
+      result(within(e.ticketToAssignedMs, E.assignedP99Ms)),
+      `from the send of the ticket: ${pcts(e.ticketSendToAssignedMs, w)}; ticket HTTP answer p50 / p99 ${n(e.tickets.httpMs.p50)} / ${n(e.tickets.httpMs.p99)} ms`,
+      `product load ${pct(e.product.eventsPerSecSent, s.productEventsPerSec)} of the planned ${n(s.productEventsPerSec)} events/s (${s.productRateSource})`,
+    ],
+    [
+      '    assigned events seen for the accepted tickets',
+      `${n(e.assignedMatched)} of ${n(e.tickets.accepted)} (waited ${w} s after sending; ${e.assigneesUsed} CSMs of ${s.csms} got one)`,
+      target('all'),
+      result(e.tickets.accepted > 0 && e.assignedMatched === e.tickets.accepted),
+      e.tickets.failed || e.product.failed ? `${n(e.tickets.failed)} tickets, ${n(e.product.failed)} product events not accepted` : '',
+      '',
+    ],
+    [
+      `${main ? '' : 'within capacity: '}cs.escalation.assigned.v1 (record timestamp) → e-mail accepted by SMTP (end of DATA), p50 / p95 / p99`,
+      pcts(e.assignedToEmailMs, w),
+      target(`p99 ≤ ${n(E.emailP99Ms)} ms`),
+      result(within(e.assignedToEmailMs, E.emailP99Ms)),
+      `from the bench reading the assigned event: ${pcts(e.assignedReadToEmailMs, w)}`,
+      `ticket answered → e-mail p50 / p99 ${e.ticketToEmailMs.p50 === null ? `> ${w} s` : `${n(e.ticketToEmailMs.p50)} ms`} / ${e.ticketToEmailMs.p99 === null ? `> ${w} s` : `${n(e.ticketToEmailMs.p99)} ms`}`,
+    ],
+    ['    e-mails accepted for the assigned events', `${n(e.emailsMatched)} of ${n(e.assignedMatched)} (${n(e.smtp.messages)} messages at the SMTP server)`, target('all'), result(e.assignedMatched > 0 && e.emailsMatched === e.assignedMatched), '', ''],
+    [
+      '    lag of escalation-routing / notification',
+      `at end of sending: ${lagEnd}; after the wait: ${lagAfter}`,
+      'report',
+      '',
+      e.consumedPerSec ? `consumed during the window (committed offsets): ${Object.entries(e.consumedPerSec).map(([g, v]) => `${g} ${n(v)}/s`).join(', ')}` : '',
+      '',
+    ],
+    [
+      '    RSS peak during the scenario',
+      `escalation-routing ${n(e.rssPeakMiB.escalationRouting)} MiB, notification ${n(e.rssPeakMiB.notification)} MiB`,
+      'report',
+      '',
+      '',
+      '',
+    ],
+  ];
+}
+
+export const escalationTextTable = (r, opts) => table(HEAD, escalationRows(r), opts);
+
+export function escalationCpuTable(r, opts) {
+  const e = r.escalation;
+  if (!e?.cpu) return '';
+  const pc = (v) => (v === undefined ? '–' : `${v} %`);
+  const head = ['scenario', 'ingestion', 'escalation-routing', 'notification', 'Kafka broker', 'Postgres', 'bench (load + reader + SMTP)', 'other', 'machine busy'];
+  const row = (name, c) => [name, pc(c.ingestion), pc(c.escalation), pc(c.notification), pc(c.broker), pc(c.postgres), pc(c.loadgen), pc(c.other), pc(c.machineBusy)];
+  const body = [row('ticket → escalation → e-mail', e.cpu.percentOfOneCore)];
+  if (e.withinCapacity?.cpu) body.push(row('the same within capacity', e.withinCapacity.cpu.percentOfOneCore));
+  return table(head, body, opts);
+}
+
+// --- the whole run: peak RSS per service, consumer lag over time -----------------------------------
+
+/** Per consumer group: samples with members, max lag, lag at its last sample. */
+export function lagSummary(r) {
+  const samples = r.timeline?.samples ?? [];
+  const out = {};
+  for (const s of samples) {
+    for (const [g, v] of Object.entries(s.lag ?? {})) {
+      const x = (out[g] ??= { samples: 0, max: 0, maxAt: 0, last: 0, phaseOfMax: null });
+      x.samples++;
+      if (v > x.max) Object.assign(x, { max: v, maxAt: s.t, phaseOfMax: s.phase });
+      x.last = v;
+    }
+  }
+  return out;
+}
+
+export function runRows(r) {
+  const rows = [];
+  for (const [svc, mib] of Object.entries(r.peakRssMiB ?? {}).sort()) rows.push([`peak RSS: ${svc}`, `${n(mib)} MiB`, 'report', '', svc === 'hello-fastify' ? 'reference' : '', '']);
+  for (const [g, x] of Object.entries(lagSummary(r)).sort()) {
+    rows.push([`consumer lag: ${g}`, `max ${n(x.max)} at ${n(x.maxAt)} s (${x.phaseOfMax ?? '–'}), last ${n(x.last)}; ${x.samples} samples`, 'report', '', '', '']);
+  }
+  return rows;
+}
+
+export const runTextTable = (r, opts) => table(['whole run (sampled every second)', 'measured', 'target', 'result', 'note', ''], runRows(r), opts);
+
+/** [label, value, unit, colour group] for the throughput chart. */
+export function throughputBars(r) {
+  const b = [];
+  const { batch, single } = r.scenarios;
+  const ref = r.reference;
+  if (ref.fastifyBatch) b.push(['bare Fastify, batch body (events/s)', ref.fastifyBatch.eventsPerSec, 'events/s', 1]);
+  if (batch) b.push(['ingestion POST /v1/batch (events/s)', batch.eventsPerSec, 'events/s', 0]);
+  if (ref.kafkaProducerPerf) b.push(['Kafka ProducerPerformance (records/s)', ref.kafkaProducerPerf.recordsPerSec, 'records/s', 1]);
+  if (ref.fastifySingle) b.push(['bare Fastify, single body (requests/s)', ref.fastifySingle.eventsPerSec, 'requests/s', 1]);
+  if (single) b.push(['ingestion POST /v1/track (events/s)', single.eventsPerSec, 'events/s', 0]);
+  const hl = r.health?.latency?.atIngestShare;
+  if (hl) b.push(['health-scoring applied, 70 % load (events/s)', hl.healthProcessedEventsPerSec, 'events/s', 2]);
+  const bf = r.health?.backfill;
+  if (bf) b.push(['health-scoring backfill (accounts/s)', bf.accountsPerSec, 'accounts/s', 2]);
+  if (r.health?.copy) b.push(['Postgres COPY of the same rows (rows/s)', r.health.copy.rowsPerSec, 'rows/s', 1]);
+  const e = r.escalation;
+  if (e) b.push(['product events beside the tickets (events/s)', e.product.eventsPerSecSent, 'events/s', 3]);
+  return b;
+}
+
+function escalationSection(r) {
+  const e = r.escalation;
+  const s = e.settings;
+  return [
+    '## Ticket → escalation → e-mail',
+    '',
+    `Same run, after the health-scoring latency scenarios, with the ingestion service of the run still up (health-scoring not running).`,
+    '',
+    escalationTextTable(r, { markdown: true }),
+    '',
+    'Where the CPU went (% of one core):',
+    '',
+    escalationCpuTable(r, { markdown: true }),
+    '',
+    '### How it is measured',
+    '',
+    `- escalation-routing and notification run as built (\`node dist/apps/<service>/src/main.js\`, \`LOG_LEVEL=warn\`, same broker, database and partitions; escalation-routing with \`ESCALATION_SLA_SWEEP_INTERVAL_MS=3600000\`, notification with ${Object.entries(s.notificationEnv ?? {}).map(([k, v]) => `\`${k}=${v}\``).join(', ')}), their groups moved to the end of every topic before they start. notification sends to an SMTP server in the bench process (\`smtp-server\`).`,
+    `- The roster is configured through escalation-routing's admin API (an admin token signed with the development key): one team on duty around the clock and ${s.csms} CSMs with room for 10,000 escalations each.`,
+    `- For ${s.warmupSec} s (warm-up, not measured) and then ${s.durationSec} s, the bench posts ${s.ticketsPerSec} tickets/s to \`POST /v1/support/tickets\` (each for a new account, status open, priority high, the agent's "needs CS" flag set: each opens one agent-flagged escalation, routed to the least-loaded CSM) while \`POST /v1/batch\` carries ${n(s.productEventsPerSec)} product events/s in batches of ${s.batchSize} (${s.productRateSource}), both paced (open model). escalation-routing reads every topic, so it works through the product events too.`,
+    '- A kafkajs consumer in the bench reads `cs.escalation.v1`; an assigned event ties back to its ticket by its key (the account). Ticket latency = arrival of the assigned event − the 2xx answer of the ticket call (and − the send), on the bench\'s monotonic clock.',
+    '- E-mail latency = the moment the SMTP server accepted the message (end of DATA) − the Kafka record timestamp of the assigned event (set by escalation-routing\'s producer, same machine clock), tied together by the subject ("Escalation assigned: <account>"). Also shown from the moment the bench read the assigned event.',
+    `- Whatever is not seen within ${e.waitAfterSendingSec} s after sending stopped counts as slower than any seen ("> wait").`,
+    ...(e.withinCapacity
+      ? [`- escalation-routing or notification did not keep up with ${n(e.product.eventsPerSecSent)} product events/s (tickets unseen, or more than a second's worth of lag left), so the same ran again (services restarted, groups moved to the end) with ${n(e.withinCapacity.product.eventsPerSecSent)} product events/s (${e.withinCapacity.settings.productRateSource}): the latencies within capacity.`]
+      : []),
+    '',
+    'Commands: `npm run bench -- --only escalation` (measures /v1/batch first for the rate; `--tickets-per-sec`, `--csms`, `--escalation-ingest-share`), `npm run bench:notification` (the same).',
+    '',
+  ].join('\n');
+}
+
+function runSection(r, charts) {
+  const lines = [
+    '## The whole run: RSS per service, consumer lag over time',
+    '',
+    `Every second over the whole run (${n(r.timeline?.samples?.length)} samples): the RSS of every process the bench started (summed over a service's processes), and the lag of every consumer group with members (Σ high watermark − committed offset over the platform's topics). The series are in the result JSON (\`timeline\`).`,
+    '',
+    runTextTable(r, { markdown: true }),
+    '',
+  ];
+  if (charts?.timeline) lines.push(`![Consumer lag and RSS over the run](${charts.timeline})`, '');
+  if (charts?.throughput) lines.push(`![Throughput per scenario](${charts.throughput})`, '');
+  if (charts) lines.push('Both charts are generated by the bench from this run\'s result (`tools/bench/lib/svg.mjs`).', '');
+  return lines.join('\n');
+}
+
+// --- every figure of the issue in one table --------------------------------------------------------
+
+/**
+ * The figures the benchmark issue asks for, one row each: [figure, measured, target, result, reference
+ * (same run), ratio]; the detailed tables above have the how and the why.
+ */
+export function summaryRows(r) {
+  const out = [];
+  const { batch, single } = r.scenarios ?? {};
+  const ref = r.reference ?? {};
+  const kp = ref.kafkaProducerPerf;
+  const c = r.checks ?? {};
+  const lat = (l) => (l ? `${l.p50 === null ? '> wait' : `${n(l.p50)} ms`} / ${l.p95 === null ? '> wait' : `${n(l.p95)} ms`} / ${l.p99 === null ? '> wait' : `${n(l.p99)} ms`}` : '–');
+  if (batch) {
+    out.push(['sustained ingest, batched (POST /v1/batch)', `${n(batch.eventsPerSec)} events/s`, `≥ ${n(TARGETS.batchEventsPerSec)} events/s`, passFail(c.batchThroughput && c.batchAcked),
+      kp ? `Kafka ProducerPerformance ${n(kp.recordsPerSec)} records/s; bare Fastify ${n(ref.fastifyBatch?.eventsPerSec)} events/s` : `bare Fastify ${n(ref.fastifyBatch?.eventsPerSec)} events/s`,
+      `${pct(batch.eventsPerSec, kp?.recordsPerSec)} of Kafka, ${pct(batch.eventsPerSec, ref.fastifyBatch?.eventsPerSec)} of Fastify`]);
+  }
+  if (single) {
+    out.push(['sustained ingest, single (POST /v1/track)', `${n(single.eventsPerSec)} events/s`, `≥ ${n(TARGETS.singleEventsPerSec)} events/s`, passFail(c.singleThroughput && c.singleAcked),
+      `bare Fastify ${n(ref.fastifySingle?.eventsPerSec)} requests/s`, `${pct(single.eventsPerSec, ref.fastifySingle?.eventsPerSec)} of Fastify`]);
+  }
+  const h = r.health;
+  if (h?.latency?.atIngestShare) {
+    const a = h.latency.atIngestShare;
+    out.push([`event → health change p50 / p95 / p99 (${n(a.eventsPerSecSent)} events/s)`, lat(a.latencyMs), `p99 ≤ ${n(TARGETS.health.latencyP99Ms)} ms`, passFail(c.healthLatencyP99),
+      `HTTP answer p50 / p99 ${n(a.httpLatencyMs?.p50)} / ${n(a.httpLatencyMs?.p99)} ms`, '']);
+  }
+  const e = r.escalation;
+  if (e) {
+    out.push([`ticket → escalation assigned p50 / p95 / p99 (${n(e.product.eventsPerSecSent)} product events/s beside)`, lat(e.ticketToAssignedMs), `p99 ≤ ${n(TARGETS.escalation.assignedP99Ms)} ms`,
+      passFail(c.escalationAssignedP99), `ticket HTTP answer p50 / p99 ${n(e.tickets.httpMs.p50)} / ${n(e.tickets.httpMs.p99)} ms`, '']);
+    out.push(['escalation assigned → e-mail accepted by SMTP p50 / p95 / p99', lat(e.assignedToEmailMs), `p99 ≤ ${n(TARGETS.escalation.emailP99Ms)} ms`, passFail(c.notificationEmailP99), '', '']);
+    const w = e.withinCapacity;
+    if (w) {
+      out.push([`  within capacity (${n(w.product.eventsPerSecSent)} product events/s): ticket → assigned; assigned → e-mail`, `${lat(w.ticketToAssignedMs)}; ${lat(w.assignedToEmailMs)}`, 'report', '', '', '']);
+    }
+  }
+  if (h?.backfill) {
+    const accounts = r.settings?.healthAccounts ?? h.settings?.accounts;
+    const t = backfillTargets(accounts);
+    const bf = h.backfill;
+    const secs = backfillSeconds(bf);
+    out.push([`backfill of ${n(accounts)} accounts`, bf.status === 'done' ? `${bf.seconds} s` : `${bf.status}, ~${n(secs)} s extrapolated`, `≤ ${fmtSec(t.seconds)} s${t.scaled ? ' (scaled)' : ''}`, passFail(c.healthBackfill),
+      h.copy ? `Postgres COPY of the same rows ${h.copy.seconds} s` : '', h.copy && secs ? `${Math.round((secs / h.copy.seconds) * 10) / 10} × COPY` : '']);
+  }
+  const rss = Object.entries(r.peakRssMiB ?? {}).filter(([k]) => k !== 'hello-fastify').sort();
+  if (rss.length) out.push(['peak RSS per service', rss.map(([k, v]) => `${k} ${n(v)} MiB`).join(', '), 'report', '', `bare Fastify ${n(r.peakRssMiB['hello-fastify'] ?? ref.fastifyPeakRssMiB)} MiB`, '']);
+  const lag = lagSummary(r);
+  if (Object.keys(lag).length) {
+    out.push(['consumer lag over time (max per group; every second in the JSON and the chart)', Object.entries(lag).sort().map(([g, x]) => `${g} ${n(x.max)}`).join(', '), 'report', '', '', '']);
+  }
+  return out;
+}
+
+export const summaryTextTable = (r, opts) => table(['figure', 'measured', 'target', 'result', 'reference (same run)', 'ratio'], summaryRows(r), opts);

@@ -35,12 +35,21 @@ const allPids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Nu
 
 /** The process and all its descendants. */
 export function processTree(rootPid) {
+  return processTrees([rootPid]).get(rootPid);
+}
+
+/** Several process trees from one pass over /proc: Map rootPid → [rootPid, ...descendants]. */
+export function processTrees(rootPids) {
   const children = new Map();
   for (const pid of allPids()) {
     const ppid = Number(statFields(pid)?.[1]);
     if (!children.has(ppid)) children.set(ppid, []);
     children.get(ppid).push(pid);
   }
+  return new Map(rootPids.map((pid) => [pid, descendants(children, pid)]));
+}
+
+function descendants(children, rootPid) {
   const out = [];
   for (const queue = [rootPid]; queue.length; ) {
     const pid = queue.shift();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
-import { OnEvent, OutboxRelay, type MessageContext } from '@kizuna/shared/messaging';
+import { OnEvent, OnEventBatch, OutboxRelay, type BatchItem, type MessageContext } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth, queryRows } from '@kizuna/shared/persistence';
 import { AccountContextRow, SupportContact } from '@kizuna/escalation-routing/data-access';
 import { isExpansionProductEvent, type IncomingSignal } from '@kizuna/escalation-routing/domain';
@@ -131,12 +131,21 @@ export class EscalationSignalsConsumer {
     );
   }
 
-  /** Only expansion signals matter here: every other product event is skipped without touching the database. */
-  @OnEvent('cs.product.track.v1')
-  async onTrack(e: CloudEvent<'cs.product.track.v1'>, ctx: MessageContext): Promise<void> {
-    if (!isExpansionProductEvent(await this.rules.current(), e.data.event)) return;
-    const signal: IncomingSignal = { kind: 'product', ref: `${e.data.sourceId}:${e.data.messageId}`, event: e.data.event ?? '', at: new Date(e.data.timestamp) };
-    return this.apply(e, ctx, (m) => this.engine.applySignal(m, e.subject, signal));
+  /**
+   * Only expansion signals matter here: every other product event is skipped without touching the
+   * database. Runs of consecutive product events of a partition come at once (one consumer span per
+   * run instead of one per event: the product stream is most of what this service reads); each
+   * expansion signal is applied in order in its own inbox transaction, so a run retried one event at
+   * a time after a failure applies nothing twice.
+   */
+  @OnEventBatch('cs.product.track.v1')
+  async onTracks(items: BatchItem<'cs.product.track.v1'>[]): Promise<void> {
+    const rules = await this.rules.current();
+    for (const { event: e, ctx } of items) {
+      if (!isExpansionProductEvent(rules, e.data.event)) continue;
+      const signal: IncomingSignal = { kind: 'product', ref: `${e.data.sourceId}:${e.data.messageId}`, event: e.data.event ?? '', at: new Date(e.data.timestamp) };
+      await this.apply(e, ctx, (m) => this.engine.applySignal(m, e.subject, signal));
+    }
   }
 
   @OnEvent('cs.survey.answered.v1')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { CloudEvent } from '@kizuna/shared/contracts';
-import { OnEvent, type MessageContext } from '@kizuna/shared/messaging';
+import { OnEvent, OnEventBatch, type BatchItem, type MessageContext } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth } from '@kizuna/shared/persistence';
 import { AccountContact, AccountDirectory, AccountFeatureUse } from '@kizuna/notification/data-access';
 import { noticesFor, ruleSet, type AccountFacts } from '@kizuna/notification/domain';
@@ -114,15 +114,43 @@ export class NotificationSignalsConsumer {
     });
   }
 
-  /** Features used (feature-adoption plays): a naturally idempotent upsert, no inbox row per product event. */
-  @OnEvent('cs.product.track.v1')
-  async onTrack(e: CloudEvent<'cs.product.track.v1'>, _ctx: MessageContext): Promise<void> {
+  /**
+   * Features used (feature-adoption plays): a run of consecutive product events of a partition in one
+   * transaction, merged per account and per (account, feature) first (the earliest time wins, as one
+   * event at a time would leave it), then two multi-row upserts in key order, so that runs of other
+   * partitions lock the same rows in the same order. Naturally idempotent: no inbox row per product
+   * event. One transaction per event could not keep up with the product stream, and the escalation
+   * events behind it in the same fetches waited for it.
+   */
+  @OnEventBatch('cs.product.track.v1')
+  async onTracks(items: BatchItem<'cs.product.track.v1'>[]): Promise<void> {
+    const firstSeen = new Map<string, number>();
+    const firstUse = new Map<string, { accountId: string; feature: string | undefined; at: number }>();
+    for (const { event: e } of items) {
+      const at = new Date(e.data.timestamp).getTime();
+      firstSeen.set(e.subject, Math.min(at, firstSeen.get(e.subject) ?? at));
+      const key = `${e.subject}\u0000${e.data.event}`;
+      const use = firstUse.get(key);
+      if (!use || at < use.at) firstUse.set(key, { accountId: e.subject, feature: e.data.event, at });
+    }
+    if (!firstSeen.size) return;
+    const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    const accounts = [...firstSeen.keys()].sort(byKey);
+    const uses = [...firstUse.values()].sort((a, b) => byKey(a.accountId, b.accountId) || byKey(a.feature ?? '', b.feature ?? ''));
     await this.ds.transaction(async (m) => {
-      await this.upsertAccount(m, e.subject, e.data.timestamp, {});
+      const t = tableOf(m, AccountDirectory);
       await m.query(
-        `INSERT INTO ${tableOf(m, AccountFeatureUse)} (account_id, feature, first_used_at) VALUES ($1, $2, $3)
-         ON CONFLICT (account_id, feature) DO UPDATE SET first_used_at = LEAST(${tableOf(m, AccountFeatureUse)}.first_used_at, EXCLUDED.first_used_at)`,
-        [e.subject, e.data.event, new Date(e.data.timestamp)],
+        `INSERT INTO ${t} (account_id, first_seen_at, touch_model, segments)
+         SELECT a, s, NULL, '{}' FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS u(a, s, i) ORDER BY i
+         ON CONFLICT (account_id) DO UPDATE SET first_seen_at = LEAST(${t}.first_seen_at, EXCLUDED.first_seen_at)`,
+        [accounts, accounts.map((a) => new Date(firstSeen.get(a) as number))],
+      );
+      const f = tableOf(m, AccountFeatureUse);
+      await m.query(
+        `INSERT INTO ${f} (account_id, feature, first_used_at)
+         SELECT a, x, s FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(a, x, s, i) ORDER BY i
+         ON CONFLICT (account_id, feature) DO UPDATE SET first_used_at = LEAST(${f}.first_used_at, EXCLUDED.first_used_at)`,
+        [uses.map((u) => u.accountId), uses.map((u) => u.feature), uses.map((u) => new Date(u.at))],
       );
     });
   }

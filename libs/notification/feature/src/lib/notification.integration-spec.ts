@@ -500,6 +500,38 @@ describe('notification service', () => {
     expect(mailsTo(admins[adopted] as string)).toHaveLength(0);
   });
 
+  it('keeps the first use of each feature and the first sight of each account from a run of product events, whatever their order', async () => {
+    const [one, two] = [account(), account()];
+    const day = (d: number) => new Date(Date.UTC(2026, 0, d)).toISOString();
+    const track = (acc: string, n: number, feature: string, at: string) =>
+      event('cs.product.track.v1', acc, { kind: 'track', sourceId: 'app', messageId: `run-${acc}-${n}`, accountId: acc, userId: 'u', event: feature, properties: {}, timestamp: at, receivedAt: at });
+    // One send: consecutive messages of a partition, handled as one run; the later times come first.
+    await send(
+      track(one, 1, 'Report Shared', day(9)), track(two, 2, 'Report Shared', day(8)), track(one, 3, 'Report Shared', day(3)),
+      track(one, 4, 'Dashboard Viewed', day(5)), track(two, 5, 'Report Shared', day(4)), track(one, 6, 'Report Shared', day(7)),
+    );
+    const ds = app.get(DataSource);
+    const uses = await waitFor('the features used', async () => {
+      const rows: { account_id: string; feature: string; first_used_at: Date }[] = await ds.query(
+        'SELECT account_id, feature, first_used_at FROM notification.account_feature_use WHERE account_id = ANY($1) ORDER BY account_id, feature', [[one, two]],
+      );
+      return rows.length === 3 ? rows : undefined;
+    });
+    expect(uses.map((r) => [r.account_id, r.feature, r.first_used_at.toISOString()])).toEqual(
+      [[one, 'Dashboard Viewed', day(5)], [one, 'Report Shared', day(3)], [two, 'Report Shared', day(4)]].sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
+    );
+    const seen: { account_id: string; first_seen_at: Date }[] = await ds.query('SELECT account_id, first_seen_at FROM notification.account_directory WHERE account_id = ANY($1)', [[one, two]]);
+    expect(Object.fromEntries(seen.map((r) => [r.account_id, r.first_seen_at.toISOString()]))).toEqual({ [one]: day(3), [two]: day(4) });
+    // A later event with an earlier time still wins; a later time changes nothing (same partition, in order).
+    await send(track(one, 7, 'Dashboard Viewed', day(20)), track(one, 8, 'Report Shared', day(1)));
+    await waitFor('the earlier first use', async () => {
+      const rows: { first_used_at: Date }[] = await ds.query(`SELECT first_used_at FROM notification.account_feature_use WHERE account_id = $1 AND feature = 'Report Shared'`, [one]);
+      return rows[0]?.first_used_at.toISOString() === day(1) || undefined;
+    });
+    const dashboard: { first_used_at: Date }[] = await ds.query(`SELECT first_used_at FROM notification.account_feature_use WHERE account_id = $1 AND feature = 'Dashboard Viewed'`, [one]);
+    expect(dashboard[0]?.first_used_at.toISOString()).toBe(day(5));
+  });
+
   it('validates preferences and configuration at the edge', async () => {
     const bad = await api('PUT', '/v1/recipients/x', { email: 'x@example.com', timeZone: 'Mars/Base', channels: { 'nope': ['email'] }, webhooks: [{ id: 'a', url: 'ftp://x', secrets: ['whsec_short'] }] });
     expect(bad.status).toBe(400);
