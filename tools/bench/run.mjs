@@ -63,8 +63,8 @@ const USAGE = `Usage: npm run bench [-- options]
   --skip-docs              do not regenerate docs/benchmarks.md
   --from <result.json>     measure nothing: print the tables of an earlier result and regenerate
                            docs/benchmarks.md from it
-Env: KAFKA_BROKERS (use that cluster instead of the bench broker on 127.0.0.1:39092 or BENCH_KAFKA_PORT),
-     BENCH_KAFKA_PORT / BENCH_KAFKA_CONTROLLER_PORT (bench broker ports, default 39092 / port + 1),
+Env: KAFKA_BROKERS (use that cluster instead of the bench broker on 127.0.0.1:19392 or BENCH_KAFKA_PORT),
+     BENCH_KAFKA_PORT / BENCH_KAFKA_CONTROLLER_PORT (bench broker ports, default 19392 / port + 1),
      BENCH_DATABASE (database name, default kizuna_bench), BENCH_BASE_PORT (service ports from there up),
      DATABASE_URL (default ${DEFAULT_DATABASE_URL}; dropped first only if its name contains "bench"),
      KAFKA_TOPIC_PARTITIONS (default 6).`;

@@ -10,17 +10,17 @@ const { Kafka, logLevel } = require('kafkajs');
 const pg = require('pg');
 
 /**
- * The bench broker: 127.0.0.1:39092 (controller 39093, storage .kizuna/kafka-bench) unless
+ * The bench broker: 127.0.0.1:19392 (controller 19393, storage .kizuna/kafka-bench) unless
  * BENCH_KAFKA_PORT / BENCH_KAFKA_CONTROLLER_PORT say otherwise (another port gets its own storage
  * directory), so that two checkouts can bench at the same time.
  */
 export const BENCH_KAFKA = (() => {
-  const port = Number(process.env.BENCH_KAFKA_PORT ?? 39092);
+  const port = Number(process.env.BENCH_KAFKA_PORT ?? 19392);
   const controllerPort = Number(process.env.BENCH_KAFKA_CONTROLLER_PORT ?? port + 1);
   for (const [name, v] of [['BENCH_KAFKA_PORT', port], ['BENCH_KAFKA_CONTROLLER_PORT', controllerPort]]) {
     if (!Number.isInteger(v) || v < 1 || v > 65535) throw new Error(`${name} must be a TCP port, got ${v}`);
   }
-  return { port, controllerPort, dataDir: port === 39092 ? '.kizuna/kafka-bench' : `.kizuna/kafka-bench-${port}` };
+  return { port, controllerPort, dataDir: port === 19392 ? '.kizuna/kafka-bench' : `.kizuna/kafka-bench-${port}` };
 })();
 
 function kafkaEnv(root) {
