@@ -188,8 +188,10 @@ async function startSinks(dir) {
 
 /**
  * The demo's clock window: the services' clock stands at the first simulated day until the demo
- * starts (DEMO_LEAD_S after launch), plays the simulated days in --demo-compress seconds, then runs on
- * at real speed from the next UTC midnight (so data and "now" agree afterwards).
+ * starts (when every service is ready and the demo has set them up, it writes the real start to
+ * KIZUNA_CLOCK_START_FILE), plays the simulated days in --demo-compress seconds, then runs on at real
+ * speed from the end of the window, the UTC midnight after the expected end (DEMO_LEAD_S after launch
+ * plus the window), so data and "now" agree afterwards.
  */
 function demoWindow() {
   const realStart = Date.now() + DEMO_LEAD_S * 1000;
@@ -204,7 +206,7 @@ async function runDemo(window, sinks) {
   const token = await signLocalToken({ roles: ['admin'], sub: 'demo', ttlSeconds: 3600 });
   const args = [
     '-r', '@swc-node/register', join(root, 'tools/simulator/src/demo.ts'),
-    '--start', new Date(window.simStart).toISOString(), '--real-start', String(window.realStart),
+    '--start', new Date(window.simStart).toISOString(), '--clock-file', process.env.KIZUNA_CLOCK_START_FILE,
     '--compress', String(window.realEnd - window.realStart),
     '--seed', opts['demo-seed'], '--accounts', opts['demo-accounts'], '--days', opts['demo-days'], '--activity', opts['demo-activity'],
     '--mail-dir', sinks.mailDir, '--webhook-dir', sinks.webhookDir, '--webhook-url', sinks.webhookUrl,
@@ -304,6 +306,8 @@ try {
     window = demoWindow();
     Object.assign(process.env, {
       KIZUNA_CLOCK_WINDOW: [window.simStart, window.simEnd, window.realStart, window.realEnd].map((t) => new Date(t).toISOString()).join(','),
+      // The window starts when the demo has set the platform up and writes the instant here (however long the services took).
+      KIZUNA_CLOCK_START_FILE: join(sinks.mailDir, '..', 'clock-start'),
       NOTIFICATION_SMTP_HOST: '127.0.0.1',
       NOTIFICATION_SMTP_PORT: String(sinks.smtpPort),
       NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true',

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+
 /**
  * The one source of time. Every rule that depends on time takes a Clock,
  * so tests and replays of old data run deterministically.
@@ -96,8 +98,49 @@ export class WindowClock implements Clock {
 }
 
 /**
+ * A {@link WindowClock} whose real start is decided later, by whoever drives the simulation: it
+ * stands at `simStart` until `startFile` exists, then plays the window from the real instant
+ * (milliseconds since the epoch) written in the file, for the same real duration. The services can
+ * then start at their own pace (a loaded machine may need minutes) and the simulation begins only
+ * when every one of them is ready, so the data and the services' "now" stay in step.
+ */
+export class FileAnchoredWindowClock implements Clock {
+  private clock: WindowClock | undefined;
+  private lastCheck = Number.NEGATIVE_INFINITY;
+  private readonly s0: number;
+
+  constructor(
+    private readonly window: { simStart: Date | string; simEnd: Date | string; durationMs: number },
+    private readonly startFile: string,
+    private readonly realNow: () => number = Date.now,
+    private readonly readStart: (file: string) => string | undefined = (file) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined),
+  ) {
+    this.s0 = new Date(window.simStart).getTime();
+    if (Number.isNaN(this.s0)) throw new Error('FileAnchoredWindowClock: simStart must be a date');
+    if (!(window.durationMs > 0)) throw new Error('FileAnchoredWindowClock: durationMs must be > 0');
+  }
+
+  now(): Date {
+    if (!this.clock) {
+      const t = this.realNow();
+      // Looks for the file at most every 100 ms of real time.
+      if (t - this.lastCheck < 100) return new Date(this.s0);
+      this.lastCheck = t;
+      const text = this.readStart(this.startFile)?.trim();
+      if (!text) return new Date(this.s0);
+      const realStart = Number(text);
+      if (!Number.isFinite(realStart)) throw new Error(`${this.startFile}: expected the real start in ms since the epoch, got "${text.slice(0, 40)}"`);
+      this.clock = new WindowClock({ simStart: this.window.simStart, simEnd: this.window.simEnd, realStart, realEnd: realStart + this.window.durationMs }, this.realNow);
+    }
+    return this.clock.now();
+  }
+}
+
+/**
  * The clock a service runs on: real time, unless KIZUNA_CLOCK_WINDOW holds four comma-separated
  * instants "simStart,simEnd,realStart,realEnd" (the demo of `npm start`; see {@link WindowClock}).
+ * With KIZUNA_CLOCK_START_FILE as well, realStart..realEnd only gives the window's real duration:
+ * the window starts at the instant written to that file (see {@link FileAnchoredWindowClock}).
  */
 export function clockFromEnvironment(env: Record<string, string | undefined> = process.env): Clock {
   const spec = env['KIZUNA_CLOCK_WINDOW'];
@@ -105,5 +148,8 @@ export function clockFromEnvironment(env: Record<string, string | undefined> = p
   const parts = spec.split(',').map((p) => p.trim());
   if (parts.length !== 4) throw new Error(`KIZUNA_CLOCK_WINDOW must be "simStart,simEnd,realStart,realEnd", got "${spec}"`);
   const [simStart, simEnd, realStart, realEnd] = parts as [string, string, string, string];
-  return new WindowClock({ simStart, simEnd, realStart, realEnd });
+  const window = new WindowClock({ simStart, simEnd, realStart, realEnd });
+  const startFile = env['KIZUNA_CLOCK_START_FILE'];
+  if (!startFile) return window;
+  return new FileAnchoredWindowClock({ simStart, simEnd, durationMs: Date.parse(realEnd) - Date.parse(realStart) }, startFile);
 }
