@@ -306,14 +306,20 @@ try {
     window = demoWindow();
     Object.assign(process.env, {
       KIZUNA_CLOCK_WINDOW: [window.simStart, window.simEnd, window.realStart, window.realEnd].map((t) => new Date(t).toISOString()).join(','),
-      // The window starts when the demo has set the platform up and writes the instant here (however long the services took).
-      KIZUNA_CLOCK_START_FILE: join(sinks.mailDir, '..', 'clock-start'),
+      // The services' clock follows this file: the demo moves it one simulated day at a time, each once the
+      // services have consumed the day before (FileDrivenClock), however long they take.
+      KIZUNA_CLOCK_START_FILE: join(sinks.mailDir, '..', 'clock'),
+      // Time-based lifecycle rules every second, so each simulated day gets its tick; nobody acknowledges the
+      // simulated escalations, so an SLA sweep every minute would re-route them at whichever day it fell on:
+      // the demo's sweeps are hourly (set ESCALATION_SLA_SWEEP_INTERVAL_MS to change it).
+      LIFECYCLE_TICK_INTERVAL_MS: process.env.LIFECYCLE_TICK_INTERVAL_MS ?? '1000',
+      ESCALATION_SLA_SWEEP_INTERVAL_MS: process.env.ESCALATION_SLA_SWEEP_INTERVAL_MS ?? '3600000',
       NOTIFICATION_SMTP_HOST: '127.0.0.1',
       NOTIFICATION_SMTP_PORT: String(sinks.smtpPort),
       NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true',
     });
     process.env.LOG_LEVEL ??= 'warn';
-    say(`demo: services run on a simulated clock: ${opts['demo-days']} days (${new Date(window.simStart).toISOString().slice(0, 10)} .. ${new Date(window.simEnd).toISOString().slice(0, 10)}) in ${opts['demo-compress']} s, then real time; mail and webhooks go to local sinks (.kizuna/demo)`);
+    say(`demo: services run on a simulated clock: ${opts['demo-days']} days (${new Date(window.simStart).toISOString().slice(0, 10)} .. ${new Date(window.simEnd).toISOString().slice(0, 10)}) played a day at a time as fast as they consume them, then real time; mail and webhooks go to local sinks (.kizuna/demo)`);
   }
   say('starting the five services (each applies its own migrations)...');
   startServices();

@@ -12,10 +12,10 @@
  * with --clock-file (their KIZUNA_CLOCK_START_FILE) the window starts when this script has set the
  * platform up and writes the start there, however long the services took to start.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createSource, driveStream, evaluateAgainstTruth, formatEvaluation, observePlatform, pipelinePending, postRoster, rosterOf, simulate, type DriveProgress,
+  createSource, driveStream, evaluateAgainstTruth, formatEvaluation, observePlatform, pipelinePending, postRoster, rosterOf, simulate, waitUntilDrained, writeClock, type DriveProgress, type DriveSummary,
 } from './index';
 import { formatProgress } from './cli';
 
@@ -149,50 +149,50 @@ async function main(): Promise<void> {
   const adminToken = process.env['INGESTION_ADMIN_TOKEN'];
   if (!adminToken) throw new Error('demo: INGESTION_ADMIN_TOKEN is not set');
   const source = await createSource(URLS.ingestion, adminToken, `demo seed ${args.seed}`);
-  let realStartMs = args.realStartMs ?? 0;
-  if (args.clockFile) {
-    // Everything is set up: the window starts in two seconds, for the services (their clock reads the file) and for the driver.
-    realStartMs = Date.now() + 2000;
-    writeFileSync(`${args.clockFile}.tmp`, String(realStartMs));
-    renameSync(`${args.clockFile}.tmp`, args.clockFile);
-  }
-  const wait = realStartMs - Date.now();
-  if (wait > 0) say(`the simulated clock starts in ${(wait / 1000).toFixed(0)} s; ${args.days} days will take ${(args.compressMs / 1000).toFixed(0)} s`);
   const tty = process.stdout.isTTY;
   let lastLine = 0;
-  // How far the consumers fall behind while the window plays: the services' clock does not wait for
-  // them, so an event consumed late is judged at a later simulated time (a loaded machine shows here).
-  let maxPending = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      const pending = await pipelinePending(Object.values(URLS), bearer());
-      if (Number.isFinite(pending)) maxPending = Math.max(maxPending, pending);
-      await new Promise((r) => setTimeout(r, 2000));
+  const onProgress = (p: DriveProgress) => {
+    if (tty) process.stdout.write(`\r${formatProgress(p)}\x1b[K`);
+    else if (Date.now() - lastLine > 10_000) {
+      lastLine = Date.now();
+      process.stdout.write(`${formatProgress(p)}\n`);
     }
-  })();
-  const summary = await driveStream(stream, {
-    ingestionUrl: URLS.ingestion,
-    writeKey: source.writeKey,
-    window: { start: company.start, end: company.end },
-    compressMs: args.compressMs,
-    realStartMs,
-    onProgress: (p: DriveProgress) => {
-      if (tty) process.stdout.write(`\r${formatProgress(p)}\x1b[K`);
-      else if (Date.now() - lastLine > 10_000) {
-        lastLine = Date.now();
-        process.stdout.write(`${formatProgress(p)}\n`);
-      }
-    },
-  });
-  sampling = false;
-  await sampler;
+  };
+  const clockFile = args.clockFile;
+  let summary: DriveSummary;
+  if (clockFile) {
+    // One simulated day at a time: the services' clock moves to the end of the day, the day's messages go
+    // in, and the next day starts once every service has consumed them, however slow the machine.
+    say(`playing ${args.days} simulated days one at a time, each once the services have consumed the one before`);
+    summary = await driveStream(stream, {
+      ingestionUrl: URLS.ingestion, writeKey: source.writeKey, window: { start: company.start, end: company.end }, compressMs: 0, stepMs: 86_400_000,
+      onStep: async (end) => writeClock(clockFile, end),
+      settle: async () => {
+        if (!(await waitUntilDrained(Object.values(URLS), bearer(), { timeoutMs: 300_000 }))) throw new Error('the services did not consume a simulated day within 300 s');
+      },
+      progressEveryMs: 1000,
+      onProgress,
+    });
+  } else {
+    const realStartMs = args.realStartMs ?? Date.now();
+    const wait = realStartMs - Date.now();
+    if (wait > 0) say(`the simulated clock starts in ${(wait / 1000).toFixed(0)} s; ${args.days} days will take ${(args.compressMs / 1000).toFixed(0)} s`);
+    summary = await driveStream(stream, {
+      ingestionUrl: URLS.ingestion, writeKey: source.writeKey, window: { start: company.start, end: company.end }, compressMs: args.compressMs, realStartMs, onProgress,
+    });
+  }
   if (tty) process.stdout.write('\n');
-  const lagNote = `the consumers were at most ${maxPending.toLocaleString('en-US')} events behind (${((maxPending / Math.max(1, stream.length)) * args.days).toFixed(1)} simulated days of traffic)`;
-  say(`${lagNote}${maxPending > stream.length / args.days ? ': the machine could not keep up, events were judged later than they happened and the figures below are less reliable (try fewer --demo-accounts or a longer --demo-compress)' : ''}`);
   say(`sent ${summary.total.toLocaleString('en-US')} messages in ${(summary.elapsedMs / 1000).toFixed(0)} s, ${summary.rejected} rejected; waiting for the pipeline to drain...`);
   const settled = await drained(120_000);
   if (!settled) say('\x1b[33mthe pipeline has not fully drained after 120 s; the figures below are what it holds now\x1b[0m');
+
+  // Deliveries due now are sent (held ones wait for their recipient's quiet hours to end).
+  for (let i = 0; i < 60; i++) {
+    const due = (await Promise.all(['pending', 'sending'].map((st) => api<{ items: { held: boolean }[] }>(URLS.notification, `/v1/deliveries?status=${st}&limit=200`))))
+      .flatMap((r) => r.items).filter((d) => !d.held).length;
+    if (due === 0) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 
   const { observations, escalations } = await observePlatform(company, URLS, bearer());
   const evaluation = evaluateAgainstTruth(company, observations);
@@ -231,6 +231,8 @@ async function main(): Promise<void> {
   out(`  captured mail   ${args.mailDir ?? '(no sink)'}`);
   out('  traces          npm run trace -- <accountId>          metrics: GET /metrics on each service');
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The summary is read: from now on the services' clock runs at real speed from the end of the window.
+  if (clockFile) writeClock(clockFile, company.end, 1);
   if (args.summaryOut) writeFileSync(args.summaryOut, `${JSON.stringify({ evaluation, escalations: escalations.length, mail: Object.fromEntries(mail), webhooks: hooks, kpis }, null, 2)}\n`);
 }
 

@@ -405,7 +405,8 @@ function groundTruth(a: ScriptedAccount, start: string, days: number, csms: Csm[
       return {
         ...base, atRisk: true, atRiskFrom: iso(s.riskDay), expectedBands: [HealthBand.Caution, HealthBand.Danger],
         expectedPhases: s.churnDay !== undefined && s.churnDay < days ? [LifecyclePhase.Churned] : [LifecyclePhase.Retention, LifecyclePhase.Renewal, LifecyclePhase.Onboarding],
-        escalation: { reason: R.UsageStalled, also: [R.AtRiskContact], route: routeAt(s.fadeEndDay) },
+        // A fading trial never contacts support, and escalations start from a contact: its flag is the band.
+        escalation: a.size === ContractSize.Freemium ? null : { reason: R.UsageStalled, also: [R.AtRiskContact], route: routeAt(s.fadeEndDay) },
         churnDate: iso(s.churnDay),
         story: a.size === ContractSize.Freemium
           ? 'A trial that creates a workspace, fades out within a week and lapses at the end of the trial.'

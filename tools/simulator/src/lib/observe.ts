@@ -1,3 +1,4 @@
+import { renameSync, writeFileSync } from 'node:fs';
 import { EscalationReason } from '@kizuna/shared/contracts';
 import type { AccountObservation } from './evaluate';
 import type { Company } from './model';
@@ -17,6 +18,8 @@ export interface EscalationItem {
   state: string;
   openedAt: string;
   assignee: { csmId: string; name: string } | null;
+  /** Whom routing chose first (the audit's first assignment): a later SLA breach may re-route it. */
+  firstAssigneeCsmId?: string | null;
 }
 
 /** One account's health change from `GET /v1/accounts/:id/health/history`. */
@@ -90,6 +93,10 @@ export async function observePlatform(
   const health = await allPages<{ accountId: string; band: string }>(doFetch, urls.health, '/v1/health', headers);
   const phases = await allPages<{ accountId: string; phase: string }>(doFetch, urls.lifecycle, '/v1/accounts', headers);
   const escalations = await allPages<EscalationItem>(doFetch, urls.escalations, '/v1/escalations', headers);
+  for (const e of escalations) {
+    const { body } = await getJson<{ audit?: { action: string; detail: { csmId?: string } }[] }>(doFetch, urls.escalations, `/v1/escalations/${e.id}`, headers);
+    e.firstAssigneeCsmId = body?.audit?.find((a) => a.action === 'assigned')?.detail.csmId ?? null;
+  }
   const bands = new Map(health.map((h) => [h.accountId, h.band]));
   const phaseOf = new Map(phases.map((p) => [p.accountId, p.phase]));
   const history = new Map<string, HealthChangeItem[]>();
@@ -108,7 +115,7 @@ export async function observePlatform(
       band: bands.get(t.accountId) ?? null,
       phase: phaseOf.get(t.accountId) ?? null,
       flaggedAt: firstRiskFlag(changes, mine),
-      escalations: mine.map((e) => ({ reason: e.reason, assigneeCsmId: e.assignee?.csmId ?? null, openedAt: e.openedAt })),
+      escalations: mine.map((e) => ({ reason: e.reason, assigneeCsmId: e.firstAssigneeCsmId ?? e.assignee?.csmId ?? null, openedAt: e.openedAt })),
     });
   }
   return { bands, phases: phaseOf, escalations, history, observations };
@@ -129,4 +136,33 @@ export async function pipelinePending(baseUrls: readonly string[], headers: Reco
     }
   }
   return sum;
+}
+
+/**
+ * Moves the services' clock (their KIZUNA_CLOCK_START_FILE, read by FileDrivenClock): from now on it
+ * reads `simulated` and runs `rate` times real speed (0 holds it there). Written atomically.
+ */
+export function writeClock(file: string, simulated: string, rate = 0, realNowMs = Date.now()): void {
+  writeFileSync(`${file}.tmp`, `${Date.parse(simulated)} ${realNowMs} ${rate}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Waits until the services hold nothing (see pipelinePending) on `quiet` readings in a row, at
+ * least a second apart (each service reads its lag from the broker at most once a second).
+ * Returns false after `timeoutMs`.
+ */
+export async function waitUntilDrained(
+  baseUrls: readonly string[],
+  headers: Record<string, string> = {},
+  { timeoutMs = 120_000, quiet = 2, intervalMs = 1050 }: { timeoutMs?: number; quiet?: number; intervalMs?: number } = {},
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let zeros = 0;
+  for (;;) {
+    zeros = (await pipelinePending(baseUrls, headers)) === 0 ? zeros + 1 : 0;
+    if (zeros >= quiet) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }

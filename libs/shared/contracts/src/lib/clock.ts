@@ -98,49 +98,75 @@ export class WindowClock implements Clock {
 }
 
 /**
- * A {@link WindowClock} whose real start is decided later, by whoever drives the simulation: it
- * stands at `simStart` until `startFile` exists, then plays the window from the real instant
- * (milliseconds since the epoch) written in the file, for the same real duration. The services can
- * then start at their own pace (a loaded machine may need minutes) and the simulation begins only
- * when every one of them is ready, so the data and the services' "now" stay in step.
+ * A clock driven through a file by whoever plays a simulation (the demo, the e2e persona suite), so
+ * the services can start at their own pace and the simulated days never run ahead of the data. It
+ * stands at `simStart` until `file` exists; then the file says where the clock is, re-read at most
+ * every 100 ms of real time:
+ *
+ * - `<realStartMs>`: the window starts at that real instant and plays for `durationMs` as a
+ *   {@link WindowClock} would (then at real speed from `simEnd`);
+ * - `<simMs> <realMs> <rate>`: at real instant `realMs` the clock read `simMs` and runs `rate` times
+ *   real speed from there; rate 0 holds it (the player advances it step by step, each step once the
+ *   services have consumed the previous one), rate 1 is real time.
+ *
+ * It never goes back: a later reading below an earlier one returns the earlier one.
  */
-export class FileAnchoredWindowClock implements Clock {
-  private clock: WindowClock | undefined;
+export class FileDrivenClock implements Clock {
   private lastCheck = Number.NEGATIVE_INFINITY;
-  private readonly s0: number;
+  private lastText: string | undefined;
+  private current: (realNow: number) => number;
+  private last = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly window: { simStart: Date | string; simEnd: Date | string; durationMs: number },
-    private readonly startFile: string,
+    private readonly file: string,
     private readonly realNow: () => number = Date.now,
-    private readonly readStart: (file: string) => string | undefined = (file) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined),
+    private readonly read: (file: string) => string | undefined = (f) => (existsSync(f) ? readFileSync(f, 'utf8') : undefined),
   ) {
-    this.s0 = new Date(window.simStart).getTime();
-    if (Number.isNaN(this.s0)) throw new Error('FileAnchoredWindowClock: simStart must be a date');
-    if (!(window.durationMs > 0)) throw new Error('FileAnchoredWindowClock: durationMs must be > 0');
+    const s0 = new Date(window.simStart).getTime();
+    if (Number.isNaN(s0)) throw new Error('FileDrivenClock: simStart must be a date');
+    if (!(window.durationMs > 0)) throw new Error('FileDrivenClock: durationMs must be > 0');
+    this.current = () => s0;
   }
 
   now(): Date {
-    if (!this.clock) {
-      const t = this.realNow();
-      // Looks for the file at most every 100 ms of real time.
-      if (t - this.lastCheck < 100) return new Date(this.s0);
+    const t = this.realNow();
+    if (t - this.lastCheck >= 100) {
       this.lastCheck = t;
-      const text = this.readStart(this.startFile)?.trim();
-      if (!text) return new Date(this.s0);
-      const realStart = Number(text);
-      if (!Number.isFinite(realStart)) throw new Error(`${this.startFile}: expected the real start in ms since the epoch, got "${text.slice(0, 40)}"`);
-      this.clock = new WindowClock({ simStart: this.window.simStart, simEnd: this.window.simEnd, realStart, realEnd: realStart + this.window.durationMs }, this.realNow);
+      const text = this.read(this.file)?.trim();
+      if (text && text !== this.lastText) {
+        this.lastText = text;
+        this.current = this.parse(text);
+      }
     }
-    return this.clock.now();
+    this.last = Math.max(this.last, this.current(t));
+    return new Date(this.last);
+  }
+
+  private parse(text: string): (realNow: number) => number {
+    const parts = text.split(/\s+/).map(Number);
+    if (parts.length === 1 && Number.isFinite(parts[0])) {
+      const realStart = parts[0] as number;
+      let at = 0;
+      const w = new WindowClock({ simStart: this.window.simStart, simEnd: this.window.simEnd, realStart, realEnd: realStart + this.window.durationMs }, () => at);
+      return (real) => {
+        at = real;
+        return w.now().getTime();
+      };
+    }
+    if (parts.length === 3 && parts.every(Number.isFinite) && (parts[2] as number) >= 0) {
+      const [sim, real0, rate] = parts as [number, number, number];
+      return (real) => sim + Math.max(0, real - real0) * rate;
+    }
+    throw new Error(`${this.file}: expected "<realStartMs>" or "<simMs> <realMs> <rate>", got "${text.slice(0, 60)}"`);
   }
 }
 
 /**
  * The clock a service runs on: real time, unless KIZUNA_CLOCK_WINDOW holds four comma-separated
  * instants "simStart,simEnd,realStart,realEnd" (the demo of `npm start`; see {@link WindowClock}).
- * With KIZUNA_CLOCK_START_FILE as well, realStart..realEnd only gives the window's real duration:
- * the window starts at the instant written to that file (see {@link FileAnchoredWindowClock}).
+ * With KIZUNA_CLOCK_START_FILE as well, the clock follows that file (see {@link FileDrivenClock});
+ * realStart..realEnd then only gives the window's real duration.
  */
 export function clockFromEnvironment(env: Record<string, string | undefined> = process.env): Clock {
   const spec = env['KIZUNA_CLOCK_WINDOW'];
@@ -151,5 +177,5 @@ export function clockFromEnvironment(env: Record<string, string | undefined> = p
   const window = new WindowClock({ simStart, simEnd, realStart, realEnd });
   const startFile = env['KIZUNA_CLOCK_START_FILE'];
   if (!startFile) return window;
-  return new FileAnchoredWindowClock({ simStart, simEnd, durationMs: Date.parse(realEnd) - Date.parse(realStart) }, startFile);
+  return new FileDrivenClock({ simStart, simEnd, durationMs: Date.parse(realEnd) - Date.parse(realStart) }, startFile);
 }
