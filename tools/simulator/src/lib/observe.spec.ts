@@ -15,6 +15,9 @@ describe('reading the platform', () => {
     const work = [EscalationReason.RepeatInquiries, EscalationReason.AgentFlagged, EscalationReason.ExpansionSignal].map((reason) => ({ reason, openedAt: '2026-03-01T00:00:00.000Z' }));
     expect(firstRiskFlag(changes.slice(0, 1), work)).toBeNull();
     expect(firstRiskFlag([], [{ reason: EscalationReason.NegativeSentiment, openedAt: '2026-03-02T00:00:00.000Z' }])).toBe('2026-03-02T00:00:00.000Z');
+    // A scheduled cancellation moves the account into retention: a flag too (not a retention phase replayed from before the window).
+    const phases = [{ to: 'retention', at: '2024-05-01T00:00:00.000Z' }, { to: 'adoption', at: '2024-06-01T00:00:00.000Z' }, { to: 'retention', at: '2026-03-06T00:00:00.000Z' }];
+    expect(firstRiskFlag(changes.slice(0, 1), [], phases, '2026-03-02T00:00:00.000Z')).toBe('2026-03-06T00:00:00.000Z');
   });
 
   it("does not count an at-risk account's escalation as unexpected when its script causes none", () => {

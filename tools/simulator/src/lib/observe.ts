@@ -37,6 +37,8 @@ export interface PlatformView {
   escalations: EscalationItem[];
   /** Every emitted health change per account, oldest first. */
   history: Map<string, HealthChangeItem[]>;
+  /** Every lifecycle phase transition per account (`GET /v1/accounts/:id` of lifecycle), oldest first. */
+  phaseHistories: Map<string, { to: string | null; at: string }[]>;
   observations: AccountObservation[];
 }
 
@@ -49,13 +51,20 @@ export const RISK_ESCALATION_REASONS: readonly string[] = [
 ];
 
 /**
- * When the platform first flagged an account at risk: the first health change into danger, or the
- * first risk escalation (see RISK_ESCALATION_REASONS), whichever came first; null when never.
+ * When the platform first flagged an account at risk: the first health change into danger, the first
+ * risk escalation (see RISK_ESCALATION_REASONS) or the first move into lifecycle's retention phase
+ * (a risk band, a scheduled cancellation) inside the window, whichever came first; null when never.
  */
-export function firstRiskFlag(changes: readonly HealthChangeItem[], escalations: readonly Pick<EscalationItem, 'reason' | 'openedAt'>[]): string | null {
+export function firstRiskFlag(
+  changes: readonly HealthChangeItem[],
+  escalations: readonly Pick<EscalationItem, 'reason' | 'openedAt'>[],
+  phases: readonly { to: string | null; at: string }[] = [],
+  windowStart = '',
+): string | null {
   const flags = [
     ...changes.filter((c) => c.band === 'danger').map((c) => c.at),
     ...escalations.filter((e) => RISK_ESCALATION_REASONS.includes(e.reason)).map((e) => e.openedAt),
+    ...phases.filter((p) => p.to === 'retention' && p.at >= windowStart).map((p) => p.at),
   ].sort();
   return flags[0] ?? null;
 }
@@ -100,6 +109,7 @@ export async function observePlatform(
   const bands = new Map(health.map((h) => [h.accountId, h.band]));
   const phaseOf = new Map(phases.map((p) => [p.accountId, p.phase]));
   const history = new Map<string, HealthChangeItem[]>();
+  const phaseHistories = new Map<string, { to: string | null; at: string }[]>();
   const observations: AccountObservation[] = [];
   for (const t of company.truth) {
     // The range ends a day after the window: the services' clock runs on after it.
@@ -110,15 +120,18 @@ export async function observePlatform(
     const changes = status === 404 ? [] : body.changes;
     history.set(t.accountId, changes);
     const mine = escalations.filter((e) => e.accountId === t.accountId);
+    const lc = await getJson<{ phase: { history: { to: string | null; at: string }[] } }>(doFetch, urls.lifecycle, `/v1/accounts/${encodeURIComponent(t.accountId)}`, headers);
+    const phaseHistory = lc.status === 404 ? [] : lc.body.phase.history;
+    phaseHistories.set(t.accountId, phaseHistory);
     observations.push({
       accountId: t.accountId,
       band: bands.get(t.accountId) ?? null,
       phase: phaseOf.get(t.accountId) ?? null,
-      flaggedAt: firstRiskFlag(changes, mine),
+      flaggedAt: firstRiskFlag(changes, mine, phaseHistory, company.start),
       escalations: mine.map((e) => ({ reason: e.reason, assigneeCsmId: e.firstAssigneeCsmId ?? e.assignee?.csmId ?? null, openedAt: e.openedAt })),
     });
   }
-  return { bands, phases: phaseOf, escalations, history, observations };
+  return { bands, phases: phaseOf, escalations, history, phaseHistories, observations };
 }
 
 /**
