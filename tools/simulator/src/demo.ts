@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   for (const [to, n] of [...mail.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5)) out(`                ${String(n).padStart(3)} to ${nameOf.get(to) ?? 'a customer contact'}`);
   const k = (key: string) => (kpis[key]?.value as number | null | undefined) ?? null;
   out(`KPIs (window):  NRR ${pct(k('netRevenueRetention'))} · GRR ${pct(k('grossRevenueRetention'))} · logo churn ${pct(k('logoChurnRate'))} · onboarding completion ${pct(k('onboardingCompletionRate'))} · NPS ${k('netPromoterScore') === null ? 'n/a' : Number(k('netPromoterScore')).toFixed(1)}`);
-  out(`At risk:        ${evaluation.atRisk.flagged} of ${evaluation.atRisk.scripted} scripted at-risk accounts flagged (a danger band or a risk escalation); ${evaluation.churn.flaggedBeforeChurn} of ${evaluation.churn.churned} churned accounts flagged before they churned`);
+  out(`At risk:        ${evaluation.atRisk.flagged} of ${evaluation.atRisk.scripted} scripted at-risk accounts flagged (danger, a risk escalation or retention); ${evaluation.churn.flaggedBeforeChurn} of ${evaluation.churn.churned} churned accounts flagged before they churned`);
   out('');
   out(formatEvaluation(evaluation));
   out('');
