@@ -127,10 +127,16 @@ cmd_fetch() {
   log "fetched $(find "${LIBS_DIR}" -name '*.jar' | wc -l) jars in $((SECONDS - start))s"
 }
 
+# One fetch at a time per jar folder: on a fresh clone `npm start` runs `run` and `wait` side by side,
+# and a second fetch replacing the folder under a starting broker made it miss its classes.
 ensure_libs() {
-  if ! libs_ready; then
-    cmd_fetch
-  fi
+  libs_ready && return 0
+  mkdir -p "${KAFKA_LIBS_ROOT}"
+  (
+    exec 8>"${KAFKA_LIBS_ROOT}/.fetch-${KAFKA_VERSION}.lock"
+    flock -w 900 8 || die "another kafka.sh is still fetching into ${LIBS_DIR}"
+    libs_ready || cmd_fetch
+  ) || exit 1
 }
 
 # Serialises start/run/stop/reset of the same data dir (e.g. two `start`s launched in parallel).

@@ -188,8 +188,10 @@ async function startSinks(dir) {
 
 /**
  * The demo's clock window: the services' clock stands at the first simulated day until the demo
- * starts (DEMO_LEAD_S after launch), plays the simulated days in --demo-compress seconds, then runs on
- * at real speed from the next UTC midnight (so data and "now" agree afterwards).
+ * starts (when every service is ready and the demo has set them up, it writes the real start to
+ * KIZUNA_CLOCK_START_FILE), plays the simulated days in --demo-compress seconds, then runs on at real
+ * speed from the end of the window, the UTC midnight after the expected end (DEMO_LEAD_S after launch
+ * plus the window), so data and "now" agree afterwards.
  */
 function demoWindow() {
   const realStart = Date.now() + DEMO_LEAD_S * 1000;
@@ -204,7 +206,7 @@ async function runDemo(window, sinks) {
   const token = await signLocalToken({ roles: ['admin'], sub: 'demo', ttlSeconds: 3600 });
   const args = [
     '-r', '@swc-node/register', join(root, 'tools/simulator/src/demo.ts'),
-    '--start', new Date(window.simStart).toISOString(), '--real-start', String(window.realStart),
+    '--start', new Date(window.simStart).toISOString(), '--clock-file', process.env.KIZUNA_CLOCK_START_FILE,
     '--compress', String(window.realEnd - window.realStart),
     '--seed', opts['demo-seed'], '--accounts', opts['demo-accounts'], '--days', opts['demo-days'], '--activity', opts['demo-activity'],
     '--mail-dir', sinks.mailDir, '--webhook-dir', sinks.webhookDir, '--webhook-url', sinks.webhookUrl,
@@ -304,12 +306,22 @@ try {
     window = demoWindow();
     Object.assign(process.env, {
       KIZUNA_CLOCK_WINDOW: [window.simStart, window.simEnd, window.realStart, window.realEnd].map((t) => new Date(t).toISOString()).join(','),
+      // The services' clock follows this file: the demo moves it one simulated day at a time, each once the
+      // services have consumed the day before (FileDrivenClock), however long they take.
+      KIZUNA_CLOCK_START_FILE: join(sinks.mailDir, '..', 'clock'),
+      // Time-based lifecycle rules and the health sweep (silence decay) every second, so each simulated day gets
+      // its tick and its rescoring; nobody acknowledges the
+      // simulated escalations, so an SLA sweep every minute would re-route them at whichever day it fell on:
+      // the demo's sweeps are hourly (set ESCALATION_SLA_SWEEP_INTERVAL_MS to change it).
+      LIFECYCLE_TICK_INTERVAL_MS: process.env.LIFECYCLE_TICK_INTERVAL_MS ?? '1000',
+      HEALTH_SWEEP_INTERVAL_MS: process.env.HEALTH_SWEEP_INTERVAL_MS ?? '1000',
+      ESCALATION_SLA_SWEEP_INTERVAL_MS: process.env.ESCALATION_SLA_SWEEP_INTERVAL_MS ?? '3600000',
       NOTIFICATION_SMTP_HOST: '127.0.0.1',
       NOTIFICATION_SMTP_PORT: String(sinks.smtpPort),
       NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true',
     });
     process.env.LOG_LEVEL ??= 'warn';
-    say(`demo: services run on a simulated clock: ${opts['demo-days']} days (${new Date(window.simStart).toISOString().slice(0, 10)} .. ${new Date(window.simEnd).toISOString().slice(0, 10)}) in ${opts['demo-compress']} s, then real time; mail and webhooks go to local sinks (.kizuna/demo)`);
+    say(`demo: services run on a simulated clock: ${opts['demo-days']} days (${new Date(window.simStart).toISOString().slice(0, 10)} .. ${new Date(window.simEnd).toISOString().slice(0, 10)}) played a day at a time as fast as they consume them, then real time; mail and webhooks go to local sinks (.kizuna/demo)`);
   }
   say('starting the five services (each applies its own migrations)...');
   startServices();

@@ -2,19 +2,20 @@
  * The demo `npm start` runs: a simulated company played into the running platform, then a summary read
  * back from the services' public APIs and from the local mail and webhook sinks that `npm start` runs.
  *
- *   node -r @swc-node/register tools/simulator/src/demo.ts --start <ISO> --real-start <ms> --compress <ms>
+ *   node -r @swc-node/register tools/simulator/src/demo.ts --start <ISO> (--real-start <ms> | --clock-file FILE) --compress <ms>
  *        [--seed 42] [--accounts 200] [--days 90] [--activity 0.3] [--mail-dir DIR] [--webhook-dir DIR]
  *        [--webhook-url URL] [--summary-out FILE]
  *
  * Service URLs come from KIZUNA_INGESTION_URL.. (defaults 127.0.0.1:3001..3005); ingestion's admin token
  * from INGESTION_ADMIN_TOKEN; a bearer token for the other APIs, when they require one, from KIZUNA_DEMO_TOKEN.
- * The services run on the same window clock (KIZUNA_CLOCK_WINDOW), so their "now" follows the simulation.
+ * The services run on the same window clock (KIZUNA_CLOCK_WINDOW), so their "now" follows the simulation;
+ * with --clock-file (their KIZUNA_CLOCK_START_FILE) the window starts when this script has set the
+ * platform up and writes the start there, however long the services took to start.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createSource, driveStream, evaluateAgainstTruth, formatEvaluation, postRoster, rosterOf, simulate,
-  type AccountObservation, type Company, type DriveProgress,
+  createSource, driveStream, evaluateAgainstTruth, formatEvaluation, observePlatform, pipelinePending, postRoster, rosterOf, simulate, waitUntilDrained, writeClock, type DriveProgress, type DriveSummary,
 } from './index';
 import { formatProgress } from './cli';
 
@@ -33,7 +34,10 @@ interface DemoArgs {
   days: number;
   activity: number;
   start: string;
-  realStartMs: number;
+  /** Real start of the window, fixed in advance; or decided here once the platform is set up (clockFile). */
+  realStartMs?: number;
+  /** Where to write the real start the services' clock waits for (KIZUNA_CLOCK_START_FILE). */
+  clockFile?: string;
   compressMs: number;
   mailDir?: string;
   webhookDir?: string;
@@ -60,9 +64,11 @@ function parse(argv: string[]): DemoArgs {
     days: Number(flags.get('days') ?? 90),
     activity: Number(flags.get('activity') ?? 0.3),
     start: need('start'),
-    realStartMs: Number(need('real-start')),
     compressMs: Number(need('compress')),
   };
+  if (flags.has('real-start')) args.realStartMs = Number(flags.get('real-start'));
+  else if (flags.has('clock-file')) args.clockFile = flags.get('clock-file') as string;
+  else throw new Error('demo: --real-start or --clock-file is required');
   for (const [k, f] of [['mailDir', 'mail-dir'], ['webhookDir', 'webhook-dir'], ['webhookUrl', 'webhook-url'], ['summaryOut', 'summary-out']] as const) {
     const v = flags.get(f);
     if (v) args[k] = v;
@@ -79,33 +85,12 @@ async function api<T>(base: string, path: string, init: RequestInit = {}): Promi
   return (await res.json()) as T;
 }
 
-/** Every page of a paged list ({ total, items }). */
-async function all<T>(base: string, path: string, pageSize = 200): Promise<T[]> {
-  const out: T[] = [];
-  for (let offset = 0; ; offset += pageSize) {
-    const sep = path.includes('?') ? '&' : '?';
-    const page = await api<{ total: number; items: T[] }>(base, `${path}${sep}limit=${pageSize}&offset=${offset}`);
-    out.push(...page.items);
-    if (page.items.length < pageSize || out.length >= page.total) return out;
-  }
-}
-
-/** The sum of a metric over every service's /metrics (e.g. consumer lag, outbox backlog). */
-async function metricSum(name: string): Promise<number> {
-  let sum = 0;
-  for (const base of Object.values(URLS)) {
-    const text = await fetch(new URL('/metrics', base), { headers: bearer() }).then((r) => r.text()).catch(() => '');
-    for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
-  }
-  return sum;
-}
-
 /** Waits until no consumer lags and no outbox holds anything, twice in a row (at most `timeoutMs`). */
 async function drained(timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let quiet = 0;
   while (Date.now() < deadline) {
-    const pending = (await metricSum('kizuna_consumer_lag')) + (await metricSum('kizuna_outbox_backlog'));
+    const pending = await pipelinePending(Object.values(URLS), bearer());
     quiet = pending === 0 ? quiet + 1 : 0;
     if (quiet >= 2) return true;
     await new Promise((r) => setTimeout(r, 1000));
@@ -125,44 +110,6 @@ function mailRecipients(dir: string | undefined): Map<string, number> {
     for (const to of m.to) by.set(to, (by.get(to) ?? 0) + 1);
   }
   return by;
-}
-
-interface EscalationItem {
-  accountId: string;
-  reason: string;
-  state: string;
-  openedAt: string;
-  assignee: { csmId: string; name: string } | null;
-}
-
-async function observe(company: Company): Promise<{ observations: AccountObservation[]; escalations: EscalationItem[] }> {
-  const health = await all<{ accountId: string; band: string }>(URLS.health, '/v1/health');
-  const phases = await all<{ accountId: string; phase: string }>(URLS.lifecycle, '/v1/accounts');
-  const escalations = await all<EscalationItem>(URLS.escalations, '/v1/escalations');
-  const bandOf = new Map(health.map((h) => [h.accountId, h.band]));
-  const phaseOf = new Map(phases.map((p) => [p.accountId, p.phase]));
-  const observations: AccountObservation[] = [];
-  for (const t of company.truth) {
-    // Flagged: the score in danger after the account's first week (a new account starts with little
-    // data and often low), or a risk escalation opened.
-    const history = await api<{ changes: { at: string; band: string }[] }>(URLS.health, `/v1/accounts/${encodeURIComponent(t.accountId)}/health/history?from=${company.start.slice(0, 10)}&to=${company.end.slice(0, 10)}`).catch(
-      () => ({ changes: [] }),
-    );
-    const mine = escalations.filter((e) => e.accountId === t.accountId);
-    const firstScoredAt = history.changes[0] ? Date.parse(history.changes[0].at) : 0;
-    const flags = [
-      ...history.changes.filter((c) => c.band === 'danger' && Date.parse(c.at) >= firstScoredAt + 7 * 86_400_000).map((c) => c.at),
-      ...mine.filter((e) => e.reason !== 'expansion-signal').map((e) => e.openedAt),
-    ].sort();
-    observations.push({
-      accountId: t.accountId,
-      band: bandOf.get(t.accountId) ?? null,
-      phase: phaseOf.get(t.accountId) ?? null,
-      flaggedAt: flags[0] ?? null,
-      escalations: mine.map((e) => ({ reason: e.reason, assigneeCsmId: e.assignee?.csmId ?? null, openedAt: e.openedAt })),
-    });
-  }
-  return { observations, escalations };
 }
 
 const count = <T>(xs: T[], key: (x: T) => string) => {
@@ -202,30 +149,52 @@ async function main(): Promise<void> {
   const adminToken = process.env['INGESTION_ADMIN_TOKEN'];
   if (!adminToken) throw new Error('demo: INGESTION_ADMIN_TOKEN is not set');
   const source = await createSource(URLS.ingestion, adminToken, `demo seed ${args.seed}`);
-  const wait = args.realStartMs - Date.now();
-  if (wait > 0) say(`the simulated clock starts in ${(wait / 1000).toFixed(0)} s; ${args.days} days will take ${(args.compressMs / 1000).toFixed(0)} s`);
   const tty = process.stdout.isTTY;
   let lastLine = 0;
-  const summary = await driveStream(stream, {
-    ingestionUrl: URLS.ingestion,
-    writeKey: source.writeKey,
-    window: { start: company.start, end: company.end },
-    compressMs: args.compressMs,
-    realStartMs: args.realStartMs,
-    onProgress: (p: DriveProgress) => {
-      if (tty) process.stdout.write(`\r${formatProgress(p)}\x1b[K`);
-      else if (Date.now() - lastLine > 10_000) {
-        lastLine = Date.now();
-        process.stdout.write(`${formatProgress(p)}\n`);
-      }
-    },
-  });
+  const onProgress = (p: DriveProgress) => {
+    if (tty) process.stdout.write(`\r${formatProgress(p)}\x1b[K`);
+    else if (Date.now() - lastLine > 10_000) {
+      lastLine = Date.now();
+      process.stdout.write(`${formatProgress(p)}\n`);
+    }
+  };
+  const clockFile = args.clockFile;
+  let summary: DriveSummary;
+  if (clockFile) {
+    // One simulated day at a time: the services' clock moves to the end of the day, the day's messages go
+    // in, and the next day starts once every service has consumed them, however slow the machine.
+    say(`playing ${args.days} simulated days one at a time, each once the services have consumed the one before`);
+    summary = await driveStream(stream, {
+      ingestionUrl: URLS.ingestion, writeKey: source.writeKey, window: { start: company.start, end: company.end }, compressMs: 0, stepMs: 86_400_000,
+      onStep: async (end) => writeClock(clockFile, end),
+      settle: async () => {
+        if (!(await waitUntilDrained(Object.values(URLS), bearer(), { timeoutMs: 300_000 }))) throw new Error('the services did not consume a simulated day within 300 s');
+      },
+      progressEveryMs: 1000,
+      onProgress,
+    });
+  } else {
+    const realStartMs = args.realStartMs ?? Date.now();
+    const wait = realStartMs - Date.now();
+    if (wait > 0) say(`the simulated clock starts in ${(wait / 1000).toFixed(0)} s; ${args.days} days will take ${(args.compressMs / 1000).toFixed(0)} s`);
+    summary = await driveStream(stream, {
+      ingestionUrl: URLS.ingestion, writeKey: source.writeKey, window: { start: company.start, end: company.end }, compressMs: args.compressMs, realStartMs, onProgress,
+    });
+  }
   if (tty) process.stdout.write('\n');
   say(`sent ${summary.total.toLocaleString('en-US')} messages in ${(summary.elapsedMs / 1000).toFixed(0)} s, ${summary.rejected} rejected; waiting for the pipeline to drain...`);
   const settled = await drained(120_000);
   if (!settled) say('\x1b[33mthe pipeline has not fully drained after 120 s; the figures below are what it holds now\x1b[0m');
 
-  const { observations, escalations } = await observe(company);
+  // Deliveries due now are sent (held ones wait for their recipient's quiet hours to end).
+  for (let i = 0; i < 60; i++) {
+    const due = (await Promise.all(['pending', 'sending'].map((st) => api<{ items: { held: boolean }[] }>(URLS.notification, `/v1/deliveries?status=${st}&limit=200`))))
+      .flatMap((r) => r.items).filter((d) => !d.held).length;
+    if (due === 0) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+
+  const { observations, escalations } = await observePlatform(company, URLS, bearer());
   const evaluation = evaluateAgainstTruth(company, observations);
   const kpis = await api<Record<string, { value: unknown }> & { accounts: number }>(
     URLS.lifecycle,
@@ -250,7 +219,7 @@ async function main(): Promise<void> {
   for (const [to, n] of [...mail.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5)) out(`                ${String(n).padStart(3)} to ${nameOf.get(to) ?? 'a customer contact'}`);
   const k = (key: string) => (kpis[key]?.value as number | null | undefined) ?? null;
   out(`KPIs (window):  NRR ${pct(k('netRevenueRetention'))} · GRR ${pct(k('grossRevenueRetention'))} · logo churn ${pct(k('logoChurnRate'))} · onboarding completion ${pct(k('onboardingCompletionRate'))} · NPS ${k('netPromoterScore') === null ? 'n/a' : Number(k('netPromoterScore')).toFixed(1)}`);
-  out(`At risk:        ${evaluation.atRisk.flagged} of ${evaluation.atRisk.scripted} scripted at-risk accounts flagged (danger after their first week, or a risk escalation); ${evaluation.churn.flaggedBeforeChurn} of ${evaluation.churn.churned} churned accounts flagged before they churned`);
+  out(`At risk:        ${evaluation.atRisk.flagged} of ${evaluation.atRisk.scripted} scripted at-risk accounts flagged (danger, a risk escalation or retention); ${evaluation.churn.flaggedBeforeChurn} of ${evaluation.churn.churned} churned accounts flagged before they churned`);
   out('');
   out(formatEvaluation(evaluation));
   out('');
@@ -262,6 +231,8 @@ async function main(): Promise<void> {
   out(`  captured mail   ${args.mailDir ?? '(no sink)'}`);
   out('  traces          npm run trace -- <accountId>          metrics: GET /metrics on each service');
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The summary is read: from now on the services' clock runs at real speed from the end of the window.
+  if (clockFile) writeClock(clockFile, company.end, 1);
   if (args.summaryOut) writeFileSync(args.summaryOut, `${JSON.stringify({ evaluation, escalations: escalations.length, mail: Object.fromEntries(mail), webhooks: hooks, kpis }, null, 2)}\n`);
 }
 

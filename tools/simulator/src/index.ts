@@ -7,3 +7,4 @@ export * from './lib/simulation';
 export * from './lib/roster';
 export * from './lib/driver';
 export * from './lib/evaluate';
+export * from './lib/observe';

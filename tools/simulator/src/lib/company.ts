@@ -313,8 +313,9 @@ function buildCsTeam(rng: Prng, accounts: ScriptedAccount[], vendorDomain: strin
   const teams: Team[] = [];
   const handles = new Set<string>();
   for (const region of REGIONS) {
-    const paid = accounts.filter((a) => a.region === region && a.size !== ContractSize.Freemium).length;
-    const count = Math.max(2, Math.ceil(paid / 12));
+    // One CSM per ten accounts of the region (at least two): paid accounts are owned, and the trials'
+    // escalations land on the region team as well.
+    const count = Math.max(2, Math.ceil(accounts.filter((a) => a.region === region).length / 10));
     const teamId = `team-${region}`;
     const members: Csm[] = [];
     for (let i = 0; i < count; i++) {
@@ -335,7 +336,9 @@ function buildCsTeam(rng: Prng, accounts: ScriptedAccount[], vendorDomain: strin
         region,
         teamId,
         specialties,
-        capacity: rng.int(6, 12),
+        // Open escalations a CSM can hold. Nobody resolves one inside the simulated window, so this is
+        // what a CSM accumulates over it: about one escalation per account of their book, plus the team's share.
+        capacity: rng.int(12, 16),
         active: true,
         timezone: REGION_INFO[region].timezone,
         outOfOffice: null,
@@ -402,7 +405,8 @@ function groundTruth(a: ScriptedAccount, start: string, days: number, csms: Csm[
       return {
         ...base, atRisk: true, atRiskFrom: iso(s.riskDay), expectedBands: [HealthBand.Caution, HealthBand.Danger],
         expectedPhases: s.churnDay !== undefined && s.churnDay < days ? [LifecyclePhase.Churned] : [LifecyclePhase.Retention, LifecyclePhase.Renewal, LifecyclePhase.Onboarding],
-        escalation: { reason: R.UsageStalled, also: [R.AtRiskContact], route: routeAt(s.fadeEndDay) },
+        // A fading trial never contacts support, and escalations start from a contact: its flag is the band.
+        escalation: a.size === ContractSize.Freemium ? null : { reason: R.UsageStalled, also: [R.AtRiskContact], route: routeAt(s.fadeEndDay) },
         churnDate: iso(s.churnDay),
         story: a.size === ContractSize.Freemium
           ? 'A trial that creates a workspace, fades out within a week and lapses at the end of the trial.'

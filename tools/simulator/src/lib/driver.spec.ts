@@ -71,6 +71,30 @@ describe('simulator driver', () => {
     expect(summary.records['published']).toBe(stream.length - segments.length);
   });
 
+  it('plays the window step by step: the clock moves to each step\'s end first, the step\'s messages follow, then it settles', async () => {
+    const time = new FakeTime();
+    const { seen, doFetch } = fakeIngestion(time);
+    const messages = [seg('2026-05-04T01:00:00.000Z', 1), seg('2026-05-04T23:00:00.000Z', 2), ticket('2026-05-06T12:00:00.000Z', 'T1'), seg('2026-05-13T12:00:00.000Z', 3)];
+    const log: string[] = [];
+    const summary = await driveStream(messages, {
+      ingestionUrl: 'http://ingestion.test', writeKey: 'wk', window: { start: START, end: END }, compressMs: 120_000, stepMs: 86_400_000, fetch: doFetch, time,
+      onStep: async (end) => {
+        log.push(`clock ${end.slice(5, 10)} after ${seen.length} requests`);
+      },
+      settle: async () => {
+        log.push(`settle after ${seen.length}`);
+      },
+    });
+    expect(log.slice(0, 6)).toEqual(['clock 05-05 after 0 requests', 'settle after 1', 'clock 05-06 after 1 requests', 'settle after 1', 'clock 05-07 after 1 requests', 'settle after 2']);
+    expect(log).toHaveLength(20); // ten days, one step each
+    expect(log.at(-2)).toBe('clock 05-14 after 2 requests');
+    expect(log.at(-1)).toBe('settle after 3');
+    expect((seen[0]?.body['batch'] as unknown[]).length).toBe(2);
+    // No waiting on the real clock: the steps go as fast as the platform settles.
+    expect(time.slept).toEqual([]);
+    expect(summary).toMatchObject({ total: 4, rejected: 0, maxBehindMs: 0 });
+  });
+
   it('plays the window in the compressed real time: a message from the middle of the window goes out half-way', async () => {
     const time = new FakeTime();
     const t0 = time.t;

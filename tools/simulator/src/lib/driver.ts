@@ -31,6 +31,16 @@ export interface DriveOptions {
    * seconds after the start, whatever its simulated time; `compressMs` is then ignored.
    */
   ratePerSecond?: number;
+  /**
+   * Plays the window in steps of this much simulated time instead of on the real clock (compressMs,
+   * realStartMs and ratePerSecond are then ignored): before each step `onStep` gets the step's end
+   * (e.g. to move the services' clock there), then the step's messages are sent, then `settle` is
+   * awaited (e.g. until the services have consumed them). However slow the machine, the services'
+   * "now" never runs ahead of what they have consumed, so the same stream gives the same outcome.
+   */
+  stepMs?: number;
+  onStep?: (simulatedEnd: string) => Promise<void>;
+  settle?: () => Promise<void>;
   /** The source's Zendesk webhook signing secret (needed when the stream has Zendesk webhooks). */
   zendeskSecret?: string;
   /** The receiving service's "now" for the signature timestamp (default: real time). */
@@ -144,7 +154,7 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   /** Real time at which message i is due. */
   const dueOf = (i: number) => (rate ? t0 + (i * 1000) / rate : dueAt(Date.parse((messages[i] as SimMessage).at)));
   const single = options.segmentMode === 'single';
-  const behind = () => (rate || clock ? Math.max(0, time.now() - dueOf(Math.max(0, sentCount - 1))) : 0);
+  const behind = () => (options.stepMs === undefined && (rate || clock) ? Math.max(0, time.now() - dueOf(Math.max(0, sentCount - 1))) : 0);
   const progress = (force = false) => {
     const now = time.now();
     if (!options.onProgress || (!force && now - lastProgress < (options.progressEveryMs ?? 2000))) return;
@@ -263,6 +273,22 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
 
   const SLICE = 5000;
   let i = 0;
+  if (options.stepMs !== undefined) {
+    if (!(options.stepMs > 0)) throw new DriveError('stepMs: must be > 0');
+    const end = Date.parse(options.window.end);
+    for (let stepEnd = start + options.stepMs; ; stepEnd = Math.min(end, stepEnd + options.stepMs)) {
+      await options.onStep?.(new Date(stepEnd).toISOString());
+      let j = i;
+      while (j < messages.length && Date.parse((messages[j] as SimMessage).at) < stepEnd) j++;
+      for (let k = i; k < j; k += SLICE) await sendSlice(messages.slice(k, Math.min(j, k + SLICE)));
+      if (j > i) lastAt = (messages[j - 1] as SimMessage).at;
+      i = j;
+      sentCount = i;
+      await options.settle?.();
+      progress();
+      if (stepEnd >= end) break;
+    }
+  }
   while (i < messages.length) {
     const now = time.now();
     let j = i;
@@ -282,7 +308,7 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
     progress();
   }
   // Wait out the rest of the window, so a compressed run takes the time asked for.
-  if (clock && !rate) {
+  if (clock && !rate && options.stepMs === undefined) {
     const endAt = dueAt(Date.parse(options.window.end));
     while (time.now() < endAt) await time.sleep(Math.min(250, endAt - time.now()));
   }

@@ -89,8 +89,9 @@ function evaluateEscalation(e: Evaluation, t: GroundTruth, o: AccountObservation
   const opened = o.escalations ?? [];
   if (opened.length > 0) p.escalated++;
   if (!t.escalation) {
-    // An expansion conversation is not a false alarm; a risk escalation on a healthy account is.
-    if (opened.some((x) => x.reason !== EscalationReason.ExpansionSignal)) e.escalations.unexpected.push(t.accountId);
+    // An expansion conversation is not a false alarm; a risk escalation on a healthy account is (on an
+    // at-risk account whose script causes none, any escalation is legitimate).
+    if (!t.atRisk && opened.some((x) => x.reason !== EscalationReason.ExpansionSignal)) e.escalations.unexpected.push(t.accountId);
     return;
   }
   e.escalations.scripted++;

@@ -231,6 +231,13 @@ class AccountHistory {
       this.track(tick(), admin, MILESTONES[0], { workspaceId: `${a.id}-ws` }, began + HOUR);
       this.track(tick(), admin, MILESTONES[1], { invitedUserId: firstMember.id, role: 'member' }, began + 2 * DAY_MS);
       this.track(tick(), firstMember, MILESTONES[2], { reportId: `${a.id}-r1` }, began + 5 * DAY_MS);
+      // And the last days' usage: an established customer is in use when Kizuna starts to see it (without
+      // it, the account's only known activity would be its onboarding years ago: a dormant account).
+      for (const u of a.users.filter((x) => x.joinDay <= 0)) {
+        if (!this.rng.chance(Math.min(0.95, 0.5 + u.propensity / 2))) continue;
+        const daysAgo = this.rng.int(1, 3);
+        this.track(tick(), u, this.rng.weighted(USAGE_EVENTS), {}, this.at(-daysAgo));
+      }
       const renewal = Date.parse(this.renewalDate);
       this.subscription(tick(), 'started', began, { start: Math.max(began, renewal - 365 * DAY_MS), end: renewal });
       return;

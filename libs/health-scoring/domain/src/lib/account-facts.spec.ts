@@ -1,6 +1,9 @@
-import { ContractSize } from '@kizuna/shared/contracts';
-import { contractSize, deriveFeatures, utcDay, type AccountFacts } from './account-facts';
+import { ContractSize, HealthBand } from '@kizuna/shared/contracts';
+import { contractSize, deriveFeatures, hasLessThanAWeekOfHistory, utcDay, type AccountFacts } from './account-facts';
+import { scoreAccount } from './dear-score';
+import { DEFAULT_SCORECARDS } from './default-scorecards';
 import { FEATURES } from './features';
+import type { Scorecard } from './scorecard';
 
 const base: AccountFacts = {
   seatsPurchased: 50, activeUsers7d: 20, activeUsers30d: 40, sessions7d: 80, sessions30d: 300, events7d: 700, eventsPrev21d: 2100,
@@ -33,6 +36,37 @@ describe('deriveFeatures', () => {
     for (const k of [FEATURES.seatUtilisation, FEATURES.activeUsers30d, FEATURES.daysSinceLastActivity, FEATURES.engagementTrend, FEATURES.nps, FEATURES.csat, FEATURES.reopenRate90d, FEATURES.keyFeaturesUsed30d]) {
       expect(f[k]).toBeNull();
     }
+  });
+
+  it("does not judge a new account's first week on what accumulates over 30 days or a lifetime", () => {
+    // Day 2 of a new SMB customer: the admin alone, two sessions, two key features, no milestone yet.
+    const first: AccountFacts = {
+      ...base, seatsPurchased: 20, activeUsers7d: 1, activeUsers30d: 1, sessions7d: 2, sessions30d: 2, events7d: 6, eventsPrev21d: 0, lastActiveDay: '2026-03-10',
+      keyFeaturesUsed30d: 2, keyFeaturesConfigured: 6, valueMilestones: 0, npsLatest: null, csatAvg90d: null, tickets30d: 0, tickets90d: 0, reopened90d: 0,
+      negativeContacts30d: 0, openEscalations: 0,
+    };
+    expect(hasLessThanAWeekOfHistory(first)).toBe(true);
+    const f = deriveFeatures(first, now);
+    for (const k of [FEATURES.seatUtilisation, FEATURES.activeUsers30d, FEATURES.sessions30d, FEATURES.keyFeaturesUsed30d, FEATURES.valueMilestones]) expect([k, f[k]]).toEqual([k, null]);
+    // What the first days do say still counts.
+    expect(f).toMatchObject({ [FEATURES.daysSinceLastActivity]: 0, [FEATURES.sessions7d]: 2, [FEATURES.activeUsers7d]: 1, [FEATURES.engagementTrend]: 1.5 });
+    const smb = DEFAULT_SCORECARDS.find((c) => c.id === 'smb') as Scorecard;
+    const score = scoreAccount(f, smb, now);
+    expect(score.components.find((c) => c.key === 'deployment')?.status).toBe('no-data');
+    expect(score.components.find((c) => c.key === 'adoption')?.measures.find((m) => m.key === 'key_features_used')?.status).toBe('no-data');
+    // Judged on the 30-day measures the same day, the account would read as a failure (danger).
+    const judged = scoreAccount({ ...f, [FEATURES.seatUtilisation]: 1 / 20, [FEATURES.activeUsers30d]: 1, [FEATURES.sessions30d]: 2, [FEATURES.keyFeaturesUsed30d]: 2 / 6, [FEATURES.valueMilestones]: 0 }, smb, now);
+    expect(judged.band).toBe(HealthBand.Danger);
+    expect(score.band).not.toBe(HealthBand.Danger);
+
+    // From the second week on (activity before the last 7 days) every measure counts again.
+    const second = deriveFeatures({ ...first, eventsPrev21d: 10, activeUsers30d: 3, sessions30d: 9 }, now);
+    expect(hasLessThanAWeekOfHistory({ ...first, eventsPrev21d: 10 })).toBe(false);
+    expect(second).toMatchObject({ [FEATURES.seatUtilisation]: 3 / 20, [FEATURES.activeUsers30d]: 3, [FEATURES.sessions30d]: 9, [FEATURES.valueMilestones]: 0 });
+    expect(second[FEATURES.keyFeaturesUsed30d]).toBeCloseTo(1 / 3);
+    // A silent account is not young: its emptiness is data.
+    expect(hasLessThanAWeekOfHistory({ ...first, events7d: 0, eventsPrev21d: 0 })).toBe(false);
+    expect(deriveFeatures({ ...first, events7d: 0, eventsPrev21d: 0 }, now)[FEATURES.seatUtilisation]).toBeCloseTo(1 / 20);
   });
 
   it('treats a new account with activity and no history as growing', () => {

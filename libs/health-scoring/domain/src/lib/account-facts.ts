@@ -39,9 +39,27 @@ export interface AccountFacts {
 const DAY_MS = 86_400_000;
 
 /**
+ * Whether the account's product history is younger than a week: activity in the last 7 days and
+ * none in the 21 before them (nor, then, in the rest of the 30-day windows). That is a new account
+ * (or one Kizuna has just started to see, e.g. after importing a customer base), or one coming back
+ * after four silent weeks.
+ */
+export function hasLessThanAWeekOfHistory(f: AccountFacts): boolean {
+  return f.lastActiveDay !== null && f.events7d > 0 && f.eventsPrev21d === 0;
+}
+
+/**
  * Turns counted facts into the features the scorecards read. Pure; `now` is the injected clock.
  * Silence shows here: as days pass without events, the 7/30-day windows empty, the trend falls and
  * days-since-last-activity grows, so the score decays without any new event.
+ *
+ * Less than a week of history is not enough to judge what accumulates over 30 days or a lifetime:
+ * seat utilisation, 30-day active users and sessions, breadth of key features and value milestones
+ * would all read as failures on an account's first day (one admin, one session, no milestone yet).
+ * For such an account they are no data (excluded, their weight shared by the rest, as the scoring
+ * does for any missing measure): it is scored on recency, the last 7 days, the trend, surveys and
+ * the support and billing modifiers, and the explanation shows the excluded measures as 'no-data'.
+ * From its second week on every measure counts again.
  */
 export function deriveFeatures(f: AccountFacts, now: Date): AccountFeatures {
   const today = Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00.000Z`);
@@ -49,16 +67,18 @@ export function deriveFeatures(f: AccountFacts, now: Date): AccountFeatures {
   let trend: number | null;
   if (weeklyBefore > 0) trend = f.events7d / weeklyBefore;
   else trend = f.events7d > 0 ? 1.5 : null; // a new account: growing from nothing, or no history yet
+  const young = hasLessThanAWeekOfHistory(f);
+  const judged = f.lastActiveDay !== null && !young;
   return {
-    [FEATURES.seatUtilisation]: f.seatsPurchased && f.seatsPurchased > 0 ? f.activeUsers30d / f.seatsPurchased : null,
+    [FEATURES.seatUtilisation]: !young && f.seatsPurchased && f.seatsPurchased > 0 ? f.activeUsers30d / f.seatsPurchased : null,
     [FEATURES.activeUsers7d]: f.lastActiveDay ? f.activeUsers7d : null,
-    [FEATURES.activeUsers30d]: f.lastActiveDay ? f.activeUsers30d : null,
+    [FEATURES.activeUsers30d]: judged ? f.activeUsers30d : null,
     [FEATURES.sessions7d]: f.lastActiveDay ? f.sessions7d : null,
-    [FEATURES.sessions30d]: f.lastActiveDay ? f.sessions30d : null,
+    [FEATURES.sessions30d]: judged ? f.sessions30d : null,
     [FEATURES.engagementTrend]: f.lastActiveDay ? trend ?? 0 : null,
     [FEATURES.daysSinceLastActivity]: f.lastActiveDay ? Math.max(0, Math.round((today - Date.parse(`${f.lastActiveDay}T00:00:00.000Z`)) / DAY_MS)) : null,
-    [FEATURES.keyFeaturesUsed30d]: f.keyFeaturesConfigured > 0 && f.lastActiveDay ? f.keyFeaturesUsed30d / f.keyFeaturesConfigured : null,
-    [FEATURES.valueMilestones]: f.lastActiveDay ? f.valueMilestones : null,
+    [FEATURES.keyFeaturesUsed30d]: f.keyFeaturesConfigured > 0 && judged ? f.keyFeaturesUsed30d / f.keyFeaturesConfigured : null,
+    [FEATURES.valueMilestones]: judged ? f.valueMilestones : null,
     [FEATURES.nps]: f.npsLatest,
     [FEATURES.csat]: f.csatAvg90d,
     [FEATURES.ticketsPerActiveUser30d]: f.tickets30d / Math.max(1, f.activeUsers30d),

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+
 /**
  * The one source of time. Every rule that depends on time takes a Clock,
  * so tests and replays of old data run deterministically.
@@ -96,8 +98,75 @@ export class WindowClock implements Clock {
 }
 
 /**
+ * A clock driven through a file by whoever plays a simulation (the demo, the e2e persona suite), so
+ * the services can start at their own pace and the simulated days never run ahead of the data. It
+ * stands at `simStart` until `file` exists; then the file says where the clock is, re-read at most
+ * every 100 ms of real time:
+ *
+ * - `<realStartMs>`: the window starts at that real instant and plays for `durationMs` as a
+ *   {@link WindowClock} would (then at real speed from `simEnd`);
+ * - `<simMs> <realMs> <rate>`: at real instant `realMs` the clock read `simMs` and runs `rate` times
+ *   real speed from there; rate 0 holds it (the player advances it step by step, each step once the
+ *   services have consumed the previous one), rate 1 is real time.
+ *
+ * It never goes back: a later reading below an earlier one returns the earlier one.
+ */
+export class FileDrivenClock implements Clock {
+  private lastCheck = Number.NEGATIVE_INFINITY;
+  private lastText: string | undefined;
+  private current: (realNow: number) => number;
+  private last = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly window: { simStart: Date | string; simEnd: Date | string; durationMs: number },
+    private readonly file: string,
+    private readonly realNow: () => number = Date.now,
+    private readonly read: (file: string) => string | undefined = (f) => (existsSync(f) ? readFileSync(f, 'utf8') : undefined),
+  ) {
+    const s0 = new Date(window.simStart).getTime();
+    if (Number.isNaN(s0)) throw new Error('FileDrivenClock: simStart must be a date');
+    if (!(window.durationMs > 0)) throw new Error('FileDrivenClock: durationMs must be > 0');
+    this.current = () => s0;
+  }
+
+  now(): Date {
+    const t = this.realNow();
+    if (t - this.lastCheck >= 100) {
+      this.lastCheck = t;
+      const text = this.read(this.file)?.trim();
+      if (text && text !== this.lastText) {
+        this.lastText = text;
+        this.current = this.parse(text);
+      }
+    }
+    this.last = Math.max(this.last, this.current(t));
+    return new Date(this.last);
+  }
+
+  private parse(text: string): (realNow: number) => number {
+    const parts = text.split(/\s+/).map(Number);
+    if (parts.length === 1 && Number.isFinite(parts[0])) {
+      const realStart = parts[0] as number;
+      let at = 0;
+      const w = new WindowClock({ simStart: this.window.simStart, simEnd: this.window.simEnd, realStart, realEnd: realStart + this.window.durationMs }, () => at);
+      return (real) => {
+        at = real;
+        return w.now().getTime();
+      };
+    }
+    if (parts.length === 3 && parts.every(Number.isFinite) && (parts[2] as number) >= 0) {
+      const [sim, real0, rate] = parts as [number, number, number];
+      return (real) => sim + Math.max(0, real - real0) * rate;
+    }
+    throw new Error(`${this.file}: expected "<realStartMs>" or "<simMs> <realMs> <rate>", got "${text.slice(0, 60)}"`);
+  }
+}
+
+/**
  * The clock a service runs on: real time, unless KIZUNA_CLOCK_WINDOW holds four comma-separated
  * instants "simStart,simEnd,realStart,realEnd" (the demo of `npm start`; see {@link WindowClock}).
+ * With KIZUNA_CLOCK_START_FILE as well, the clock follows that file (see {@link FileDrivenClock});
+ * realStart..realEnd then only gives the window's real duration.
  */
 export function clockFromEnvironment(env: Record<string, string | undefined> = process.env): Clock {
   const spec = env['KIZUNA_CLOCK_WINDOW'];
@@ -105,5 +174,8 @@ export function clockFromEnvironment(env: Record<string, string | undefined> = p
   const parts = spec.split(',').map((p) => p.trim());
   if (parts.length !== 4) throw new Error(`KIZUNA_CLOCK_WINDOW must be "simStart,simEnd,realStart,realEnd", got "${spec}"`);
   const [simStart, simEnd, realStart, realEnd] = parts as [string, string, string, string];
-  return new WindowClock({ simStart, simEnd, realStart, realEnd });
+  const window = new WindowClock({ simStart, simEnd, realStart, realEnd });
+  const startFile = env['KIZUNA_CLOCK_START_FILE'];
+  if (!startFile) return window;
+  return new FileDrivenClock({ simStart, simEnd, durationMs: Date.parse(realEnd) - Date.parse(realStart) }, startFile);
 }
