@@ -97,6 +97,13 @@ export class AccountContextRow {
   @Column({ name: 'health_at', type: 'timestamptz', nullable: true })
   healthAt!: Date | null;
 
+  /**
+   * The engagement points of each health change of the last 28 days ({at, delta}: the sum of its
+   * engagement movers), so the usage-stalled rule sees a decline spread over many small changes.
+   */
+  @Column({ name: 'engagement_changes', type: 'jsonb', default: () => "'[]'" })
+  engagementChanges!: { at: string; delta: number }[];
+
   @Column({ type: 'text', nullable: true })
   phase!: string | null;
 

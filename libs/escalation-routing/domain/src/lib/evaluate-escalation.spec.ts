@@ -142,6 +142,19 @@ describe('evaluateEscalation', () => {
       expect(opened(evaluate({ kind: 'contact', contact: contact('T1') }, { account: { ...account, usageStatus: UsageStatus.Dormant } }))).toEqual([EscalationReason.UsageStalled]);
     });
 
+    it('sums the engagement points of the health changes of the last 14 days: a slow decline counts, rises offset falls, older changes do not', () => {
+      const changes = (deltas: [number, number][]) => deltas.map(([days, delta]) => ({ at: daysAgo(days).toISOString(), delta }));
+      const slow = { ...account, topMovers: [{ component: 'engagement', measure: 'trend', deltaPoints: -1.5 }], engagementChanges: changes([[12, -2], [8, -1.5], [4, -2], [1, -1.5]]) };
+      expect(evaluate({ kind: 'contact', contact: contact('T1') }, { account: slow })[0]?.why).toMatch(/engagement is falling \(-7.0 points over the last 14 days\)/);
+      const offset = { ...slow, engagementChanges: changes([[12, -2], [8, -1.5], [6, 3], [4, -2], [1, -1.5]]) };
+      expect(evaluate({ kind: 'contact', contact: contact('T1') }, { account: offset })).toEqual([]);
+      const old = { ...slow, engagementChanges: changes([[25, -2], [20, -1.5], [16, -2], [1, -1.5]]) };
+      expect(evaluate({ kind: 'contact', contact: contact('T1') }, { account: old })).toEqual([]);
+      // changes after the contact (it arrived late) do not count for it
+      const after = { ...slow, engagementChanges: changes([[1, -1.5], [-2, -6]]) };
+      expect(evaluate({ kind: 'contact', contact: contact('T1', { occurredAt: daysAgo(1) }) }, { account: after })).toEqual([]);
+    });
+
     it('opens when engagement movers fall by the configured points, not for small moves or other components', () => {
       const falling = { ...account, topMovers: [{ component: 'engagement', measure: 'active_users_7d', deltaPoints: -4 }, { component: 'engagement', measure: 'trend', deltaPoints: -2 }] };
       expect(evaluate({ kind: 'contact', contact: contact('T1') }, { account: falling })[0]?.why).toMatch(/engagement is falling \(-6.0 points\)/);

@@ -5,6 +5,9 @@ import { RULE_REASON, type EscalationRuleSet, type RuleName } from './escalation
 
 const DAY_MS = 86_400_000;
 
+/** The span over which the usage-stalled rule sums the engagement points of health changes. */
+export const ENGAGEMENT_WINDOW_DAYS = 14;
+
 export interface HealthMover {
   component: string;
   measure: string;
@@ -22,6 +25,8 @@ export interface AccountContext {
   band?: HealthBand | null;
   healthScore?: number | null;
   topMovers?: HealthMover[];
+  /** The engagement points ({at, delta}) of each recent health change (the last 28 days are kept). */
+  engagementChanges?: { at: string | Date; delta: number }[];
   phase?: LifecyclePhase | null;
   touchModel?: TouchModel | null;
   usageStatus?: UsageStatus | string | null;
@@ -169,13 +174,22 @@ function contactTriggers(input: EvaluationInput, c: SupportContactFact): Trigger
   }
 
   if (r.usageStalled.enabled) {
-    const engagementDrop = (account.topMovers ?? [])
-      .filter((m) => m.component === 'engagement')
-      .reduce((s, m) => s + Math.min(0, m.deltaPoints), 0);
+    // Falling engagement: in the latest health change, or summed over the changes of the last
+    // ENGAGEMENT_WINDOW_DAYS before the contact (a slow decline arrives as many small changes).
+    const latest = (account.topMovers ?? []).filter((m) => m.component === 'engagement').reduce((s, m) => s + Math.min(0, m.deltaPoints), 0);
+    const at = c.occurredAt.getTime();
+    const windowed = (account.engagementChanges ?? [])
+      .filter((x) => {
+        const t = new Date(x.at).getTime();
+        return t > at - ENGAGEMENT_WINDOW_DAYS * DAY_MS && t <= at;
+      })
+      .reduce((s, x) => s + x.delta, 0);
+    const engagementDrop = Math.min(latest, windowed);
     if (r.usageStalled.dormant && account.usageStatus === UsageStatus.Dormant) {
       out.push({ rule: 'usageStalled', evidence: [ev], why: `support contact while the account is dormant` });
     } else if (r.usageStalled.engagementDropPoints > 0 && -engagementDrop >= r.usageStalled.engagementDropPoints) {
-      out.push({ rule: 'usageStalled', evidence: [ev], why: `support contact while engagement is falling (${engagementDrop.toFixed(1)} points)` });
+      const span = windowed < latest ? ` over the last ${ENGAGEMENT_WINDOW_DAYS} days` : '';
+      out.push({ rule: 'usageStalled', evidence: [ev], why: `support contact while engagement is falling (${engagementDrop.toFixed(1)} points${span})` });
     }
   }
 

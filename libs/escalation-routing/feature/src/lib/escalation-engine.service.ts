@@ -70,6 +70,7 @@ export class EscalationEngine {
       band: h?.band ?? null,
       healthScore: h?.score ?? null,
       topMovers: c?.topMovers ?? [],
+      engagementChanges: c?.engagementChanges ?? [],
       phase: isEnum(LifecyclePhase, c?.phase) ? c.phase : null,
       touchModel: isEnum(TouchModel, c?.touchModel) ? c.touchModel : null,
       usageStatus: c?.usageStatus ?? null,

@@ -56,11 +56,16 @@ export class EscalationSignalsConsumer {
   onHealth(e: CloudEvent<'cs.health.score.changed.v1'>, ctx: MessageContext): Promise<void> {
     return this.apply(e, ctx, async (m) => {
       await projectHealth(m, e);
+      // The engagement part of this change joins those of the last 28 days (older ones dropped).
+      const engagement = e.data.topMovers.filter((x) => x.component === 'engagement').reduce((s, x) => s + x.deltaPoints, 0);
       await m.query(
-        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, top_movers, health_at) VALUES ($1, $2, $3)
-         ON CONFLICT (account_id) DO UPDATE SET top_movers = EXCLUDED.top_movers, health_at = EXCLUDED.health_at
+        `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, top_movers, health_at, engagement_changes)
+         VALUES ($1, $2, $3, jsonb_build_array(jsonb_build_object('at', $3::timestamptz, 'delta', $4::float8)))
+         ON CONFLICT (account_id) DO UPDATE SET top_movers = EXCLUDED.top_movers, health_at = EXCLUDED.health_at,
+           engagement_changes = COALESCE((SELECT jsonb_agg(x) FROM jsonb_array_elements(c.engagement_changes) x
+                                           WHERE (x->>'at')::timestamptz > EXCLUDED.health_at - interval '28 days'), '[]'::jsonb) || EXCLUDED.engagement_changes
          WHERE c.health_at IS NULL OR c.health_at <= EXCLUDED.health_at`,
-        [e.subject, JSON.stringify(e.data.topMovers), e.data.computedAt],
+        [e.subject, JSON.stringify(e.data.topMovers), e.data.computedAt, engagement],
       );
     });
   }

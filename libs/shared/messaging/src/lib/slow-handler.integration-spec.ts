@@ -77,7 +77,8 @@ describe('ConsumerRunner: a 90 s handler on the real broker', () => {
     await waitFor('the 90 s handler finished', () => finishedAt > 0, { timeoutMs: HANDLER_MS + 90_000, intervalMs: 500 });
     const call = calls[0] as MessageContext;
     const offset = Number(call.offset);
-    await waitFor('the offset committed past the event', async () => (await committed(group, call.partition)) === offset + 1, { timeoutMs: 30_000 });
+    // At least past it: on a shared broker other suites' product events may follow it in the partition.
+    await waitFor('the offset committed past the event', async () => (await committed(group, call.partition)) >= offset + 1, { timeoutMs: 30_000 });
 
     expect(calls).toHaveLength(1);
     expect(runner.groupJoins).toBe(1);

@@ -1,6 +1,7 @@
 import { InitEscalationRoutingSchema1795454402824 } from './1795454402824-init-escalation-routing-schema';
 import { AddEscalationsRosterRulesContext1796130722238 } from './1796130722238-add-escalations-roster-rules-context';
 import { PublishRoster1796142000000 } from './1796142000000-publish-roster';
+import { AddEngagementChanges1796500000000 } from './1796500000000-add-engagement-changes';
 
 /** In the order they run. Written by `npm run db:generate` (PublishRoster by hand: data, not schema). */
-export const MIGRATIONS: (new () => unknown)[] = [InitEscalationRoutingSchema1795454402824, AddEscalationsRosterRulesContext1796130722238, PublishRoster1796142000000];
+export const MIGRATIONS: (new () => unknown)[] = [InitEscalationRoutingSchema1795454402824, AddEscalationsRosterRulesContext1796130722238, PublishRoster1796142000000, AddEngagementChanges1796500000000];
