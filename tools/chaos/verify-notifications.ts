@@ -4,6 +4,9 @@ import { verifyWebhook } from '@kizuna/notification/domain';
 import type { EventPlan } from './event-plan';
 import type { Check } from './verify';
 
+
+/** How long before its arrival stamp a send may have begun (an SMTP transaction or webhook call on this machine). */
+const SEND_MS = 2000;
 /** What the notification side of a run is checked against: what the sinks received, and when notification was SIGKILLed. */
 export interface DeliveryEvidence {
   mails: readonly SunkMail[];
@@ -157,8 +160,11 @@ export async function verifyNotifications(db: Client, plan: EventPlan, ev: Deliv
     for (const [id, times] of arrivals) {
       if (times.length < 2) continue;
       const sorted = [...times].sort((a, b) => a - b);
-      // Each further arrival must follow a kill that came after the arrival before it.
-      const explained = sorted.slice(1).every((t, i) => ev.notificationKills.some((k) => k >= (sorted[i] as number) && k <= t));
+      // Each further arrival must follow a kill that came after the send before it began. The sink stamps
+      // an arrival when it has taken the whole message, which may be just after the client died: a kill
+      // up to SEND_MS before the stamp cut that send (seen: a kill 13 ms before the stamp, the re-send 40 s
+      // later when the lease ran out).
+      const explained = sorted.slice(1).every((t, i) => ev.notificationKills.some((k) => k >= (sorted[i] as number) - SEND_MS && k <= t));
       if (explained) resentAfterKill += times.length - 1;
       else twice.push(`${kind} ${id} arrived ${times.length} times (${sorted.map((t) => new Date(t).toISOString().slice(11, 23)).join(', ')}) with no SIGKILL of notification between`);
     }
