@@ -103,6 +103,15 @@ describe('escalation acceptance: from support and the call center to the right C
     const id = `acc-${randomUUID()}`;
     accounts.add(id);
     await ingest('/v1/group', { userId: `u-${id}`, groupId: id, traits });
+    // The directory event travels on its own topic, beside the tickets' topic: wait until routing has
+    // applied it, or a ticket processed first is routed without the owner (as it would be in production).
+    await waitFor(`the directory event of ${id} applied by escalation-routing`, async () => {
+      const rows: { n: number }[] = await escalations.get(DataSource).query(
+        'SELECT count(*)::int AS n FROM escalation_routing.account_context WHERE account_id = $1 AND directory_at IS NOT NULL',
+        [id],
+      );
+      return rows[0]?.n ? true : undefined;
+    });
     return id;
   };
   const at = (ms: number) => new Date(clock.now().getTime() - ms).toISOString();

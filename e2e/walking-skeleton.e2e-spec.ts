@@ -117,9 +117,11 @@ describe('walking skeleton across the five services', () => {
     expect(server?.parentSpanId).toBe('');
     expect(ingestSend.parentSpanId).toBe(server?.spanId);
     expect(chain.hs.parentSpanId).toBe(ingestSend.spanId);
-    const healthSend = find(chain.spans, 'health-scoring', SPAN_KIND.producer, 'cs.health.v1');
-    expect(healthSend).toBeDefined();
-    for (const consumer of [chain.lc, chain.er, chain.nt]) expect(consumer.parentSpanId).toBe(healthSend?.spanId);
+    // A loaded run may rescore the account again (a second health change on the same trace): each
+    // consumer's parent is one of health-scoring's sends of cs.health.v1 in this trace.
+    const healthSends = chain.spans.filter((s) => s.service === 'health-scoring' && s.kind === SPAN_KIND.producer && s.attributes['messaging.destination.name'] === 'cs.health.v1');
+    expect(healthSends.length).toBeGreaterThan(0);
+    for (const consumer of [chain.lc, chain.er, chain.nt]) expect(healthSends.map((s) => s.spanId)).toContain(consumer.parentSpanId);
     expect(chain.nt.attributes['kizuna.account_id']).toBe(accountId);
 
     // And each service recorded what it consumed, in its own schema.
