@@ -1,13 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ALL_TOPICS, ContractSize, EscalationReason, HealthBand } from '@kizuna/shared/contracts';
-import {
-  LOCAL_POSTGRES_URL, SERVICES, SmtpSink, authHeader, repoRoot, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka,
-  waitFor, waitUntilReady, type RunningService,
-} from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, SERVICES, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type RunningService } from '@kizuna/shared/testing';
 import {
   PERSONAS, RISK_ESCALATION_REASONS, driveStream, evaluateAgainstTruth, observePlatform, postRoster, rosterOf, simulate, waitUntilDrained, writeClock,
   type Csm, type DriveSummary, type EscalationItem, type GroundTruth, type Persona, type PlatformView, type ScriptedAccount,
@@ -45,7 +41,6 @@ describe('personas end to end: a simulated company through the five services', (
   let view: PlatformView;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
     await smtp.start();
     const db = new URL(databaseUrl());
     const name = db.pathname.slice(1);

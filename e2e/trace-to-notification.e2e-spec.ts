@@ -1,11 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import {
-  LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, SmtpSink, authHeader, repoRoot, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka,
-  waitFor, waitUntilReady, type ReceivedSpan, type RunningService,
-} from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
 import { ALL_TOPICS } from '@kizuna/shared/contracts';
 
 const SPAN_KIND = { server: 2, client: 3, producer: 4, consumer: 5 } as const;
@@ -33,7 +28,6 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
   const url = (name: string) => services.find((s) => s.name === name)?.url ?? '';
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
     await receiver.start();
     await smtp.start();
     // A fresh database; consumer groups start at the end of the shared broker's topics.

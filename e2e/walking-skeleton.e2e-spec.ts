@@ -1,13 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import type { Producer } from 'kafkajs';
 import { ALL_TOPICS } from '@kizuna/shared/contracts';
-import {
-  LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, startConsumerGroupAtEnd, TopicRecorder, repoRoot, startServiceProcess, stopServiceProcess, testKafka, waitFor,
-  waitUntilReady, type ReceivedSpan, type RunningService,
-} from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, startConsumerGroupAtEnd, TopicRecorder, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
 
 const SPAN_KIND = { server: 2, producer: 4, consumer: 5 } as const;
 /** KIZUNA_TEST_BASE_PORT moves the services' ports (checkouts running suites side by side). */
@@ -40,7 +35,6 @@ describe('walking skeleton across the five services', () => {
   const url = (name: string) => services.find((s) => s.name === name)?.url ?? '';
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
     await receiver.start();
     const env = {
       KAFKA_BROKERS: process.env['KAFKA_BROKERS'],

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataSource, ensureDatabase, runServiceMigrations } from '@kizuna/shared/persistence';
@@ -8,10 +9,13 @@ export const STATE_FILE = join(repoRoot(), '.kizuna', 'test-infra.json');
 
 /**
  * Jest globalSetup for integration and e2e tests: real Kafka and Postgres (see
- * provisionTestInfrastructure), every service schema rebuilt from its migrations once.
+ * provisionTestInfrastructure), every service schema rebuilt from its migrations once, and the
+ * services built into dist/ once for the suites that run them as processes (built here, not per
+ * suite: a suite's rebuild removed dist/ under another suite's starting services).
  */
 export default async function globalSetup(): Promise<void> {
   const log = (m: string) => process.stderr.write(`[test-infra] ${m}\n`);
+  execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
   const infra = await provisionTestInfrastructure(log);
   process.env['KAFKA_BROKERS'] = infra.kafkaBrokers;
   process.env['DATABASE_URL'] = infra.databaseUrl;
