@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { LOCAL_POSTGRES_URL, TEST_KAFKA_PORT, repoRoot } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, TEST_KAFKA_PORT, repoRoot, testPortRange } from '@kizuna/shared/testing';
 import { localBrokerAvailable } from '../tools/chaos/chaos-broker';
 import { runCrashReplay, summarise, type CrashReplayReport } from '../tools/chaos/crash-replay';
 
-/** KIZUNA_TEST_BASE_PORT moves the services' ports; this suite uses base + 10 .. base + 14. */
-const BASE_PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001) + 10;
+/** The services' ports: this suite's range in the shared table (testPortRange). */
+const BASE_PORT = testPortRange('crashReplay');
 /** The harness's own broker: KIZUNA_CHAOS_E2E_KAFKA_PORT (and the next port, its controller), default the test Kafka port + 4. */
 const CHAOS_KAFKA_PORT = Number(process.env['KIZUNA_CHAOS_E2E_KAFKA_PORT'] || TEST_KAFKA_PORT + 4);
 const chaosDatabaseUrl = () => {

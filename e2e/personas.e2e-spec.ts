@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ALL_TOPICS, ContractSize, EscalationReason, HealthBand } from '@kizuna/shared/contracts';
-import { LOCAL_POSTGRES_URL, SERVICES, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type RunningService } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, SERVICES, testPortRange, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type RunningService } from '@kizuna/shared/testing';
 import {
   PERSONAS, RISK_ESCALATION_REASONS, driveStream, evaluateAgainstTruth, observePlatform, postRoster, rosterOf, simulate, waitUntilDrained, writeClock,
   type Csm, type DriveSummary, type EscalationItem, type GroundTruth, type Persona, type PlatformView, type ScriptedAccount,
 } from '../tools/simulator/src/index';
 
 /** Ports apart from the other e2e suites', which may run at the same time. */
-const BASE_PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001) + 40;
+const BASE_PORT = testPortRange('personas');
 const databaseUrl = () => {
   const u = new URL(process.env['DATABASE_URL'] ?? LOCAL_POSTGRES_URL);
   u.pathname = `${u.pathname}_e2e_personas`;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, testPortRange, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
 import { ALL_TOPICS } from '@kizuna/shared/contracts';
 
 const SPAN_KIND = { server: 2, client: 3, producer: 4, consumer: 5 } as const;
 /** Ports apart from the walking skeleton's, which may run at the same time. */
-const BASE_PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001) + 20;
+const BASE_PORT = testPortRange('traceToNotification');
 const databaseUrl = () => {
   const u = new URL(process.env['DATABASE_URL'] ?? LOCAL_POSTGRES_URL);
   u.pathname = `${u.pathname}_e2e_trace`;

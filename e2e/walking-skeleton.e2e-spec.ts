@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { Producer } from 'kafkajs';
 import { ALL_TOPICS } from '@kizuna/shared/contracts';
-import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, startConsumerGroupAtEnd, TopicRecorder, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, startConsumerGroupAtEnd, testPortRange, TopicRecorder, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
 
 const SPAN_KIND = { server: 2, producer: 4, consumer: 5 } as const;
-/** KIZUNA_TEST_BASE_PORT moves the services' ports (checkouts running suites side by side). */
-const BASE_PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001);
+/** The services' ports: this suite's range in the shared table (testPortRange). */
+const BASE_PORT = testPortRange('walkingSkeleton');
 /**
  * The e2e services get their own database: integration tests run in parallel against the same
  * broker, and two health-scoring consumers (different groups) must not write the same tables.

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import type { Admin, Producer } from 'kafkajs';
 import { EscalationReason, EscalationState, HealthBand, Topics, createEvent } from '@kizuna/shared/contracts';
-import { LOCAL_POSTGRES_URL, SmtpSink, repoRoot, testKafka, waitFor } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, SmtpSink, repoRoot, testKafka, testPortRange, waitFor } from '@kizuna/shared/testing';
 
-/** A port of this checkout's range (KIZUNA_TEST_BASE_PORT; the e2e services use the first five). */
-const PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001) + 10;
+/** Its port: this suite's range in the shared table (testPortRange). */
+const PORT = testPortRange('notificationRestart');
 
 /** Its own database: the in-process notification tests run beside it, and workers share delivery tables. */
 const databaseUrl = () => {

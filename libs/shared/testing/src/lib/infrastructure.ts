@@ -27,6 +27,25 @@ export const LOCAL_POSTGRES_URL = `postgres://postgres@127.0.0.1:5432/${TEST_DAT
 export const TEST_KAFKA_PORT = Number(process.env['KIZUNA_TEST_KAFKA_PORT'] || 19092);
 export const LOCAL_KAFKA_BROKERS = `127.0.0.1:${TEST_KAFKA_PORT}`;
 
+/**
+ * The HTTP ports of the suites that start service processes, in one table so two suites running side
+ * by side never share one (CI: notification-restart's service took crash replay's ingestion port, and
+ * the replay's requests were answered 404 by the wrong service). KIZUNA_TEST_BASE_PORT moves the whole
+ * range (checkouts running their suites at once); each suite owns ten ports from its offset.
+ */
+export const TEST_BASE_PORT = Number(process.env['KIZUNA_TEST_BASE_PORT'] || 13001);
+const TEST_PORT_OFFSETS = {
+  walkingSkeleton: 0,
+  crashReplay: 10,
+  traceToNotification: 20,
+  notificationRestart: 30,
+  personas: 40,
+} as const;
+/** The first port of a suite's range of ten (services use first + their index in SERVICES). */
+export function testPortRange(suite: keyof typeof TEST_PORT_OFFSETS): number {
+  return TEST_BASE_PORT + TEST_PORT_OFFSETS[suite];
+}
+
 export function testBrokerEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
