@@ -1,11 +1,11 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ALL_TOPICS, ContractSize, EscalationReason, HealthBand } from '@kizuna/shared/contracts';
-import { LOCAL_POSTGRES_URL, SERVICES, testPortRange, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type RunningService } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, SERVICES, repoRoot, testPortRange, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type RunningService } from '@kizuna/shared/testing';
 import {
-  PERSONAS, RISK_ESCALATION_REASONS, driveStream, evaluateAgainstTruth, observePlatform, postRoster, rosterOf, simulate, waitUntilDrained, writeClock,
+  PERSONAS, RISK_ESCALATION_REASONS, driveStream, evaluateAgainstTruth, observePlatform, postRoster, rosterOf, simulate, steppedPlay,
   type Csm, type DriveSummary, type EscalationItem, type GroundTruth, type Persona, type PlatformView, type ScriptedAccount,
 } from '../tools/simulator/src/index';
 
@@ -20,6 +20,20 @@ const WRITE_KEY = 'e2e-personas-write-key';
 /** The simulated company: two accounts of each persona, six weeks, a fixed seed and id prefix (same company every run). */
 const SIM = { seed: 6, accounts: 14, days: 42, start: '2026-03-02', idPrefix: 'e2e-persona-', activity: 0.3, personaWeights: Object.fromEntries(PERSONAS.map((p) => [p, 1])) };
 const DAY_MS = 86_400_000;
+const REPORT_DIR = join(repoRoot(), '.kizuna', 'test-reports');
+
+/** Bands, phases, health changes, phase history and escalations (reason, first assignee, opened) per account. */
+function outcomeOf(view: PlatformView) {
+  return [...view.bands.keys()].sort().map((id) => ({
+    id,
+    band: view.bands.get(id),
+    phase: view.phases.get(id),
+    health: (view.history.get(id) ?? []).map((c) => `${c.at} ${c.score} ${c.band}`),
+    phases: (view.phaseHistories.get(id) ?? []).map((p) => `${p.at} ${p.to}`),
+    escalations: view.escalations.filter((e) => e.accountId === id)
+      .map((e) => `${e.openedAt} ${e.reason} ${e.firstAssigneeCsmId ?? e.assignee?.csmId ?? '-'}`).sort(),
+  }));
+}
 
 /**
  * Issue 8's scenario tests: a small simulated company (two accounts per persona, six weeks) played
@@ -66,12 +80,11 @@ personasDescribe('personas end to end: a simulated company through the five serv
       INGESTION_BOOTSTRAP_WRITE_KEY: WRITE_KEY,
       KIZUNA_CLOCK_WINDOW: [company.start, company.end, new Date(now).toISOString(), new Date(now + 60_000).toISOString()].join(','),
       KIZUNA_CLOCK_START_FILE: clockFile,
-      // Time-based rules and the silence sweep every second of real time, so each simulated day (at least a
-      // second) gets its lifecycle tick and its health rescoring (an account that goes quiet decays).
-      LIFECYCLE_TICK_INTERVAL_MS: '1000',
-      HEALTH_SWEEP_INTERVAL_MS: '1000',
-      // Nobody acknowledges the simulated escalations: the SLA sweep would re-route them at whichever step it
-      // happened to run. Routing is what is checked here (the SLA has its own tests).
+      // The time-driven work (lifecycle tick, health sweep, plays) runs once per simulated day, after
+      // the day's events (PeriodicTask on a stepped clock); the lag is read afresh for the settle between stages.
+      KAFKA_LAG_CACHE_MS: '0',
+      // Nobody acknowledges the simulated escalations: the SLA sweep (on its real-time interval, not stepped)
+      // would re-route them once breached. Routing is what is checked here (the SLA has its own tests).
       ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000',
       NOTIFICATION_SMTP_HOST: '127.0.0.1',
       NOTIFICATION_SMTP_PORT: String(smtp.port),
@@ -95,12 +108,13 @@ personasDescribe('personas end to end: a simulated company through the five serv
     const urls = services.map((svc) => svc.url);
     drive = await driveStream(stream, {
       ingestionUrl: url('ingestion'), writeKey: WRITE_KEY, window: { start: company.start, end: company.end }, compressMs: 0, stepMs: DAY_MS,
-      onStep: async (end) => writeClock(clockFile, end),
-      settle: async () => {
-        if (!(await waitUntilDrained(urls, admin, { timeoutMs: 120_000 }))) throw new Error('the services did not consume a simulated day within 120 s');
-      },
+      ...steppedPlay(clockFile, urls, admin, { timeoutMs: 120_000 }),
     });
     view = await observePlatform(company, { health: url('health-scoring'), lifecycle: url('lifecycle'), escalations: url('escalation-routing') }, admin);
+    // What the platform concluded, in a stable form: two runs (or two checkouts) compare these files to
+    // see that the stepped play gives the same outcome every time.
+    mkdirSync(REPORT_DIR, { recursive: true });
+    writeFileSync(join(REPORT_DIR, 'personas-outcome.json'), `${JSON.stringify(outcomeOf(view), null, 1)}\n`);
   }, 600_000);
 
   afterAll(async () => {

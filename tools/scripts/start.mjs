@@ -309,12 +309,12 @@ try {
       // The services' clock follows this file: the demo moves it one simulated day at a time, each once the
       // services have consumed the day before (FileDrivenClock), however long they take.
       KIZUNA_CLOCK_START_FILE: join(sinks.mailDir, '..', 'clock'),
-      // Time-based lifecycle rules and the health sweep (silence decay) every second, so each simulated day gets
-      // its tick and its rescoring; nobody acknowledges the
-      // simulated escalations, so an SLA sweep every minute would re-route them at whichever day it fell on:
-      // the demo's sweeps are hourly (set ESCALATION_SLA_SWEEP_INTERVAL_MS to change it).
-      LIFECYCLE_TICK_INTERVAL_MS: process.env.LIFECYCLE_TICK_INTERVAL_MS ?? '1000',
-      HEALTH_SWEEP_INTERVAL_MS: process.env.HEALTH_SWEEP_INTERVAL_MS ?? '1000',
+      // While the demo steps the clock, the time-driven work (lifecycle tick, health sweep, plays)
+      // runs once per simulated day, after the day's events (PeriodicTask on a stepped clock); the demo waits
+      // on each service's consumer lag between steps, so the lag is read afresh at every scrape.
+      KAFKA_LAG_CACHE_MS: process.env.KAFKA_LAG_CACHE_MS ?? '0',
+      // Nobody acknowledges the simulated escalations, so the SLA sweep (real-time interval, not stepped) would
+      // re-route every one once breached: hourly during the demo.
       ESCALATION_SLA_SWEEP_INTERVAL_MS: process.env.ESCALATION_SLA_SWEEP_INTERVAL_MS ?? '3600000',
       NOTIFICATION_SMTP_HOST: '127.0.0.1',
       NOTIFICATION_SMTP_PORT: String(sinks.smtpPort),

@@ -15,7 +15,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createSource, driveStream, evaluateAgainstTruth, formatEvaluation, observePlatform, pipelinePending, postRoster, rosterOf, simulate, waitUntilDrained, writeClock, type DriveProgress, type DriveSummary,
+  createSource, driveStream, evaluateAgainstTruth, formatEvaluation, observePlatform, postRoster, rosterOf, simulate, steppedPlay, waitUntilDrained, writeClock, type DriveProgress, type DriveSummary,
 } from './index';
 import { formatProgress } from './cli';
 
@@ -83,19 +83,6 @@ async function api<T>(base: string, path: string, init: RequestInit = {}): Promi
   const res = await fetch(new URL(path, base), { ...init, headers: { 'content-type': 'application/json', ...bearer(), ...(init.headers as Record<string, string> | undefined) } });
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${base}${path}: ${res.status} ${(await res.text()).slice(0, 300)}`);
   return (await res.json()) as T;
-}
-
-/** Waits until no consumer lags and no outbox holds anything, twice in a row (at most `timeoutMs`). */
-async function drained(timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let quiet = 0;
-  while (Date.now() < deadline) {
-    const pending = await pipelinePending(Object.values(URLS), bearer());
-    quiet = pending === 0 ? quiet + 1 : 0;
-    if (quiet >= 2) return true;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return false;
 }
 
 function filesIn(dir: string | undefined): string[] {
@@ -166,10 +153,7 @@ async function main(): Promise<void> {
     say(`playing ${args.days} simulated days one at a time, each once the services have consumed the one before`);
     summary = await driveStream(stream, {
       ingestionUrl: URLS.ingestion, writeKey: source.writeKey, window: { start: company.start, end: company.end }, compressMs: 0, stepMs: 86_400_000,
-      onStep: async (end) => writeClock(clockFile, end),
-      settle: async () => {
-        if (!(await waitUntilDrained(Object.values(URLS), bearer(), { timeoutMs: 300_000 }))) throw new Error('the services did not consume a simulated day within 300 s');
-      },
+      ...steppedPlay(clockFile, Object.values(URLS), bearer(), { timeoutMs: 300_000 }),
       progressEveryMs: 1000,
       onProgress,
     });
@@ -183,7 +167,7 @@ async function main(): Promise<void> {
   }
   if (tty) process.stdout.write('\n');
   say(`sent ${summary.total.toLocaleString('en-US')} messages in ${(summary.elapsedMs / 1000).toFixed(0)} s, ${summary.rejected} rejected; waiting for the pipeline to drain...`);
-  const settled = await drained(120_000);
+  const settled = await waitUntilDrained(Object.values(URLS), bearer(), { timeoutMs: 120_000 });
   if (!settled) say('\x1b[33mthe pipeline has not fully drained after 120 s; the figures below are what it holds now\x1b[0m');
 
   // Deliveries due now are sent (held ones wait for their recipient's quiet hours to end).
@@ -232,7 +216,7 @@ async function main(): Promise<void> {
   out('  traces          npm run trace -- <accountId>          metrics: GET /metrics on each service');
   process.stdout.write(`${lines.join('\n')}\n`);
   // The summary is read: from now on the services' clock runs at real speed from the end of the window.
-  if (clockFile) writeClock(clockFile, company.end, 1);
+  if (clockFile) writeClock(clockFile, company.end, { rate: 1 });
   if (args.summaryOut) writeFileSync(args.summaryOut, `${JSON.stringify({ evaluation, escalations: escalations.length, mail: Object.fromEntries(mail), webhooks: hooks, kpis }, null, 2)}\n`);
 }
 

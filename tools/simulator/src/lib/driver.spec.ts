@@ -71,28 +71,34 @@ describe('simulator driver', () => {
     expect(summary.records['published']).toBe(stream.length - segments.length);
   });
 
-  it('plays the window step by step: the clock moves to each step\'s end first, the step\'s messages follow, then it settles', async () => {
+  it('plays the window step by step: clock, then the day\'s usage, surveys and billing, support, each settled; then the step is closed', async () => {
     const time = new FakeTime();
     const { seen, doFetch } = fakeIngestion(time);
-    const messages = [seg('2026-05-04T01:00:00.000Z', 1), seg('2026-05-04T23:00:00.000Z', 2), ticket('2026-05-06T12:00:00.000Z', 'T1'), seg('2026-05-13T12:00:00.000Z', 3)];
+    const survey: SimMessage = {
+      kind: 'survey', at: '2026-05-06T15:00:00.000Z', accountId: 'acme',
+      body: { responseId: 'r1', kind: 'nps', score: 2, accountId: 'acme', answeredAt: '2026-05-06T15:00:00.000Z' },
+    };
+    // On 05-06 the ticket comes first in time, but it goes in after the day's usage and survey.
+    const messages = [seg('2026-05-04T01:00:00.000Z', 1), seg('2026-05-04T23:00:00.000Z', 2), ticket('2026-05-06T09:00:00.000Z', 'T1'), survey, seg('2026-05-06T18:00:00.000Z', 3), seg('2026-05-13T12:00:00.000Z', 4)];
     const log: string[] = [];
+    const requests = () => seen.map((r) => (r.path === '/v1/batch' ? `batch of ${(r.body['batch'] as unknown[]).length}` : r.path)).join(', ');
     const summary = await driveStream(messages, {
       ingestionUrl: 'http://ingestion.test', writeKey: 'wk', window: { start: START, end: END }, compressMs: 120_000, stepMs: 86_400_000, fetch: doFetch, time,
-      onStep: async (end) => {
-        log.push(`clock ${end.slice(5, 10)} after ${seen.length} requests`);
-      },
-      settle: async () => {
-        log.push(`settle after ${seen.length}`);
-      },
+      onStep: async (end) => void log.push(`clock ${end.slice(5, 10)} after ${seen.length}`),
+      settle: async () => void log.push(`settle after ${seen.length}`),
+      onStepClosed: async (end, closed) => void log.push(`closed ${closed} (${end.slice(5, 10)})`),
     });
-    expect(log.slice(0, 6)).toEqual(['clock 05-05 after 0 requests', 'settle after 1', 'clock 05-06 after 1 requests', 'settle after 1', 'clock 05-07 after 1 requests', 'settle after 2']);
-    expect(log).toHaveLength(20); // ten days, one step each
-    expect(log.at(-2)).toBe('clock 05-14 after 2 requests');
-    expect(log.at(-1)).toBe('settle after 3');
-    expect((seen[0]?.body['batch'] as unknown[]).length).toBe(2);
+    expect(log.slice(0, 14)).toEqual([
+      'clock 05-05 after 0', 'settle after 0', 'settle after 1', 'closed 1 (05-05)', 'settle after 1',
+      'clock 05-06 after 1', 'settle after 1', 'closed 2 (05-06)', 'settle after 1',
+      'clock 05-07 after 1', 'settle after 1', 'settle after 2', 'settle after 3', 'settle after 4',
+    ]);
+    expect(requests()).toBe('batch of 2, batch of 1, /v1/surveys, /v1/support/tickets, batch of 1');
+    expect(log.filter((l) => l.startsWith('closed'))).toHaveLength(10); // ten days, one step each
+    expect(log.slice(-3)).toEqual(['settle after 5', 'closed 10 (05-14)', 'settle after 5']);
     // No waiting on the real clock: the steps go as fast as the platform settles.
     expect(time.slept).toEqual([]);
-    expect(summary).toMatchObject({ total: 4, rejected: 0, maxBehindMs: 0 });
+    expect(summary).toMatchObject({ total: 6, rejected: 0, maxBehindMs: 0 });
   });
 
   it('plays the window in the compressed real time: a message from the middle of the window goes out half-way', async () => {

@@ -33,13 +33,22 @@ export interface DriveOptions {
   ratePerSecond?: number;
   /**
    * Plays the window in steps of this much simulated time instead of on the real clock (compressMs,
-   * realStartMs and ratePerSecond are then ignored): before each step `onStep` gets the step's end
-   * (e.g. to move the services' clock there), then the step's messages are sent, then `settle` is
-   * awaited (e.g. until the services have consumed them). However slow the machine, the services'
-   * "now" never runs ahead of what they have consumed, so the same stream gives the same outcome.
+   * realStartMs and ratePerSecond are then ignored). Each step:
+   *
+   * 1. `onStep` gets the step's end (e.g. to move the services' clock there); `settle` is awaited;
+   * 2. the step's messages go in stages, `settle` awaited after each non-empty one (e.g. until the
+   *    services have consumed them and what they caused): Segment calls (usage, accounts, users),
+   *    then surveys and billing changes, then tickets and calls. A support contact is thus judged on
+   *    the day's health, whichever topic a service happens to read first;
+   * 3. `onStepClosed` gets the step's end and the count of steps closed (e.g. to let the services'
+   *    time-driven work run: sweeps, ticks); `settle` is awaited.
+   *
+   * However slow the machine, the services' "now" never runs ahead of what they have consumed, and
+   * every effect happens at the same point of the play, so the same stream gives the same outcome.
    */
   stepMs?: number;
   onStep?: (simulatedEnd: string) => Promise<void>;
+  onStepClosed?: (simulatedEnd: string, stepsClosed: number) => Promise<void>;
   settle?: () => Promise<void>;
   /** The source's Zendesk webhook signing secret (needed when the stream has Zendesk webhooks). */
   zendeskSecret?: string;
@@ -108,6 +117,8 @@ export interface DriveSummary {
 export class DriveError extends Error {}
 
 const KINDS: SimKind[] = ['segment', 'ticket', 'zendesk', 'call', 'survey', 'subscription'];
+/** The order of a step's messages in a stepped play (see DriveOptions.stepMs). */
+const STEP_STAGES: SimKind[][] = [['segment'], ['survey', 'subscription'], ['ticket', 'zendesk', 'call']];
 const recordId = (m: SimMessage): string => {
   switch (m.kind) {
     case 'segment': return m.body.messageId;
@@ -276,15 +287,24 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
   if (options.stepMs !== undefined) {
     if (!(options.stepMs > 0)) throw new DriveError('stepMs: must be > 0');
     const end = Date.parse(options.window.end);
+    let closed = 0;
     for (let stepEnd = start + options.stepMs; ; stepEnd = Math.min(end, stepEnd + options.stepMs)) {
-      await options.onStep?.(new Date(stepEnd).toISOString());
+      const at = new Date(stepEnd).toISOString();
+      await options.onStep?.(at);
+      await options.settle?.();
       let j = i;
       while (j < messages.length && Date.parse((messages[j] as SimMessage).at) < stepEnd) j++;
-      for (let k = i; k < j; k += SLICE) await sendSlice(messages.slice(k, Math.min(j, k + SLICE)));
+      for (const stage of STEP_STAGES) {
+        const staged = messages.slice(i, j).filter((m) => stage.includes(m.kind));
+        if (staged.length === 0) continue;
+        for (let k = 0; k < staged.length; k += SLICE) await sendSlice(staged.slice(k, k + SLICE));
+        await options.settle?.();
+      }
       if (j > i) lastAt = (messages[j - 1] as SimMessage).at;
       i = j;
       sentCount = i;
-      await options.settle?.();
+      await options.onStepClosed?.(at, ++closed);
+      if (options.onStepClosed) await options.settle?.();
       progress();
       if (stepEnd >= end) break;
     }

@@ -1,6 +1,9 @@
-import { EscalationReason } from '@kizuna/shared/contracts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EscalationReason, FileDrivenClock } from '@kizuna/shared/contracts';
 import { evaluateAgainstTruth } from './evaluate';
-import { firstRiskFlag, pipelinePending } from './observe';
+import { firstRiskFlag, pipelinePending, steppedPlay, writeClock } from './observe';
 import { simulate } from './simulation';
 
 describe('reading the platform', () => {
@@ -45,5 +48,36 @@ describe('reading the platform', () => {
     expect(await pipelinePending(['http://a.test', 'http://b.test'], {}, doFetch)).toBe(5);
     expect(await pipelinePending(['http://b.test'], {}, doFetch)).toBe(0);
     expect(await pipelinePending(['http://b.test', 'http://c.test'], {}, doFetch)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('counts periodic work owed for a closed step, and a service whose clock has not reached the player\'s move', async () => {
+    const metrics: Record<string, string> = {
+      'http://a.test': 'kizuna_clock_now 2000\nkizuna_clock_steps_pending 1\n',
+      'http://b.test': 'kizuna_clock_now 1000\nkizuna_clock_steps_pending 0\n',
+      'http://c.test': 'kizuna_consumer_lag{group="g",topic="t",partition="0"} 0\n',
+    };
+    const doFetch = (async (url: URL | string) => new Response(metrics[new URL(String(url)).origin])) as typeof fetch;
+    expect(await pipelinePending(['http://a.test', 'http://b.test'], {}, doFetch)).toBe(1);
+    expect(await pipelinePending(['http://b.test'], {}, doFetch, { clockAtLeast: 1000 })).toBe(0);
+    expect(await pipelinePending(['http://a.test', 'http://b.test'], {}, doFetch, { clockAtLeast: 1500 })).toBe(2);
+    expect(await pipelinePending(['http://c.test'], {}, doFetch, { clockAtLeast: 1 })).toBe(1); // no clock reported: not there yet
+  });
+
+  it('writes the clock file FileDrivenClock reads, with the step count when stepping', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kizuna-clock-'));
+    const file = join(dir, 'clock');
+    const play = steppedPlay(file, [], {});
+    writeClock(file, '2026-01-02T00:00:00.000Z', { realNowMs: 5 });
+    expect(readFileSync(file, 'utf8')).toBe(`${Date.parse('2026-01-02T00:00:00.000Z')} 5 0\n`);
+    writeClock(file, '2026-01-02T00:00:00.000Z', { rate: 1, step: 3, realNowMs: 5 });
+    expect(readFileSync(file, 'utf8')).toBe(`${Date.parse('2026-01-02T00:00:00.000Z')} 5 1 3\n`);
+    const clock = new FileDrivenClock({ simStart: '2026-01-01T00:00:00.000Z', simEnd: '2026-02-01T00:00:00.000Z', durationMs: 60_000 }, file);
+    void play.onStep('2026-01-05T00:00:00.000Z');
+    expect([clock.now().toISOString(), clock.step()]).toEqual(['2026-01-05T00:00:00.000Z', 0]);
+    void play.onStepClosed('2026-01-05T00:00:00.000Z', 1);
+    expect(clock.step()).toBe(1);
+    void play.onStep('2026-01-06T00:00:00.000Z');
+    expect(clock.step()).toBe(1); // moving to the next step owes nothing until it is closed
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -135,47 +135,85 @@ export async function observePlatform(
 }
 
 /**
- * What the pipeline still holds: consumer lag plus outbox backlog, summed over the services'
- * `/metrics` (0 when everything sent has been processed and published). A service that does not
- * answer counts as holding work.
+ * What the pipeline still holds: consumer lag, outbox backlog and periodic work owed for a closed
+ * step of a stepped clock (`kizuna_clock_steps_pending`), summed over the services' `/metrics` (0
+ * when everything sent has been processed and published). A service that does not answer counts as
+ * holding work, and so does one whose clock (`kizuna_clock_now`) reads before `clockAtLeast` (it has
+ * not seen the player's last move yet).
  */
-export async function pipelinePending(baseUrls: readonly string[], headers: Record<string, string> = {}, doFetch: Fetch = fetch): Promise<number> {
+export async function pipelinePending(
+  baseUrls: readonly string[],
+  headers: Record<string, string> = {},
+  doFetch: Fetch = fetch,
+  { clockAtLeast }: { clockAtLeast?: number } = {},
+): Promise<number> {
   let sum = 0;
   for (const base of baseUrls) {
     const text = await doFetch(new URL('/metrics', base), { headers }).then((r) => (r.ok ? r.text() : null)).catch(() => null);
     if (text === null) return Number.POSITIVE_INFINITY;
+    let clock: number | undefined;
     for (const line of text.split('\n')) {
-      if (/^kizuna_(consumer_lag|outbox_backlog)[{ ]/.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      const value = () => Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      if (/^kizuna_(consumer_lag|outbox_backlog|clock_steps_pending)[{ ]/.test(line)) sum += value();
+      else if (/^kizuna_clock_now[{ ]/.test(line)) clock = value();
     }
+    if (clockAtLeast !== undefined && !(clock !== undefined && clock >= clockAtLeast)) sum += 1;
   }
   return sum;
 }
 
 /**
  * Moves the services' clock (their KIZUNA_CLOCK_START_FILE, read by FileDrivenClock): from now on it
- * reads `simulated` and runs `rate` times real speed (0 holds it there). Written atomically.
+ * reads `simulated` and runs `rate` times real speed (0 holds it there); `step`, when given, is the
+ * count of steps the player has closed (the services' periodic tasks run once per new step). Written
+ * atomically.
  */
-export function writeClock(file: string, simulated: string, rate = 0, realNowMs = Date.now()): void {
-  writeFileSync(`${file}.tmp`, `${Date.parse(simulated)} ${realNowMs} ${rate}\n`);
+export function writeClock(file: string, simulated: string, { rate = 0, step, realNowMs = Date.now() }: { rate?: number; step?: number; realNowMs?: number } = {}): void {
+  writeFileSync(`${file}.tmp`, `${Date.parse(simulated)} ${realNowMs} ${rate}${step === undefined ? '' : ` ${step}`}\n`);
   renameSync(`${file}.tmp`, file);
 }
 
 /**
- * Waits until the services hold nothing (see pipelinePending) on `quiet` readings in a row, at
- * least a second apart (each service reads its lag from the broker at most once a second).
- * Returns false after `timeoutMs`.
+ * Waits until the services hold nothing (see pipelinePending) on `quiet` readings in a row,
+ * `intervalMs` apart (a service reuses a lag reading for KAFKA_LAG_CACHE_MS: keep the interval above
+ * it). Returns false after `timeoutMs`.
  */
 export async function waitUntilDrained(
   baseUrls: readonly string[],
   headers: Record<string, string> = {},
-  { timeoutMs = 120_000, quiet = 2, intervalMs = 1050 }: { timeoutMs?: number; quiet?: number; intervalMs?: number } = {},
+  { timeoutMs = 120_000, quiet = 2, intervalMs = 1050, clockAtLeast }: { timeoutMs?: number; quiet?: number; intervalMs?: number; clockAtLeast?: number } = {},
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let zeros = 0;
   for (;;) {
-    zeros = (await pipelinePending(baseUrls, headers)) === 0 ? zeros + 1 : 0;
+    zeros = (await pipelinePending(baseUrls, headers, fetch, { clockAtLeast })) === 0 ? zeros + 1 : 0;
     if (zeros >= quiet) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * The driver hooks (see DriveOptions.stepMs) for services on a FileDrivenClock whose file is
+ * `clockFile`, started with KAFKA_LAG_CACHE_MS=0: each step moves their clock to the step's end and
+ * waits until every service reads it; each settle waits until they hold nothing (lag, outbox, owed
+ * periodic work); closing a step lets their sweeps and ticks run once, at the step's end.
+ */
+export function steppedPlay(clockFile: string, baseUrls: readonly string[], headers: Record<string, string>, { timeoutMs = 300_000 } = {}) {
+  let at = '';
+  let closed = 0;
+  return {
+    onStep: async (end: string) => {
+      at = end;
+      writeClock(clockFile, end, { step: closed });
+    },
+    onStepClosed: async (end: string, stepsClosed: number) => {
+      closed = stepsClosed;
+      writeClock(clockFile, end, { step: closed });
+    },
+    settle: async () => {
+      const ok = await waitUntilDrained(baseUrls, headers, { timeoutMs, intervalMs: 100, clockAtLeast: at ? Date.parse(at) : undefined });
+      if (!ok) throw new Error(`the services did not settle within ${timeoutMs / 1000} s at ${at}`);
+    },
+  };
 }

@@ -408,6 +408,25 @@ describe('escalation-routing service', () => {
     }
   });
 
+  it('clears a stall when lifecycle then takes the account out of onboarding, even at the same instant (a replayed history)', async () => {
+    // Lifecycle replaying an imported history reports the stall, then the completion, both dated at its
+    // clock's "now": in partition order the phase change is the newer news and ends the stall.
+    const acc = account();
+    const at = ago(DAY);
+    await send(
+      event('cs.lifecycle.phase.changed.v1', acc, { from: null, to: 'onboarding' as never, cause: 'test', changedAt: at }),
+      event('cs.lifecycle.onboarding.stalled.v1', acc, { milestone: 'first-report', dueAt: '2024-01-10T00:00:00.000Z', completed: ['signup'], missing: ['first-report'], detectedAt: at }),
+      event('cs.lifecycle.phase.changed.v1', acc, { from: 'onboarding' as never, to: 'adoption' as never, cause: 'test', changedAt: at }),
+    );
+    await applied(acc, 3);
+    const stalledAt = async () => ((await app.get(DataSource).query('SELECT onboarding_stalled_at FROM escalation_routing.account_context WHERE account_id = $1', [acc])) as { onboarding_stalled_at: Date | null }[])[0]?.onboarding_stalled_at;
+    expect(await stalledAt()).toBeNull();
+    // A stall reported after the account left onboarding (an older, redelivered report) does not come back.
+    await send(event('cs.lifecycle.onboarding.stalled.v1', acc, { milestone: 'second-report', dueAt: '2024-01-20T00:00:00.000Z', completed: ['signup'], missing: ['second-report'], detectedAt: ago(2 * DAY) }));
+    await applied(acc, 4);
+    expect(await stalledAt()).toBeNull();
+  });
+
   it('documents exactly its routes in docs/api/escalation-routing.openapi.yaml, served at /docs', async () => {
     expect([...documentedRoutes(spec)].sort()).toEqual([...routes].sort());
     expect((await app.inject({ method: 'GET', url: '/docs/openapi.json' })).statusCode).toBe(200);

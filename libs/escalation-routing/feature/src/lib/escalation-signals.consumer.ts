@@ -86,13 +86,18 @@ export class EscalationSignalsConsumer {
     });
   }
 
+  /**
+   * Leaving onboarding ends a stall reported at or before the change: lifecycle publishes in order on
+   * the account's partition, so a phase change at the stall's very instant (a replayed history, where
+   * both are dated at lifecycle's "now") is the newer news.
+   */
   @OnEvent('cs.lifecycle.phase.changed.v1')
   onPhase(e: CloudEvent<'cs.lifecycle.phase.changed.v1'>, ctx: MessageContext): Promise<void> {
     return this.apply(e, ctx, (m) =>
       m.query(
         `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, phase, phase_at) VALUES ($1, $2, $3)
          ON CONFLICT (account_id) DO UPDATE SET phase = EXCLUDED.phase, phase_at = EXCLUDED.phase_at,
-           onboarding_stalled_at = CASE WHEN EXCLUDED.phase <> 'onboarding' AND c.onboarding_stalled_at < EXCLUDED.phase_at THEN NULL ELSE c.onboarding_stalled_at END
+           onboarding_stalled_at = CASE WHEN EXCLUDED.phase <> 'onboarding' AND c.onboarding_stalled_at <= EXCLUDED.phase_at THEN NULL ELSE c.onboarding_stalled_at END
          WHERE c.phase_at IS NULL OR c.phase_at <= EXCLUDED.phase_at`,
         [e.subject, e.data.to, e.data.changedAt],
       ),

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { loadConfig } from '@kizuna/shared/config';
+import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { OutboxRelay } from '@kizuna/shared/messaging';
 import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { AccountHealth } from '@kizuna/health-scoring/data-access';
@@ -23,8 +24,9 @@ export class HealthSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly scorer: HealthScorer,
     private readonly relay: OutboxRelay,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
-    this.periodic = new PeriodicTask('health sweep', this.config.HEALTH_SWEEP_INTERVAL_MS, () => this.sweepOnce(), logger);
+    this.periodic = new PeriodicTask('health sweep', this.config.HEALTH_SWEEP_INTERVAL_MS, () => this.sweepOnce(), logger, { clock });
   }
 
   onApplicationBootstrap(): void {

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { loadConfig } from '@kizuna/shared/config';
+import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { OutboxRelay } from '@kizuna/shared/messaging';
 import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { LifecycleConfig } from './lifecycle.config';
@@ -23,8 +24,9 @@ export class LifecycleTicker implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly engine: LifecycleEngine,
     private readonly relay: OutboxRelay,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
-    this.periodic = new PeriodicTask('lifecycle tick', this.config.LIFECYCLE_TICK_INTERVAL_MS, () => this.tickOnce(), logger);
+    this.periodic = new PeriodicTask('lifecycle tick', this.config.LIFECYCLE_TICK_INTERVAL_MS, () => this.tickOnce(), logger, { clock });
   }
 
   onApplicationBootstrap(): void {

@@ -32,7 +32,7 @@ export class PlayRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
   ) {
-    this.periodic = new PeriodicTask('feature adoption plays', this.config.NOTIFICATION_PLAY_SWEEP_INTERVAL_MS, () => this.sweepFeatureAdoption(), logger);
+    this.periodic = new PeriodicTask('feature adoption plays', this.config.NOTIFICATION_PLAY_SWEEP_INTERVAL_MS, () => this.sweepFeatureAdoption(), logger, { clock: this.clock });
   }
 
   onApplicationBootstrap(): void {

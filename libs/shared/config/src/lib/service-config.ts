@@ -44,6 +44,13 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   KAFKA_PARTITIONS_CONCURRENCY = 3;
 
+  /**
+   * How long a consumer lag reading (GET /metrics) is reused before the broker is asked again. A
+   * simulation played step by step sets 0, so a scrape right after a step's events shows their lag.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(60000)
+  KAFKA_LAG_CACHE_MS = 1000;
+
   /** Most events a batch handler applies together (one transaction in health-scoring). */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   KAFKA_MAX_BATCH = 500;

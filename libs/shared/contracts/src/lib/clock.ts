@@ -10,6 +10,21 @@ export interface Clock {
 
 export const CLOCK = Symbol('Clock');
 
+/**
+ * A clock played step by step by a simulation (see {@link FileDrivenClock}). `step()` is the number of
+ * steps the player has closed, read afresh, or undefined while it is not stepping (time-driven work
+ * then runs on its real-time interval).
+ */
+export interface SteppedClock extends Clock {
+  step(): number | undefined;
+  /** Reads the clock's source again now, so the next `now()` shows the player's latest move. */
+  refresh(): void;
+}
+
+export function isSteppedClock(clock: Clock | undefined): clock is SteppedClock {
+  return typeof (clock as Partial<SteppedClock> | undefined)?.step === 'function';
+}
+
 export class SystemClock implements Clock {
   now(): Date {
     return new Date();
@@ -107,14 +122,20 @@ export class WindowClock implements Clock {
  *   {@link WindowClock} would (then at real speed from `simEnd`);
  * - `<simMs> <realMs> <rate>`: at real instant `realMs` the clock read `simMs` and runs `rate` times
  *   real speed from there; rate 0 holds it (the player advances it step by step, each step once the
- *   services have consumed the previous one), rate 1 is real time.
+ *   services have consumed the previous one), rate 1 is real time;
+ * - `<simMs> <realMs> <rate> <step>`: the same, while the player plays the window step by step:
+ *   `step` counts the steps the player has closed. Time-driven work (a service's
+ *   {@link SteppedClock}-aware periodic tasks: sweeps, ticks) then runs once when the count grows, at
+ *   the point of the play the player chose (after the step's events were consumed), instead of on
+ *   its real-time interval, so the same stream gives the same outcome however fast the machine is.
  *
  * It never goes back: a later reading below an earlier one returns the earlier one.
  */
-export class FileDrivenClock implements Clock {
+export class FileDrivenClock implements SteppedClock {
   private lastCheck = Number.NEGATIVE_INFINITY;
   private lastText: string | undefined;
   private current: (realNow: number) => number;
+  private currentStep: number | undefined;
   private last = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -131,34 +152,42 @@ export class FileDrivenClock implements Clock {
 
   now(): Date {
     const t = this.realNow();
-    if (t - this.lastCheck >= 100) {
-      this.lastCheck = t;
-      const text = this.read(this.file)?.trim();
-      if (text && text !== this.lastText) {
-        this.lastText = text;
-        this.current = this.parse(text);
-      }
-    }
+    if (t - this.lastCheck >= 100) this.refresh();
     this.last = Math.max(this.last, this.current(t));
     return new Date(this.last);
   }
 
-  private parse(text: string): (realNow: number) => number {
+  /** Re-reads the file now (a reading is otherwise reused for 100 ms of real time). */
+  refresh(): void {
+    this.lastCheck = this.realNow();
+    const text = this.read(this.file)?.trim();
+    if (text && text !== this.lastText) {
+      this.lastText = text;
+      [this.current, this.currentStep] = this.parse(text);
+    }
+  }
+
+  step(): number | undefined {
+    this.refresh();
+    return this.currentStep;
+  }
+
+  private parse(text: string): [(realNow: number) => number, number | undefined] {
     const parts = text.split(/\s+/).map(Number);
     if (parts.length === 1 && Number.isFinite(parts[0])) {
       const realStart = parts[0] as number;
       let at = 0;
       const w = new WindowClock({ simStart: this.window.simStart, simEnd: this.window.simEnd, realStart, realEnd: realStart + this.window.durationMs }, () => at);
-      return (real) => {
+      return [(real) => {
         at = real;
         return w.now().getTime();
-      };
+      }, undefined];
     }
-    if (parts.length === 3 && parts.every(Number.isFinite) && (parts[2] as number) >= 0) {
-      const [sim, real0, rate] = parts as [number, number, number];
-      return (real) => sim + Math.max(0, real - real0) * rate;
+    if ((parts.length === 3 || parts.length === 4) && parts.every(Number.isFinite) && (parts[2] as number) >= 0 && (parts[3] ?? 0) >= 0) {
+      const [sim, real0, rate, step] = parts as [number, number, number, number | undefined];
+      return [(real) => sim + Math.max(0, real - real0) * rate, step];
     }
-    throw new Error(`${this.file}: expected "<realStartMs>" or "<simMs> <realMs> <rate>", got "${text.slice(0, 60)}"`);
+    throw new Error(`${this.file}: expected "<realStartMs>", "<simMs> <realMs> <rate>" or "<simMs> <realMs> <rate> <step>", got "${text.slice(0, 60)}"`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { FileDrivenClock, SystemClock, WindowClock, clockFromEnvironment } from './clock';
+import { FileDrivenClock, SystemClock, WindowClock, clockFromEnvironment, isSteppedClock } from './clock';
 
 describe('WindowClock', () => {
   const window = { simStart: '2026-01-01T00:00:00Z', simEnd: '2026-04-01T00:00:00Z', realStart: 1_000_000, realEnd: 1_090_000 };
@@ -80,7 +80,30 @@ describe('FileDrivenClock', () => {
     expect(clock.now().toISOString()).toBe('2026-01-04T00:01:00.000Z');
     file = 'next tuesday';
     real += 100;
-    expect(() => clock.now()).toThrow(/expected "<realStartMs>" or "<simMs> <realMs> <rate>", got "next tuesday"/);
+    expect(() => clock.now()).toThrow(/expected "<realStartMs>", "<simMs> <realMs> <rate>" or "<simMs> <realMs> <rate> <step>", got "next tuesday"/);
+  });
+
+  it('reports the player\'s step count from "<simMs> <realMs> <rate> <step>", read afresh, and none when not stepping', () => {
+    const real = 1_000;
+    let file: string | undefined = undefined;
+    const clock = new FileDrivenClock(window, '/start', () => real, () => file);
+    expect(isSteppedClock(clock)).toBe(true);
+    expect(isSteppedClock(new SystemClock())).toBe(false);
+    expect(clock.step()).toBeUndefined();
+    file = `${Date.parse('2026-01-02T00:00:00Z')} ${real} 0 0`;
+    expect(clock.step()).toBe(0);
+    file = `${Date.parse('2026-01-02T00:00:00Z')} ${real} 0 1`;
+    expect(clock.step()).toBe(1); // no 100 ms reuse: the step is read when asked
+    expect(clock.now().toISOString()).toBe('2026-01-02T00:00:00.000Z');
+    // refresh() makes the next now() show a move made a moment ago.
+    file = `${Date.parse('2026-01-03T00:00:00Z')} ${real} 0 1`;
+    expect(clock.now().toISOString()).toBe('2026-01-02T00:00:00.000Z');
+    clock.refresh();
+    expect(clock.now().toISOString()).toBe('2026-01-03T00:00:00.000Z');
+    file = `${Date.parse('2026-01-03T00:00:00Z')} ${real} 1`;
+    expect(clock.step()).toBeUndefined();
+    file = `${Date.parse('2026-01-03T00:00:00Z')} ${real} 0 -1`;
+    expect(() => clock.step()).toThrow(/got/);
   });
 
   it('comes from KIZUNA_CLOCK_WINDOW with KIZUNA_CLOCK_START_FILE', () => {

@@ -65,6 +65,8 @@ export interface ConsumerRunnerOptions {
   maxBackoffMs?: number;
   /** Partitions processed in parallel (ordering holds within a partition). */
   partitionsConsumedConcurrently?: number;
+  /** How long a lag reading is reused (default 1000 ms; 0 asks the broker at every scrape). */
+  lagCacheMs?: number;
   /** Most events handed to one call of a batch handler (default 500). */
   maxBatchSize?: number;
   sessionTimeoutMs?: number;
@@ -194,10 +196,10 @@ export class ConsumerRunner {
 
   /**
    * Consumer lag per partition (high watermark minus the group's committed offset), read from the broker
-   * at scrape time (at most once a second), so a consumer stuck in a slow handler still shows its lag.
+   * at scrape time (at most once per lagCacheMs, default a second), so a consumer stuck in a slow handler still shows its lag.
    */
   async lag(): Promise<{ topic: string; partition: number; lag: number }[]> {
-    if (this.lagCache && Date.now() - this.lagCache.at < 1000) return this.lagCache.rows;
+    if (this.lagCache && Date.now() - this.lagCache.at < (this.options.lagCacheMs ?? 1000)) return this.lagCache.rows;
     if (!this.admin) {
       this.admin = this.kafka.admin();
       await this.admin.connect();

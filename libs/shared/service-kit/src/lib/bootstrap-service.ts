@@ -5,6 +5,7 @@ import { ensureDatabase, type ServiceDataSpec } from '@kizuna/shared/persistence
 import { createLogger } from '@kizuna/shared/telemetry';
 import { KizunaServiceModule, type KizunaServiceOptions } from './kizuna-service.module';
 import { runService } from './run-service';
+import { observeClock } from './clock-metrics';
 
 export interface ServiceDefinition {
   name: string;
@@ -47,9 +48,11 @@ export async function bootstrapService(def: ServiceDefinition): Promise<INestApp
     const config = loadConfig(ServiceConfig);
     logger = createLogger(def.name, config.LOG_LEVEL);
     await ensureDatabase(config.DATABASE_URL);
+    const clock = clockFromEnvironment();
+    observeClock(clock);
     return await runService({
       name: def.name,
-      module: serviceRootModule(def, config, logger, clockFromEnvironment()),
+      module: serviceRootModule(def, config, logger, clock),
       config,
       logger,
       defaultPort: def.defaultPort,
