@@ -408,23 +408,33 @@ describe('escalation-routing service', () => {
     }
   });
 
-  it('clears a stall when lifecycle then takes the account out of onboarding, even at the same instant (a replayed history)', async () => {
-    // Lifecycle replaying an imported history reports the stall, then the completion, both dated at its
-    // clock's "now": in partition order the phase change is the newer news and ends the stall.
+  it('follows lifecycle in partition order, not by date: a rebuild\'s restated transitions win, and leaving onboarding ends a stall', async () => {
+    // Lifecycle on a partial imported history reports onboarding, a stall and dormancy at its "now";
+    // the rest of the history makes it rebuild the account and restate adoption and activity dated
+    // months back. Those come later on the partition: they are lifecycle's latest word.
     const acc = account();
     const at = ago(DAY);
+    const monthsBack = ago(90 * DAY);
     await send(
       event('cs.lifecycle.phase.changed.v1', acc, { from: null, to: 'onboarding' as never, cause: 'test', changedAt: at }),
+      event('cs.lifecycle.segment.changed.v1', acc, { dimension: 'usage-status', from: 'active', to: 'dormant', cause: 'test', changedAt: at }),
       event('cs.lifecycle.onboarding.stalled.v1', acc, { milestone: 'first-report', dueAt: '2024-01-10T00:00:00.000Z', completed: ['signup'], missing: ['first-report'], detectedAt: at }),
-      event('cs.lifecycle.phase.changed.v1', acc, { from: 'onboarding' as never, to: 'adoption' as never, cause: 'test', changedAt: at }),
+      event('cs.lifecycle.phase.changed.v1', acc, { from: 'onboarding' as never, to: 'adoption' as never, cause: 'rebuilt', changedAt: monthsBack }),
+      event('cs.lifecycle.segment.changed.v1', acc, { dimension: 'usage-status', from: 'dormant', to: 'active', cause: 'rebuilt', changedAt: monthsBack }),
     );
-    await applied(acc, 3);
-    const stalledAt = async () => ((await app.get(DataSource).query('SELECT onboarding_stalled_at FROM escalation_routing.account_context WHERE account_id = $1', [acc])) as { onboarding_stalled_at: Date | null }[])[0]?.onboarding_stalled_at;
-    expect(await stalledAt()).toBeNull();
-    // A stall reported after the account left onboarding (an older, redelivered report) does not come back.
+    await applied(acc, 5);
+    const context = async () => ((await app.get(DataSource).query(
+      'SELECT phase, usage_status, onboarding_stalled_at FROM escalation_routing.account_context WHERE account_id = $1', [acc],
+    )) as { phase: string; usage_status: string; onboarding_stalled_at: Date | null }[])[0];
+    expect(await context()).toEqual({ phase: 'adoption', usage_status: 'active', onboarding_stalled_at: null });
+    // A stall reported after the account left onboarding does not come back.
     await send(event('cs.lifecycle.onboarding.stalled.v1', acc, { milestone: 'second-report', dueAt: '2024-01-20T00:00:00.000Z', completed: ['signup'], missing: ['second-report'], detectedAt: ago(2 * DAY) }));
-    await applied(acc, 4);
-    expect(await stalledAt()).toBeNull();
+    await applied(acc, 6);
+    expect(await context()).toEqual({ phase: 'adoption', usage_status: 'active', onboarding_stalled_at: null });
+    // A ticket now opens neither onboarding-stalled nor usage-stalled.
+    await send(ticket(acc, 'RB1', { category: 'setup', tags: [] }));
+    await applied(acc, 7);
+    expect(await app.get(DataSource).query('SELECT reason FROM escalation_routing.escalation WHERE account_id = $1', [acc])).toEqual([]);
   });
 
   it('documents exactly its routes in docs/api/escalation-routing.openapi.yaml, served at /docs', async () => {

@@ -87,9 +87,12 @@ export class EscalationSignalsConsumer {
   }
 
   /**
-   * Leaving onboarding ends a stall reported at or before the change: lifecycle publishes in order on
-   * the account's partition, so a phase change at the stall's very instant (a replayed history, where
-   * both are dated at lifecycle's "now") is the newer news.
+   * Lifecycle's projections (phase, touch model, usage status, stall) follow the order of the
+   * account's partition, not the dates in the events: lifecycle publishes an account's outputs in
+   * order, and when a late signal makes it rebuild the account it restates transitions dated in event
+   * time, possibly before what it published earlier (an imported history: "onboarding" and "dormant"
+   * reported on a partial history, then "adoption" and "active" dated months back). The last message
+   * is lifecycle's latest word; redeliveries are stopped by the inbox. Leaving onboarding ends a stall.
    */
   @OnEvent('cs.lifecycle.phase.changed.v1')
   onPhase(e: CloudEvent<'cs.lifecycle.phase.changed.v1'>, ctx: MessageContext): Promise<void> {
@@ -97,8 +100,7 @@ export class EscalationSignalsConsumer {
       m.query(
         `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, phase, phase_at) VALUES ($1, $2, $3)
          ON CONFLICT (account_id) DO UPDATE SET phase = EXCLUDED.phase, phase_at = EXCLUDED.phase_at,
-           onboarding_stalled_at = CASE WHEN EXCLUDED.phase <> 'onboarding' AND c.onboarding_stalled_at <= EXCLUDED.phase_at THEN NULL ELSE c.onboarding_stalled_at END
-         WHERE c.phase_at IS NULL OR c.phase_at <= EXCLUDED.phase_at`,
+           onboarding_stalled_at = CASE WHEN EXCLUDED.phase <> 'onboarding' THEN NULL ELSE c.onboarding_stalled_at END`,
         [e.subject, e.data.to, e.data.changedAt],
       ),
     );
@@ -109,8 +111,7 @@ export class EscalationSignalsConsumer {
     return this.apply(e, ctx, (m) =>
       m.query(
         `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, touch_model, touch_model_at) VALUES ($1, $2, $3)
-         ON CONFLICT (account_id) DO UPDATE SET touch_model = EXCLUDED.touch_model, touch_model_at = EXCLUDED.touch_model_at
-         WHERE c.touch_model_at IS NULL OR c.touch_model_at <= EXCLUDED.touch_model_at`,
+         ON CONFLICT (account_id) DO UPDATE SET touch_model = EXCLUDED.touch_model, touch_model_at = EXCLUDED.touch_model_at`,
         [e.subject, e.data.to, e.data.changedAt],
       ),
     );
@@ -122,8 +123,7 @@ export class EscalationSignalsConsumer {
     return this.apply(e, ctx, (m) =>
       m.query(
         `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, usage_status, usage_status_at) VALUES ($1, $2, $3)
-         ON CONFLICT (account_id) DO UPDATE SET usage_status = EXCLUDED.usage_status, usage_status_at = EXCLUDED.usage_status_at
-         WHERE c.usage_status_at IS NULL OR c.usage_status_at <= EXCLUDED.usage_status_at`,
+         ON CONFLICT (account_id) DO UPDATE SET usage_status = EXCLUDED.usage_status, usage_status_at = EXCLUDED.usage_status_at`,
         [e.subject, e.data.to, e.data.changedAt],
       ),
     );
@@ -135,7 +135,7 @@ export class EscalationSignalsConsumer {
       m.query(
         `INSERT INTO ${tableOf(m, AccountContextRow)} AS c (account_id, onboarding_stalled_at) VALUES ($1, $2)
          ON CONFLICT (account_id) DO UPDATE SET onboarding_stalled_at = EXCLUDED.onboarding_stalled_at
-         WHERE (c.phase IS NULL OR c.phase = 'onboarding' OR c.phase_at < EXCLUDED.onboarding_stalled_at)`,
+         WHERE c.phase IS NULL OR c.phase = 'onboarding'`,
         [e.subject, e.data.detectedAt],
       ),
     );

@@ -106,10 +106,11 @@ export class HealthSignalsConsumer {
       case 'cs.lifecycle.segment.changed.v1': {
         const sc = (e as CloudEvent<'cs.lifecycle.segment.changed.v1'>).data;
         if (sc.dimension !== 'contract-size') return false;
+        // In partition order, not by date: a lifecycle rebuild restates segments dated in event time,
+        // possibly before what it published earlier; its last message is its latest word.
         await m.query(
           `INSERT INTO ${tableOf(m, AccountSegment)} AS s (account_id, contract_size, changed_at) VALUES ($1, $2, $3)
-           ON CONFLICT (account_id) DO UPDATE SET contract_size = EXCLUDED.contract_size, changed_at = EXCLUDED.changed_at
-           WHERE s.changed_at <= EXCLUDED.changed_at`,
+           ON CONFLICT (account_id) DO UPDATE SET contract_size = EXCLUDED.contract_size, changed_at = EXCLUDED.changed_at`,
           [e.subject, sc.to, sc.changedAt],
         );
         return true;
