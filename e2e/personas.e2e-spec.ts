@@ -43,11 +43,7 @@ function outcomeOf(view: PlatformView) {
  * escalation and the named CSM it went to, and the notifications (e-mails at a real SMTP server,
  * in-app notices) that went out, or did not.
  */
-// Opt-in (KIZUNA_E2E_PERSONAS=1): under CI's load the stepped play is not yet deterministic (phases and
-// escalations depend on the order the services consume each day's topics), so it is not in `npm test`.
-const personasDescribe = process.env['KIZUNA_E2E_PERSONAS'] === '1' ? describe : describe.skip;
-
-personasDescribe('personas end to end: a simulated company through the five services', () => {
+describe('personas end to end: a simulated company through the five services', () => {
   const { company, stream } = simulate(SIM);
   const smtp = new SmtpSink();
   const services: RunningService[] = [];
@@ -128,13 +124,12 @@ personasDescribe('personas end to end: a simulated company through the five serv
   const csmOf = (id: string | null | undefined) => company.csms.find((c) => c.id === id);
   const escalationsOf = (t: GroundTruth) => view.escalations.filter((e) => e.accountId === t.accountId);
   /**
-   * Risk escalations of an account, less a known platform issue: an established customer imported
-   * with its onboarding history (milestones dated years back) can get an onboarding-stalled or a
-   * usage-stalled ("dormant") escalation on a later support contact, because lifecycle reports a stall
-   * (and dormancy) while it replays that history one event at a time, and escalation-routing keeps
-   * them (the later "onboarding complete" is dated before the stall was detected). It does not
-   * depend on the persona; it is reported, and excluded here for established accounts that are not
-   * at risk (for an at-risk one, usage-stalled is the escalation its script is built to cause).
+   * Risk escalations of an account, less onboarding-stalled and usage-stalled ones of established
+   * accounts that are not at risk. These once came from an imported history (lifecycle restated the
+   * account after a partial replay and escalation-routing kept the stale stall and dormancy: fixed, it
+   * now follows lifecycle in partition order); a busy but healthy account's engagement dip can still
+   * raise usage-stalled on a ticket, which is tolerated here (for an at-risk account, usage-stalled is
+   * the escalation its script is built to cause).
    */
   const riskEscalationsOf = (t: GroundTruth) =>
     escalationsOf(t).filter((e) => RISK_ESCALATION_REASONS.includes(e.reason))
@@ -209,10 +204,10 @@ personasDescribe('personas end to end: a simulated company through the five serv
         expect([t.accountId, !!flagged && (!t.churnDate || (flagged as string) < t.churnDate)]).toEqual([t.accountId, true]);
       }
       // A fading trial never contacts support: nothing to escalate, the band is its flag.
-      // Known gap (reported): whether the paid account's late ticket finds engagement falling depends on
-      // which of its health changes escalation-routing has applied when the ticket arrives (two topics);
-      // under CI load it sometimes has not, and the ticket opens nothing. The account is still flagged
-      // (asserted above); when it did escalate, the escalation, its CSM and the e-mails are checked.
+      // Known gap (reported): the paid account's late ticket escalates (usage-stalled) only when the health
+      // changes before it add up to a 5-point engagement drop over 14 days; how the decline is split into
+      // emitted changes depends on the account's script (with this seed one of the two does). The account is
+      // still flagged (asserted above); when it did escalate, the escalation, its CSM and the e-mails are checked.
       const accepted: (string | undefined)[] = [t.escalation?.reason, ...(t.escalation?.also ?? [])];
       if (t.escalation && escalationsOf(t).some((e) => accepted.includes(e.reason))) await expectEscalatedAndNotified(t);
     }
@@ -274,7 +269,7 @@ personasDescribe('personas end to end: a simulated company through the five serv
     }
   });
 
-  /** The observations less the known import issue's escalations (see riskEscalationsOf). */
+  /** The observations less the tolerated escalations (see riskEscalationsOf). */
   const observations = () =>
     view.observations.map((o) => {
       const t = company.truth.find((x) => x.accountId === o.accountId) as GroundTruth;
