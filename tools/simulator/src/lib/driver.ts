@@ -35,7 +35,7 @@ export interface DriveOptions {
    * Plays the window in steps of this much simulated time instead of on the real clock (compressMs,
    * realStartMs and ratePerSecond are then ignored). Each step:
    *
-   * 1. `onStep` gets the step's end (e.g. to move the services' clock there); `settle` is awaited;
+   * 1. `onStep` gets the step's end (e.g. to move the services' clock there, and wait until they read it);
    * 2. the step's messages go in stages, `settle` awaited after each non-empty one (e.g. until the
    *    services have consumed them and what they caused): Segment calls (usage, accounts, users),
    *    then surveys and billing changes, then tickets and calls. A support contact is thus judged on
@@ -291,7 +291,6 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
     for (let stepEnd = start + options.stepMs; ; stepEnd = Math.min(end, stepEnd + options.stepMs)) {
       const at = new Date(stepEnd).toISOString();
       await options.onStep?.(at);
-      await options.settle?.();
       let j = i;
       while (j < messages.length && Date.parse((messages[j] as SimMessage).at) < stepEnd) j++;
       for (const stage of STEP_STAGES) {

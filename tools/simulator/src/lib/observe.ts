@@ -147,9 +147,10 @@ export async function pipelinePending(
   doFetch: Fetch = fetch,
   { clockAtLeast }: { clockAtLeast?: number } = {},
 ): Promise<number> {
+  // Every service at once: a reading is as close to one instant as the scrapes allow.
+  const texts = await Promise.all(baseUrls.map((base) => doFetch(new URL('/metrics', base), { headers }).then((r) => (r.ok ? r.text() : null)).catch(() => null)));
   let sum = 0;
-  for (const base of baseUrls) {
-    const text = await doFetch(new URL('/metrics', base), { headers }).then((r) => (r.ok ? r.text() : null)).catch(() => null);
+  for (const text of texts) {
     if (text === null) return Number.POSITIVE_INFINITY;
     let clock: number | undefined;
     for (const line of text.split('\n')) {
@@ -196,7 +197,7 @@ export async function waitUntilDrained(
 /**
  * The driver hooks (see DriveOptions.stepMs) for services on a FileDrivenClock whose file is
  * `clockFile`, started with KAFKA_LAG_CACHE_MS=0: each step moves their clock to the step's end and
- * waits until every service reads it; each settle waits until they hold nothing (lag, outbox, owed
+ * waits until every service reads it (onStep); each settle waits until they hold nothing (lag, outbox, owed
  * periodic work); closing a step lets their sweeps and ticks run once, at the step's end.
  */
 export function steppedPlay(clockFile: string, baseUrls: readonly string[], headers: Record<string, string>, { timeoutMs = 300_000 } = {}) {
@@ -206,6 +207,9 @@ export function steppedPlay(clockFile: string, baseUrls: readonly string[], head
     onStep: async (end: string) => {
       at = end;
       writeClock(clockFile, end, { step: closed });
+      // The previous step left nothing pending: one reading with every clock moved is enough.
+      const ok = await waitUntilDrained(baseUrls, headers, { timeoutMs, quiet: 1, intervalMs: 50, clockAtLeast: Date.parse(end) });
+      if (!ok) throw new Error(`the services did not read the clock at ${end} within ${timeoutMs / 1000} s`);
     },
     onStepClosed: async (end: string, stepsClosed: number) => {
       closed = stepsClosed;

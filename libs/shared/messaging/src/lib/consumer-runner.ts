@@ -205,10 +205,14 @@ export class ConsumerRunner {
       await this.admin.connect();
     }
     const rows: { topic: string; partition: number; lag: number }[] = [];
-    const committed = await this.admin.fetchOffsets({ groupId: this.groupId, topics: this.topics() });
+    const admin = this.admin;
+    // The group's offsets and every topic's ends in parallel: a scrape waits for the slowest, not the sum.
+    const [committed, ends] = await Promise.all([
+      admin.fetchOffsets({ groupId: this.groupId, topics: this.topics() }),
+      Promise.all(this.topics().map(async (topic) => [topic, await admin.fetchTopicOffsets(topic)] as const)).then((x) => new Map(x)),
+    ]);
     for (const t of committed) {
-      const ends = await this.admin.fetchTopicOffsets(t.topic);
-      for (const end of ends) {
+      for (const end of ends.get(t.topic) ?? []) {
         const c = t.partitions.find((p) => p.partition === end.partition);
         const from = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
         rows.push({ topic: t.topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
