@@ -36,10 +36,11 @@ export interface DriveOptions {
    * realStartMs and ratePerSecond are then ignored). Each step:
    *
    * 1. `onStep` gets the step's end (e.g. to move the services' clock there, and wait until they read it);
-   * 2. the step's messages go in stages, `settle` awaited after each non-empty one (e.g. until the
-   *    services have consumed them and what they caused): Segment calls (usage, accounts, users),
-   *    then surveys and billing changes, then tickets and calls. A support contact is thus judged on
-   *    the day's health, whichever topic a service happens to read first;
+   * 2. the step's messages go in two stages, `settle` awaited after each non-empty one (e.g. until
+   *    the services have consumed them and what they caused): first what health and lifecycle judge
+   *    an account by (Segment calls: usage, accounts, users; surveys; billing changes), then tickets
+   *    and calls. A support contact is thus judged on the day's health and phase, whichever topic a
+   *    service happens to read first;
    * 3. `onStepClosed` gets the step's end and the count of steps closed (e.g. to let the services'
    *    time-driven work run: sweeps, ticks); `settle` is awaited.
    *
@@ -118,7 +119,7 @@ export class DriveError extends Error {}
 
 const KINDS: SimKind[] = ['segment', 'ticket', 'zendesk', 'call', 'survey', 'subscription'];
 /** The order of a step's messages in a stepped play (see DriveOptions.stepMs). */
-const STEP_STAGES: SimKind[][] = [['segment'], ['survey', 'subscription'], ['ticket', 'zendesk', 'call']];
+const STEP_STAGES: SimKind[][] = [['segment', 'survey', 'subscription'], ['ticket', 'zendesk', 'call']];
 const recordId = (m: SimMessage): string => {
   switch (m.kind) {
     case 'segment': return m.body.messageId;
