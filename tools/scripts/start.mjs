@@ -59,6 +59,9 @@ const { values: opts } = parseArgs({
     'demo-days': { type: 'string', default: '60' },
     'demo-activity': { type: 'string', default: '0.3' },
     'demo-compress': { type: 'string', default: '120' },
+    // Simulated days per step of the play: two keep the demo within minutes (the lifecycle tick and the
+    // health sweep then run every second simulated day); the persona suite steps one day at a time.
+    'demo-step-days': { type: 'string', default: '2' },
   },
 });
 const DEMO = !opts['no-demo'];
@@ -209,6 +212,7 @@ async function runDemo(window, sinks) {
     '--start', new Date(window.simStart).toISOString(), '--clock-file', process.env.KIZUNA_CLOCK_START_FILE,
     '--compress', String(window.realEnd - window.realStart),
     '--seed', opts['demo-seed'], '--accounts', opts['demo-accounts'], '--days', opts['demo-days'], '--activity', opts['demo-activity'],
+    '--step-days', opts['demo-step-days'],
     '--mail-dir', sinks.mailDir, '--webhook-dir', sinks.webhookDir, '--webhook-url', sinks.webhookUrl,
     '--summary-out', join(root, '.kizuna', 'demo', 'summary.json'),
   ];
@@ -321,7 +325,7 @@ try {
       NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true',
     });
     process.env.LOG_LEVEL ??= 'warn';
-    say(`demo: services run on a simulated clock: ${opts['demo-days']} days (${new Date(window.simStart).toISOString().slice(0, 10)} .. ${new Date(window.simEnd).toISOString().slice(0, 10)}) played a day at a time as fast as they consume them, then real time; mail and webhooks go to local sinks (.kizuna/demo)`);
+    say(`demo: services run on a simulated clock: ${opts['demo-days']} days (${new Date(window.simStart).toISOString().slice(0, 10)} .. ${new Date(window.simEnd).toISOString().slice(0, 10)}) played ${opts['demo-step-days']} day(s) at a time as fast as they consume them, then real time; mail and webhooks go to local sinks (.kizuna/demo)`);
   }
   say('starting the five services (each applies its own migrations)...');
   startServices();

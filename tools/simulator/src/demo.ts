@@ -39,6 +39,8 @@ interface DemoArgs {
   /** Where to write the real start the services' clock waits for (KIZUNA_CLOCK_START_FILE). */
   clockFile?: string;
   compressMs: number;
+  /** Simulated days per step of a stepped play (--clock-file). */
+  stepDays: number;
   mailDir?: string;
   webhookDir?: string;
   webhookUrl?: string;
@@ -65,7 +67,9 @@ function parse(argv: string[]): DemoArgs {
     activity: Number(flags.get('activity') ?? 0.3),
     start: need('start'),
     compressMs: Number(need('compress')),
+    stepDays: Number(flags.get('step-days') ?? 1),
   };
+  if (!(args.stepDays > 0)) throw new Error(`demo: --step-days must be a number > 0, got ${flags.get('step-days')}`);
   if (flags.has('real-start')) args.realStartMs = Number(flags.get('real-start'));
   else if (flags.has('clock-file')) args.clockFile = flags.get('clock-file') as string;
   else throw new Error('demo: --real-start or --clock-file is required');
@@ -148,11 +152,11 @@ async function main(): Promise<void> {
   const clockFile = args.clockFile;
   let summary: DriveSummary;
   if (clockFile) {
-    // One simulated day at a time: the services' clock moves to the end of the day, the day's messages go
-    // in, and the next day starts once every service has consumed them, however slow the machine.
-    say(`playing ${args.days} simulated days one at a time, each once the services have consumed the one before`);
+    // One step (--step-days simulated days) at a time: the services' clock moves to the end of the step, its
+    // messages go in, and the next step starts once every service has consumed them, however slow the machine.
+    say(`playing ${args.days} simulated days ${args.stepDays} at a time, each step once the services have consumed the one before`);
     summary = await driveStream(stream, {
-      ingestionUrl: URLS.ingestion, writeKey: source.writeKey, window: { start: company.start, end: company.end }, compressMs: 0, stepMs: 86_400_000,
+      ingestionUrl: URLS.ingestion, writeKey: source.writeKey, window: { start: company.start, end: company.end }, compressMs: 0, stepMs: args.stepDays * 86_400_000,
       ...steppedPlay(clockFile, Object.values(URLS), bearer(), { timeoutMs: 300_000 }),
       progressEveryMs: 1000,
       onProgress,
