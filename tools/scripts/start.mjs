@@ -55,13 +55,13 @@ const { values: opts } = parseArgs({
   options: {
     'no-demo': { type: 'boolean', default: process.env.KIZUNA_DEMO === '0' },
     'demo-seed': { type: 'string', default: '42' },
-    'demo-accounts': { type: 'string', default: '120' },
+    'demo-accounts': { type: 'string', default: '80' },
     'demo-days': { type: 'string', default: '60' },
     'demo-activity': { type: 'string', default: '0.3' },
     'demo-compress': { type: 'string', default: '120' },
-    // Simulated days per step of the play: two keep the demo within minutes (the lifecycle tick and the
-    // health sweep then run every second simulated day); the persona suite steps one day at a time.
-    'demo-step-days': { type: 'string', default: '2' },
+    // Simulated days per step of the play: three keep the demo within minutes (the lifecycle tick and the
+    // health sweep then run every third simulated day); the persona suite steps one day at a time.
+    'demo-step-days': { type: 'string', default: '3' },
   },
 });
 const DEMO = !opts['no-demo'];
