@@ -57,6 +57,12 @@ export function rescoreParams(
  */
 function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: string[] } {
   const range = (col: string) => `${col} > $2 AND ${col} <= $3`;
+  // The windows' bounds, computed once per statement (a fenced one-row subquery): written inline they
+  // are date and interval arithmetic evaluated for every fact row (the plan is generic: $4 and $5 are
+  // not folded into constants). The same expressions as loadAccountFacts', in the session's time zone.
+  const bounds =
+    `(SELECT $4::date AS d0, $4::date - 7 AS d7, $4::date - 28 AS d28, $4::date - 30 AS d30, $5::timestamptz AS t0,` +
+    ` $5::timestamptz - interval '30 days' AS t30, $5::timestamptz - interval '90 days' AS t90 OFFSET 0) b`;
   const facts = `
     SELECT a.account_id, a.band AS old_band, a.emitted_score, a.emitted_band, a.features AS prev_features, a.computed_at AS prev_computed_at,
            a.last_event_id AS prev_last_event_id, a.scorecard_version AS pv, p.seats_purchased AS seats, p.plan, p.arr, seg.contract_size,
@@ -68,39 +74,39 @@ function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: strin
       LEFT JOIN ${t(AccountProfile)} p ON p.account_id = a.account_id AND ${range('p.account_id')}
       LEFT JOIN ${t(AccountSegment)} seg ON seg.account_id = a.account_id AND ${range('seg.account_id')}
       LEFT JOIN (SELECT account_id,
-                   count(DISTINCT user_key) FILTER (WHERE day > $4::date - 7) AS au7,
+                   count(DISTINCT user_key) FILTER (WHERE day > b.d7) AS au7,
                    count(DISTINCT user_key) AS au30,
-                   count(*) FILTER (WHERE day > $4::date - 7) AS s7,
+                   count(*) FILTER (WHERE day > b.d7) AS s7,
                    count(*) AS s30
-                 FROM ${t(AccountUserDay)} WHERE ${range('account_id')} AND day > $4::date - 30 AND day <= $4::date GROUP BY account_id) ud
+                 FROM ${t(AccountUserDay)}, ${bounds} WHERE ${range('account_id')} AND day > $4::date - 30 AND day <= $4::date GROUP BY account_id) ud
         ON ud.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   sum(events) FILTER (WHERE day > $4::date - 7 AND day <= $4::date) AS e7,
-                   sum(events) FILTER (WHERE day > $4::date - 28 AND day <= $4::date - 7) AS ep21,
-                   max(day) FILTER (WHERE day <= $4::date) AS last_day
-                 FROM ${t(AccountDailyActivity)} WHERE ${range('account_id')} GROUP BY account_id) act
+                   sum(events) FILTER (WHERE day > b.d7 AND day <= b.d0) AS e7,
+                   sum(events) FILTER (WHERE day > b.d28 AND day <= b.d7) AS ep21,
+                   max(day) FILTER (WHERE day <= b.d0) AS last_day
+                 FROM ${t(AccountDailyActivity)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) act
         ON act.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   count(*) FILTER (WHERE event = ANY($6::text[]) AND last_used_at > $5::timestamptz - interval '30 days' AND first_used_at <= $5) AS kf,
-                   count(*) FILTER (WHERE event = ANY($7::text[]) AND first_used_at <= $5) AS ms
-                 FROM ${t(AccountEventUse)} WHERE ${range('account_id')} GROUP BY account_id) fu
+                   count(*) FILTER (WHERE event = ANY($6::text[]) AND last_used_at > b.t30 AND first_used_at <= b.t0) AS kf,
+                   count(*) FILTER (WHERE event = ANY($7::text[]) AND first_used_at <= b.t0) AS ms
+                 FROM ${t(AccountEventUse)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) fu
         ON fu.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   (array_agg(score ORDER BY answered_at DESC) FILTER (WHERE kind = 'nps' AND answered_at <= $5))[1] AS nps,
-                   avg(score) FILTER (WHERE kind = 'csat' AND answered_at > $5::timestamptz - interval '90 days' AND answered_at <= $5) AS csat
-                 FROM ${t(SurveyFact)} WHERE ${range('account_id')} GROUP BY account_id) sv
+                   (array_agg(score ORDER BY answered_at DESC) FILTER (WHERE kind = 'nps' AND answered_at <= b.t0))[1] AS nps,
+                   avg(score) FILTER (WHERE kind = 'csat' AND answered_at > b.t90 AND answered_at <= b.t0) AS csat
+                 FROM ${t(SurveyFact)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) sv
         ON sv.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > $5::timestamptz - interval '30 days' AND opened_at <= $5) AS t30,
-                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > $5::timestamptz - interval '90 days' AND opened_at <= $5) AS t90,
-                   count(*) FILTER (WHERE kind = 'ticket' AND reopened_count > 0 AND opened_at > $5::timestamptz - interval '90 days' AND opened_at <= $5) AS r90,
-                   count(*) FILTER (WHERE negative AND opened_at > $5::timestamptz - interval '30 days' AND opened_at <= $5) AS neg30
-                 FROM ${t(SupportFact)} WHERE ${range('account_id')} GROUP BY account_id) sp
+                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > b.t30 AND opened_at <= b.t0) AS t30,
+                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > b.t90 AND opened_at <= b.t0) AS t90,
+                   count(*) FILTER (WHERE kind = 'ticket' AND reopened_count > 0 AND opened_at > b.t90 AND opened_at <= b.t0) AS r90,
+                   count(*) FILTER (WHERE negative AND opened_at > b.t30 AND opened_at <= b.t0) AS neg30
+                 FROM ${t(SupportFact)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) sp
         ON sp.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   count(*) FILTER (WHERE change = 'payment-failed' AND effective_at > $5::timestamptz - interval '30 days' AND effective_at <= $5) AS pf30,
-                   count(*) FILTER (WHERE change = 'downgraded' AND effective_at > $5::timestamptz - interval '90 days' AND effective_at <= $5) AS dg90
-                 FROM ${t(BillingFact)} WHERE ${range('account_id')} GROUP BY account_id) bf
+                   count(*) FILTER (WHERE change = 'payment-failed' AND effective_at > b.t30 AND effective_at <= b.t0) AS pf30,
+                   count(*) FILTER (WHERE change = 'downgraded' AND effective_at > b.t90 AND effective_at <= b.t0) AS dg90
+                 FROM ${t(BillingFact)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) bf
         ON bf.account_id = a.account_id
       LEFT JOIN (SELECT account_id, count(*) AS esc FROM ${t(EscalationFact)}
                   WHERE ${range('account_id')} AND state = ANY($8::text[]) AND NOT reason = ANY($9::text[]) GROUP BY account_id) es

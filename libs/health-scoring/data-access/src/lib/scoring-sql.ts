@@ -302,16 +302,17 @@ export function scoringSql(source: string, sourceColumns: readonly string[], o: 
       if (KNOWN_FEATURES.has(name)) q.add(5, `o_${name}`, `CASE WHEN changed THEN (prev_features ->> ${sqlText(name)})::float8 END`);
     }
     const before = previous.map((card, i) => scorecardStages(q, 6, `v${i}_`, card, `changed AND prev_card = ${i}`, prevFeature, keyIndex));
-    // Stage 9: each measure's delta (topMovers: round2 of the difference of the rounded contributions).
-    keys.forEach((_, g) => q.add(9, `d${g}`, `CASE WHEN changed THEN ${round2Sql(`nk${g} - ${fromKeys(before, g)}`)} END`));
-    // Stage 10: a sortable code per non-zero delta: |delta| in cents, then the key's rank (ties: by
-    // component, then measure), then the sign; the three largest codes are the top movers.
+    // Stage 9: each measure's difference of the rounded contributions (topMovers' delta before its round2).
+    keys.forEach((_, g) => q.add(9, `x${g}`, `CASE WHEN changed THEN nk${g} - ${fromKeys(before, g)} END`));
+    // Stage 10: a sortable code per non-zero delta: round2's |delta| in cents, then the key's rank
+    // (ties: by component, then measure), then the sign; the three largest codes are the top movers,
+    // and a delta is rebuilt from its code as round2 computes it: sign × cents / 100.
     const K = Math.max(keys.length, 1);
     keys.forEach((_, g) =>
       q.add(
         10,
         `e${g}`,
-        `CASE WHEN d${g} <> ${f8(0)} THEN (${jsRoundSql(`(abs(d${g}) * ${f8(100)})`)}::bigint * ${K} + ${K - 1 - g}) * 2 + (CASE WHEN d${g} < ${f8(0)} THEN 1 ELSE 0 END) END`,
+        `(NULLIF(${jsRoundSql(`(abs(x${g}) * ${f8(100)})`)}, ${f8(0)})::bigint * ${K} + ${K - 1 - g}) * 2 + (CASE WHEN x${g} < ${f8(0)} THEN 1 ELSE 0 END)`,
       ),
     );
     const codes = keys.map((_, g) => `e${g}`);

@@ -113,26 +113,58 @@ export class BackfillService implements OnApplicationBootstrap, OnModuleDestroy 
   private async run(id: string): Promise<void> {
     const repo = this.ds.getRepository(BackfillJob);
     const size = this.config.HEALTH_BACKFILL_BATCH;
+    const workers = this.config.HEALTH_BACKFILL_CONCURRENCY;
     for (;;) {
       if (this.stopping) return; // resumed on the next start
       const job = await repo.findOneByOrFail({ id });
-      const { ranges, versions } = await this.nextRanges(job.scorecardId, job.cursor, size, this.config.HEALTH_BACKFILL_CONCURRENCY);
-      const last = ranges[ranges.length - 1];
-      if (!last) {
+      const { ranges, versions } = await this.nextRanges(job.scorecardId, job.cursor, size, workers * 4);
+      if (ranges.length === 0) {
         await repo.update({ id }, { status: 'done', finishedAt: this.clock.now() });
         this.logger.info({ backfill: id, processed: job.processed }, 'backfill done');
         return;
       }
       const options = await this.sqlOptions(job, versions);
-      const tallies = await Promise.all(ranges.map((r) => this.rescoreRange(job, r, options)));
-      if (!job.dryRun) this.relay.kick();
-      const before = { ...job.before };
-      const after = { ...job.after };
-      for (const row of tallies.flat()) {
-        before[row.old_band] = (before[row.old_band] ?? 0) + row.n;
-        after[row.new_band] = (after[row.new_band] ?? 0) + row.n;
-      }
-      await repo.update({ id }, { processed: job.processed + ranges.reduce((s, r) => s + r.n, 0), cursor: last.upTo, before, after });
+      // `workers` connections take the next range as soon as they are done with one. Progress is
+      // recorded for the ranges done in key order (one done ahead of an unfinished one waits), so a
+      // restart resumes after the last range recorded and counts none twice.
+      const done: (TallyRow[] | undefined)[] = ranges.map(() => undefined);
+      const progress = { processed: job.processed, before: { ...job.before }, after: { ...job.after }, recorded: 0 };
+      let recording = Promise.resolve();
+      const record = async () => {
+        let cursor: string | undefined;
+        for (let rows = done[progress.recorded]; rows; rows = done[progress.recorded]) {
+          for (const row of rows) {
+            progress.before[row.old_band] = (progress.before[row.old_band] ?? 0) + row.n;
+            progress.after[row.new_band] = (progress.after[row.new_band] ?? 0) + row.n;
+          }
+          const range = ranges[progress.recorded] as Range;
+          progress.processed += range.n;
+          cursor = range.upTo;
+          progress.recorded++;
+        }
+        if (cursor !== undefined) {
+          await repo.update({ id }, { processed: progress.processed, cursor, before: progress.before, after: progress.after });
+        }
+      };
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        while (!this.stopping && !failed && next < ranges.length) {
+          const i = next++;
+          try {
+            done[i] = await this.rescoreRange(job, ranges[i] as Range, options);
+          } catch (e) {
+            failed = true;
+            throw e;
+          }
+          if (!job.dryRun) this.relay.kick();
+          recording = recording.then(record);
+          await recording;
+        }
+      };
+      const outcomes = await Promise.allSettled(Array.from({ length: workers }, worker));
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) throw failure.reason;
     }
   }
 

@@ -453,4 +453,35 @@ describe('health-scoring service', () => {
     const someChange = expected.find((e) => e.scored && e.changed);
     await waitFor('a backfill change on cs.health.v1', () => (someChange && changes(someChange.id).length ? true : undefined));
   });
+
+  it('a backfill a restart interrupted resumes after the last range it recorded', async () => {
+    const ds = app.get(DataSource);
+    const run = randomUUID().slice(0, 8);
+    // 'bfz-' sorts after the other tests' accounts scored with 'trial': the job's cursor decides alone.
+    const ids = Array.from({ length: 30 }, (_, i) => `bfz-${run}-${String(i).padStart(2, '0')}`);
+    const trial = await app.get(ScorecardStore).get('trial');
+    await ds.query(
+      `INSERT INTO health_scoring.account_health (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features)
+       SELECT a, 50, 'caution', 'trial', $2, $3, 'seed', NULL, '{}' FROM unnest($1::text[]) a`,
+      [ids, trial.version, clock.now()],
+    );
+    await ds.query(`INSERT INTO health_scoring.account_daily_activity (account_id, day, events) SELECT a, $2::date, 5 FROM unnest($1::text[]) a`, [ids, clock.now().toISOString().slice(0, 10)]);
+    // As a service stopped after recording the range up to the 15th account leaves it.
+    const id = `bf_${randomUUID()}`;
+    await ds.query(
+      `INSERT INTO health_scoring.backfill_job (id, scorecard_id, scorecard_version, dry_run, status, total, processed, cursor, before, after, started_at)
+       VALUES ($1, 'trial', $2, false, 'running', 30, 15, $3, '{"caution": 15}', '{"good": 15}', $4)`,
+      [id, trial.version, ids[14], clock.now()],
+    );
+    const backfills = app.get(BackfillService);
+    await backfills.onApplicationBootstrap();
+    const job = await backfills.finished(id);
+    expect(job).toMatchObject({ status: 'done', processed: 30, total: 30 });
+    expect(Object.values(job.before).reduce((a, b) => a + b, 0)).toBe(30);
+    const rows: { account_id: string; last_event_id: string }[] = await ds.query(
+      `SELECT account_id, last_event_id FROM health_scoring.account_health WHERE account_id = ANY($1) ORDER BY account_id`,
+      [ids],
+    );
+    expect(rows.map((r) => r.last_event_id)).toEqual(ids.map((_, i) => (i < 15 ? 'seed' : `backfill:${id}`)));
+  });
 });
