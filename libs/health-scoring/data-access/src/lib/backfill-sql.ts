@@ -32,20 +32,32 @@ export interface RescoreSqlOptions {
 const CONTRACT_SIZES: string[] = Object.values(ContractSize);
 
 /**
- * The parameters of both statements (dryRunSql reads the first 9): $1 the scorecard id whose
+ * The windows' bounds, computed once by Postgres with loadAccountFacts' own expressions (the
+ * intervals in the session's time zone): inline, the plan being generic, they would be date and
+ * interval arithmetic for every fact row.
+ */
+export const WINDOW_BOUNDS_SQL = `SELECT $1::timestamptz - interval '30 days' AS t30, $1::timestamptz - interval '90 days' AS t90`;
+
+/** UTC days before a day (YYYY-MM-DD), as Postgres' date - integer. */
+const daysBefore = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00.000Z`) - n * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The parameters of both statements (dryRunSql reads the first 14): $1 the scorecard id whose
  * accounts are rescored, $2 and $3 the range of account ids (after $2, up to and including $3),
  * $4 the UTC day of now, $5 now, $6 the key features, $7 the value milestones, $8 the open
- * escalation states, $9 the escalation reasons that are no risk; for applySql also $10 the cause
- * (last_event_id), $11 now as ISO 8601 text, $12 the outbox headers (trace context), $13 the
- * events' source.
+ * escalation states, $9 the escalation reasons that are no risk, $10-$12 the days 7, 28 and 30
+ * days before, $13 and $14 now less 30 and 90 days (WINDOW_BOUNDS_SQL); for applySql also $15
+ * the cause (last_event_id), $16 now as ISO 8601 text, $17 the outbox headers (trace context),
+ * $18 the events' source.
  */
 export function rescoreParams(
-  p: { scorecardId: string; after: string; upTo: string; now: Date; settings: FactsSettings },
+  p: { scorecardId: string; after: string; upTo: string; now: Date; bounds: { t30: Date; t90: Date }; settings: FactsSettings },
   apply?: { cause: string; headers: Record<string, string>; source: string },
 ): unknown[] {
+  const day = p.now.toISOString().slice(0, 10);
   const base = [
-    p.scorecardId, p.after, p.upTo, p.now.toISOString().slice(0, 10), p.now, p.settings.keyFeatures, p.settings.valueMilestones,
-    OPEN_ESCALATION_STATES, NON_RISK_ESCALATION_REASONS,
+    p.scorecardId, p.after, p.upTo, day, p.now, p.settings.keyFeatures, p.settings.valueMilestones, OPEN_ESCALATION_STATES, NON_RISK_ESCALATION_REASONS,
+    daysBefore(day, 7), daysBefore(day, 28), daysBefore(day, 30), p.bounds.t30, p.bounds.t90,
   ];
   return apply ? [...base, apply.cause, p.now.toISOString(), JSON.stringify(apply.headers), apply.source] : base;
 }
@@ -57,12 +69,6 @@ export function rescoreParams(
  */
 function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: string[] } {
   const range = (col: string) => `${col} > $2 AND ${col} <= $3`;
-  // The windows' bounds, computed once per statement (a fenced one-row subquery): written inline they
-  // are date and interval arithmetic evaluated for every fact row (the plan is generic: $4 and $5 are
-  // not folded into constants). The same expressions as loadAccountFacts', in the session's time zone.
-  const bounds =
-    `(SELECT $4::date AS d0, $4::date - 7 AS d7, $4::date - 28 AS d28, $4::date - 30 AS d30, $5::timestamptz AS t0,` +
-    ` $5::timestamptz - interval '30 days' AS t30, $5::timestamptz - interval '90 days' AS t90 OFFSET 0) b`;
   const facts = `
     SELECT a.account_id, a.band AS old_band, a.emitted_score, a.emitted_band, a.features AS prev_features, a.computed_at AS prev_computed_at,
            a.last_event_id AS prev_last_event_id, a.scorecard_version AS pv, p.seats_purchased AS seats, p.plan, p.arr, seg.contract_size,
@@ -74,39 +80,39 @@ function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: strin
       LEFT JOIN ${t(AccountProfile)} p ON p.account_id = a.account_id AND ${range('p.account_id')}
       LEFT JOIN ${t(AccountSegment)} seg ON seg.account_id = a.account_id AND ${range('seg.account_id')}
       LEFT JOIN (SELECT account_id,
-                   count(DISTINCT user_key) FILTER (WHERE day > b.d7) AS au7,
+                   count(DISTINCT user_key) FILTER (WHERE day > $10::date) AS au7,
                    count(DISTINCT user_key) AS au30,
-                   count(*) FILTER (WHERE day > b.d7) AS s7,
+                   count(*) FILTER (WHERE day > $10::date) AS s7,
                    count(*) AS s30
-                 FROM ${t(AccountUserDay)}, ${bounds} WHERE ${range('account_id')} AND day > $4::date - 30 AND day <= $4::date GROUP BY account_id) ud
+                 FROM ${t(AccountUserDay)} WHERE ${range('account_id')} AND day > $12::date AND day <= $4::date GROUP BY account_id) ud
         ON ud.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   sum(events) FILTER (WHERE day > b.d7 AND day <= b.d0) AS e7,
-                   sum(events) FILTER (WHERE day > b.d28 AND day <= b.d7) AS ep21,
-                   max(day) FILTER (WHERE day <= b.d0) AS last_day
-                 FROM ${t(AccountDailyActivity)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) act
+                   sum(events) FILTER (WHERE day > $10::date AND day <= $4::date) AS e7,
+                   sum(events) FILTER (WHERE day > $11::date AND day <= $10::date) AS ep21,
+                   max(day) FILTER (WHERE day <= $4::date) AS last_day
+                 FROM ${t(AccountDailyActivity)} WHERE ${range('account_id')} GROUP BY account_id) act
         ON act.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   count(*) FILTER (WHERE event = ANY($6::text[]) AND last_used_at > b.t30 AND first_used_at <= b.t0) AS kf,
-                   count(*) FILTER (WHERE event = ANY($7::text[]) AND first_used_at <= b.t0) AS ms
-                 FROM ${t(AccountEventUse)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) fu
+                   count(*) FILTER (WHERE event = ANY($6::text[]) AND last_used_at > $13::timestamptz AND first_used_at <= $5::timestamptz) AS kf,
+                   count(*) FILTER (WHERE event = ANY($7::text[]) AND first_used_at <= $5::timestamptz) AS ms
+                 FROM ${t(AccountEventUse)} WHERE ${range('account_id')} GROUP BY account_id) fu
         ON fu.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   (array_agg(score ORDER BY answered_at DESC) FILTER (WHERE kind = 'nps' AND answered_at <= b.t0))[1] AS nps,
-                   avg(score) FILTER (WHERE kind = 'csat' AND answered_at > b.t90 AND answered_at <= b.t0) AS csat
-                 FROM ${t(SurveyFact)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) sv
+                   (array_agg(score ORDER BY answered_at DESC) FILTER (WHERE kind = 'nps' AND answered_at <= $5::timestamptz))[1] AS nps,
+                   avg(score) FILTER (WHERE kind = 'csat' AND answered_at > $14::timestamptz AND answered_at <= $5::timestamptz) AS csat
+                 FROM ${t(SurveyFact)} WHERE ${range('account_id')} GROUP BY account_id) sv
         ON sv.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > b.t30 AND opened_at <= b.t0) AS t30,
-                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > b.t90 AND opened_at <= b.t0) AS t90,
-                   count(*) FILTER (WHERE kind = 'ticket' AND reopened_count > 0 AND opened_at > b.t90 AND opened_at <= b.t0) AS r90,
-                   count(*) FILTER (WHERE negative AND opened_at > b.t30 AND opened_at <= b.t0) AS neg30
-                 FROM ${t(SupportFact)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) sp
+                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > $13::timestamptz AND opened_at <= $5::timestamptz) AS t30,
+                   count(*) FILTER (WHERE kind = 'ticket' AND opened_at > $14::timestamptz AND opened_at <= $5::timestamptz) AS t90,
+                   count(*) FILTER (WHERE kind = 'ticket' AND reopened_count > 0 AND opened_at > $14::timestamptz AND opened_at <= $5::timestamptz) AS r90,
+                   count(*) FILTER (WHERE negative AND opened_at > $13::timestamptz AND opened_at <= $5::timestamptz) AS neg30
+                 FROM ${t(SupportFact)} WHERE ${range('account_id')} GROUP BY account_id) sp
         ON sp.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
-                   count(*) FILTER (WHERE change = 'payment-failed' AND effective_at > b.t30 AND effective_at <= b.t0) AS pf30,
-                   count(*) FILTER (WHERE change = 'downgraded' AND effective_at > b.t90 AND effective_at <= b.t0) AS dg90
-                 FROM ${t(BillingFact)}, ${bounds} WHERE ${range('account_id')} GROUP BY account_id) bf
+                   count(*) FILTER (WHERE change = 'payment-failed' AND effective_at > $13::timestamptz AND effective_at <= $5::timestamptz) AS pf30,
+                   count(*) FILTER (WHERE change = 'downgraded' AND effective_at > $14::timestamptz AND effective_at <= $5::timestamptz) AS dg90
+                 FROM ${t(BillingFact)} WHERE ${range('account_id')} GROUP BY account_id) bf
         ON bf.account_id = a.account_id
       LEFT JOIN (SELECT account_id, count(*) AS esc FROM ${t(EscalationFact)}
                   WHERE ${range('account_id')} AND state = ANY($8::text[]) AND NOT reason = ANY($9::text[]) GROUP BY account_id) es
@@ -199,16 +205,16 @@ export function applySql(t: TableOf, o: RescoreSqlOptions): string {
   });
   const features = `jsonb_build_object(${SCORED_FEATURES.map((f) => `${sqlText(f)}, s.${featureColumn(f)}`).join(', ')})`;
   const envelope =
-    `jsonb_build_object('specversion', '1.0', 'id', event_id, 'source', $13::text, 'type', 'cs.health.score.changed.v1', 'subject', account_id,` +
-    ` 'time', $11::text, 'datacontenttype', 'application/json', 'data', jsonb_build_object('score', score, 'band', band,` +
+    `jsonb_build_object('specversion', '1.0', 'id', event_id, 'source', $18::text, 'type', 'cs.health.score.changed.v1', 'subject', account_id,` +
+    ` 'time', $16::text, 'datacontenttype', 'application/json', 'data', jsonb_build_object('score', score, 'band', band,` +
     ` 'previousScore', emitted_score::float8, 'previousBand', emitted_band, 'scorecardId', card_id, 'scorecardVersion', card_version,` +
-    ` 'topMovers', movers, 'computedAt', $11::text))`;
+    ` 'topMovers', movers, 'computedAt', $16::text))`;
   return `
     WITH s AS MATERIALIZED (${scored}),
     u AS (
       UPDATE ${t(AccountHealth)} h
          SET score = s.score, band = s.band, scorecard_id = s.card_id, scorecard_version = s.card_version, computed_at = $5,
-             last_event_id = $10, segment = s.segment, features = ${features},
+             last_event_id = $15, segment = s.segment, features = ${features},
              emitted_score = CASE WHEN s.changed THEN s.score::numeric ELSE h.emitted_score END,
              emitted_band = CASE WHEN s.changed THEN s.band ELSE h.emitted_band END
         FROM s
@@ -221,7 +227,7 @@ export function applySql(t: TableOf, o: RescoreSqlOptions): string {
     ),
     o AS (
       INSERT INTO ${o.outboxTable} (event_id, topic, message_key, envelope, headers)
-      SELECT event_id, ${sqlText(Topics.health)}, account_id, ${envelope}, $12::jsonb FROM u WHERE changed
+      SELECT event_id, ${sqlText(Topics.health)}, account_id, ${envelope}, $17::jsonb FROM u WHERE changed
     )
     SELECT old_band, COALESCE(band, old_band) AS new_band, count(*)::int AS n, (SELECT count(*)::int FROM u WHERE changed) AS changes FROM s GROUP BY 1, 2`;
 }

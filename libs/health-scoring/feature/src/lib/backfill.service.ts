@@ -9,7 +9,7 @@ import { EventPublisher, OutboxRelay } from '@kizuna/shared/messaging';
 import { OutboxEntry } from '@kizuna/shared/persistence';
 import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import {
-  AccountHealth, BackfillJob, applySql, dryRunSql, rescoreParams, type RescoreSqlOptions, type TableOf,
+  AccountHealth, BackfillJob, WINDOW_BOUNDS_SQL, applySql, dryRunSql, rescoreParams, type RescoreSqlOptions, type TableOf,
 } from '@kizuna/health-scoring/data-access';
 import { loadConfig } from '@kizuna/shared/config';
 import { HealthConfig } from './health.config';
@@ -225,8 +225,11 @@ export class BackfillService implements OnApplicationBootstrap, OnModuleDestroy 
     const name = `kizuna_rescore_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
     const headers: Record<string, string> = {};
     propagation.inject(context.active(), headers);
+    const now = this.clock.now();
+    const [bounds] = (await this.ds.query(WINDOW_BOUNDS_SQL, [now])) as { t30: Date; t90: Date }[];
+    if (!bounds) throw new Error('no window bounds');
     const values = rescoreParams(
-      { scorecardId: job.scorecardId, after: range.after, upTo: range.upTo, now: this.clock.now(), settings: options.settings },
+      { scorecardId: job.scorecardId, after: range.after, upTo: range.upTo, now, bounds, settings: options.settings },
       job.dryRun ? undefined : { cause: `backfill:${job.id}`, headers, source: this.publisher.source },
     );
     for (let attempt = 1; ; attempt++) {

@@ -25,7 +25,7 @@ export class HealthConfig {
    * fixed costs; a range's rows stay locked for the streaming path until its transaction commits.
    */
   @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
-  HEALTH_BACKFILL_BATCH = 20_000;
+  HEALTH_BACKFILL_BATCH = 10_000;
 
   /** Ranges a backfill runs at once, each in its own transaction and connection (one per core Postgres may use). */
   @Type(() => Number) @IsInt() @Min(1) @Max(16)
