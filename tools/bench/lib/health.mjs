@@ -562,8 +562,12 @@ export async function pgActivitySampler(databaseUrl, appName, intervalMs = 100) 
 
 /** A short name for a statement health-scoring runs (the SQL is in libs/health-scoring, libs/shared). */
 export function statementLabel(q) {
-  const s = q ?? '';
+  const s = (q ?? '').trim();
   if (/^WITH a AS \(SELECT DISTINCT unnest/.test(s)) return 'facts (loadAccountFacts, one set-based query per batch)';
+  if (/^WITH s AS MATERIALIZED/.test(s)) return 'backfill range (one statement: facts, features, scores, account_health, health_change, outbox)';
+  if (/^SELECT old_band, COALESCE\(band, old_band\) AS new_band/.test(s)) return 'dry-run range (one statement: facts, features, scores, tally)';
+  if (/^WITH x AS \(SELECT account_id, scorecard_version FROM .*account_health/.test(s)) return 'backfill: next ranges (keyset)';
+  if (/^SELECT \$1::timestamptz - interval/.test(s)) return 'backfill: window bounds';
   if (/SELECT account_id, features, .*FROM .*account_health/.test(s)) return 'current account_health rows (features, last emitted)';
   if (/^INSERT INTO .*account_health/.test(s)) return 'upsert account_health (jsonb_to_recordset, features)';
   if (/^INSERT INTO .*health_change/.test(s)) return 'insert health_change';

@@ -350,7 +350,7 @@ function healthSection(r) {
     `- Reference: ${h.copy?.method ?? 'COPY'}, the rows shaped like those the backfill writes (same columns, the features as the backfill stored them: ${n(h.copy?.featuresTextBytes)} bytes of JSON); generating the input is not timed.`,
     '- The 1,000,000-account targets apply to 1,000,000 accounts; a run with fewer accounts (`--quick`: 100,000) shows them scaled linearly.',
     '',
-    'Commands: `npm run bench -- --only health` (the health set alone: it measures /v1/batch first for the rate), `npm run bench -- --quick` (100,000 accounts), `npm run bench -- --only health --profile` (CPU profile of health-scoring per scenario).',
+    'Commands: `npm run bench -- --only health` (the health set alone: it measures /v1/batch first for the rate), `npm run bench -- --only backfill --quick` (the backfill, dry run and COPY reference alone, 100,000 accounts; `--accounts n`), `npm run bench -- --quick` (100,000 accounts), `npm run bench -- --only health --profile` (CPU profile of health-scoring per scenario).',
     '',
   );
   return lines.join('\n');
