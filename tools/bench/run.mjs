@@ -46,11 +46,13 @@ const USAGE = `Usage: npm run bench [-- options]
   --single-connections <n> concurrent connections for /v1/track (default 64)
   --profile                run the service with node --cpu-prof and print where its CPU time went
                            (figures are lower with the profiler on; docs/benchmarks.md is not updated)
-  --only <batch|single|health|escalation>
+  --only <batch|single|health|escalation|backfill>
                            measure only that service scenario, without the references
                            (for profiling one path; docs/benchmarks.md is not updated);
                            health = the health-scoring set, escalation = ticket → escalation →
-                           e-mail (both measure /v1/batch first, for their rate)
+                           e-mail (both measure /v1/batch first, for their rate); backfill =
+                           the health-scoring backfill, dry run and COPY reference alone (no
+                           ingestion service)
   --tickets-per-sec <n>    tickets per second in the escalation scenario (default 20)
   --escalation-ingest-share <x>
                            product events during the escalation scenario, as a share of the
@@ -96,7 +98,7 @@ function options() {
     return x;
   };
   const quick = values.quick;
-  if (values.only && !['batch', 'single', 'health', 'escalation'].includes(values.only)) throw new Error(`--only must be batch, single, health or escalation, got ${values.only}`);
+  if (values.only && !['batch', 'single', 'health', 'escalation', 'backfill'].includes(values.only)) throw new Error(`--only must be batch, single, health, escalation or backfill, got ${values.only}`);
   const share = Number(values['escalation-ingest-share']);
   if (!(share > 0 && share <= 1)) throw new Error(`--escalation-ingest-share must be a number in (0, 1], got ${values['escalation-ingest-share']}`);
   return {
@@ -491,7 +493,7 @@ async function healthBackfill(o, ctx, admin, stamp) {
     idle.stop();
     log(`generating ${o.accounts.toLocaleString('en-US')} accounts' facts and scores in SQL (generate_series) ...`);
     out.generation = await generateAccounts(ctx.databaseUrl, o.accounts, log);
-    log(`generated in ${out.generation.insertSeconds} s + ANALYZE ${out.generation.analyzeSeconds} s (schema now ${out.generation.schemaMiB} MiB)`);
+    log(`generated in ${out.generation.insertSeconds} s + VACUUM ANALYZE ${out.generation.analyzeSeconds} s (schema now ${out.generation.schemaMiB} MiB)`);
     const common = { health: h, databaseUrl: ctx.databaseUrl, scorecardId: 'smb', timeoutSec: o.backfillTimeoutSec, brokerPid: ctx.brokerPid, admin, log };
     out.backfill = await runBackfill({ ...common, label: `backfill of ${o.accounts.toLocaleString('en-US')} accounts`, dryRun: false });
     out.dryRun = await runBackfill({ ...common, label: `dry run of ${o.accounts.toLocaleString('en-US')} accounts`, dryRun: true });
@@ -548,6 +550,8 @@ async function bench(o) {
     await timeline?.stop();
     await timelineAdmin.disconnect();
   });
+
+  if (o.only === 'backfill') return backfillOnly(o, { kafkaInfo, databaseUrl, logDir, profileDir, startedAt, stamp, runId, machine, code, outDir });
 
   let fastify = {};
   if (!o.only) {
@@ -661,6 +665,52 @@ async function bench(o) {
   result.resultFile = relative(root, file);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   report(result, o);
+}
+
+/**
+ * --only backfill: the health-scoring backfill, its dry run and the COPY reference, without the
+ * ingestion scenarios before them (health-scoring still needs the broker for its consumer and outbox).
+ */
+async function backfillOnly(o, { kafkaInfo, databaseUrl, logDir, profileDir, startedAt, stamp, runId, machine, code, outDir }) {
+  const kafka = kafkaClient(kafkaInfo.brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  cleanups.push(() => admin.disconnect());
+  const ctx = { brokers: kafkaInfo.brokers, brokerPid: kafkaInfo.pid, databaseUrl, logDir, profileDir, pidNames: new Map(), partitions: o.partitions, kafka };
+  log('health scoring: backfill');
+  const health = await healthBackfill(o, ctx, admin, stamp);
+  health.peakRssMiB = Math.max(health.backfill?.healthRssPeakMiB ?? 0, health.dryRun?.healthRssPeakMiB ?? 0);
+  health.settings = { accounts: o.accounts, backfillTimeoutSec: o.backfillTimeoutSec };
+  health.log = Object.fromEntries([['health-scoring-backfill', serviceLogSummary(join(logDir, 'health-scoring-backfill.log'))]].filter(([, v]) => v.warn + v.error > 0 || v.samples.length));
+  const series = await timeline.stop();
+  timeline = undefined;
+  const result = {
+    tool: 'tools/bench/run.mjs',
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    mode: 'backfill only',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    runId,
+    revision: code,
+    machine,
+    settings: { partitions: o.partitions, healthAccounts: o.accounts },
+    targets: TARGETS,
+    infra: { brokers: kafkaInfo.brokers, brokerStartedByUs: kafkaInfo.startedByUs, database: new URL(databaseUrl).pathname.slice(1) },
+    serviceEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(HEALTH_|DATABASE_POOL|NODE_OPTIONS$)/.test(k))),
+    checks: healthChecks(health, o.accounts),
+    health,
+    peakRssMiB: series.peakRssMiB,
+    timeline: series,
+    logs: relative(root, logDir),
+  };
+  const file = join(outDir, `backfill-${stamp}.json`);
+  result.resultFile = relative(root, file);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nHealth scoring:\n${healthTextTable(result)}\n\nCPU during the health scenarios (% of one core):\n${healthCpuTable(result)}\n`);
+  const pga = pgActivityTable(result);
+  if (pga) console.log(`${pga}\n`);
+  for (const [name, l] of Object.entries(result.health.log ?? {})) if (l.error || l.warn) log(`${name} logged ${l.error} errors, ${l.warn} warnings${l.samples.length ? `, e.g. ${l.samples.join(' | ')}` : ''}`);
+  log(`result: ${result.resultFile} (docs/benchmarks.md is not updated by --only)`);
 }
 
 function report(result, o) {

@@ -1,3 +1,5 @@
 export * from './lib/entities';
 export * from './lib/health-scoring-data';
 export * from './lib/account-facts.repository';
+export * from './lib/scoring-sql';
+export * from './lib/backfill-sql';

@@ -55,13 +55,6 @@ export class HealthScorer {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Scores accounts from their facts without writing anything (dry runs). */
-  async preview(m: EntityManager, accountIds: string[]): Promise<Scored[]> {
-    const now = this.clock.now();
-    const { scorecards, settings } = await this.store.current();
-    return this.scoreFacts(accountIds, await loadAccountFacts(m, accountIds, now, settings), scorecards, now);
-  }
-
   /** The explanation of a stored score: the stored features under the scorecard version it used. */
   async explain(row: Pick<AccountHealth, 'features' | 'scorecardId' | 'scorecardVersion' | 'computedAt'>): Promise<HealthScore> {
     return scoreAccount(row.features, await this.store.version(row.scorecardId, row.scorecardVersion), row.computedAt);
@@ -108,9 +101,12 @@ export class HealthScorer {
     const facts = await loadAccountFacts(m, accountIds, now, settings);
     const healthTable = m.connection.getMetadata(AccountHealth).tablePath;
     const changeTable = m.connection.getMetadata(HealthChange).tablePath;
+    // Locked (in key order, as a backfill's range statement takes them) so that a backfill applying a
+    // range at the same time either waits for this transaction or is waited for: the last emitted score
+    // compared against below is then the one consumers saw last.
     const current: CurrentRow[] = await m.query(
       `SELECT account_id, features, scorecard_id, scorecard_version, computed_at, emitted_score, emitted_band FROM ${healthTable}
-        WHERE account_id = ANY($1::text[])`,
+        WHERE account_id = ANY($1::text[]) ORDER BY account_id FOR UPDATE`,
       [accountIds],
     );
     const previous = new Map(current.map((r) => [r.account_id, r]));

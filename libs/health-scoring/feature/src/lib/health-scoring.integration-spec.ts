@@ -9,10 +9,13 @@ import {
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
 import { documentedRoutes, recordRoutes, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
-import { AccountHealth, healthScoringData } from '@kizuna/health-scoring/data-access';
+import { AccountHealth, healthScoringData, loadAccountFacts } from '@kizuna/health-scoring/data-access';
+import { contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type AccountFeatures } from '@kizuna/health-scoring/domain';
 import { HealthScoringModule } from './health-scoring.module';
 import { BackfillService } from './backfill.service';
+import { HealthConfig } from './health.config';
 import { HealthSweeper } from './health-sweeper.service';
+import { ScorecardStore } from './scorecard-store.service';
 
 type HealthEvent = CloudEvent<'cs.health.score.changed.v1'>;
 
@@ -300,5 +303,185 @@ describe('health-scoring service', () => {
     expect((await stored(existing))?.scorecardVersion).toBe(sc.version + 1);
     expect((await api('GET', `/v1/backfills/${real.json.id}`)).json.status).toBe('done');
     expect((await api('POST', '/v1/scorecards/nope/backfill', {})).status).toBe(404);
+  });
+
+  it('a backfill scores every account exactly as the streaming scorer would: features, segment, scorecard, score, band, changes with their movers, outbox events', async () => {
+    const ds = app.get(DataSource);
+    const now = clock.now();
+    let seed = 20260310;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+    const daysAgo = (d: number) => new Date(now.getTime() - d * 86_400_000 - Math.floor(r() * 3_600_000));
+    const day = (d: number) => new Date(now.getTime() - d * 86_400_000).toISOString().slice(0, 10);
+    const run = randomUUID().slice(0, 8);
+    const ids = Array.from({ length: 160 }, (_, i) => `bfx-${run}-${String(i).padStart(3, '0')}`);
+    ids.forEach((id) => accountIds.add(id));
+    const { scorecards, settings } = await app.get(ScorecardStore).current();
+    const trial = await app.get(ScorecardStore).get('trial');
+
+    // Facts of every kind, over and across the windows' edges; every 10th account has none at all.
+    const rows: Record<string, Record<string, unknown>[]> = { profile: [], segment: [], userDay: [], activity: [], eventUse: [], survey: [], support: [], billing: [], escalation: [], health: [] };
+    const events = [...new Set([...settings.keyFeatures, ...settings.valueMilestones, 'Other Thing'])];
+    ids.forEach((id, i) => {
+      const quiet = i % 10 === 0;
+      if (!quiet && r() < 0.9) {
+        rows['profile']?.push({ account_id: id, updated_at: now, plan: pick([null, 'trial', 'Free tier', 'pro', 'FREE', 'enterprise', 'Trial']), arr: pick([null, 0, 5000, 99999.5, 100000, 250000]), seats_purchased: pick([null, 0, 1, 5, 20]) });
+      }
+      if (!quiet && r() < 0.3) rows['segment']?.push({ account_id: id, contract_size: pick(['enterprise', 'smb', 'freemium', 'mid-market']) });
+      const young = !quiet && r() < 0.15;
+      const maxDay = young ? 6 : 40;
+      const days = quiet || r() < 0.1 ? [] : [...new Set(Array.from({ length: 1 + Math.floor(r() * 10) }, () => Math.floor(r() * (maxDay + 1))))];
+      for (const d of days) {
+        rows['activity']?.push({ account_id: id, day: day(d), events: 1 + Math.floor(r() * 50) });
+        for (const u of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']) if (r() < 0.4) rows['userDay']?.push({ account_id: id, day: day(d), user_key: u });
+      }
+      if (!quiet) {
+        for (const e of events) {
+          if (r() < 0.4) {
+            const first = Math.floor(r() * 60);
+            rows['eventUse']?.push({ account_id: id, event: e, first_used_at: daysAgo(first), last_used_at: daysAgo(Math.floor(r() * (first + 1))) });
+          }
+        }
+        let answer = 0;
+        for (let k = 0; k < Math.floor(r() * 4); k++) {
+          rows['survey']?.push({ response_id: `${id}-s${k}`, account_id: id, kind: pick(['nps', 'csat']), score: Math.floor(r() * 11), answered_at: daysAgo((answer += 1 + Math.floor(r() * 40))) });
+        }
+        for (let k = 0; k < Math.floor(r() * 5); k++) {
+          rows['support']?.push({ kind: pick(['ticket', 'call']), ref: `${id}-t${k}`, account_id: id, opened_at: daysAgo(Math.floor(r() * 100)), reopened_count: pick([0, 0, 1, 2]), negative: r() < 0.3, updated_at: now });
+        }
+        for (let k = 0; k < Math.floor(r() * 3); k++) {
+          rows['billing']?.push({ change_id: `${id}-b${k}`, account_id: id, change: pick(['payment-failed', 'downgraded', 'upgraded']), effective_at: daysAgo(Math.floor(r() * 120)) });
+        }
+        for (let k = 0; k < Math.floor(r() * 3); k++) {
+          rows['escalation']?.push({ escalation_id: `${id}-e${k}`, account_id: id, reason: pick(['repeat-inquiries', 'expansion-signal', 'negative-sentiment']), state: pick(['open', 'assigned', 'acknowledged', 'resolved']), changed_at: now });
+        }
+      }
+      // The current score: trial v1, from earlier features (some none), last emitted score and band (some never).
+      const previousFeatures: AccountFeatures = r() < 0.2 ? {} : { seat_utilisation: r(), active_users_7d: Math.floor(r() * 6), sessions_7d: Math.floor(r() * 20), days_since_last_activity: Math.floor(r() * 30), key_features_used_30d: r(), value_milestones: Math.floor(r() * 4), nps_latest: Math.floor(r() * 11), engagement_trend: r() * 2 };
+      const emitted = r() < 0.8;
+      const score = Math.floor(r() * 10000) / 100;
+      rows['health']?.push({
+        account_id: id, score, band: score >= 70 ? 'good' : score >= 40 ? 'caution' : 'danger', scorecard_id: 'trial', scorecard_version: trial.version,
+        computed_at: daysAgo(1), last_event_id: 'seed', segment: null, features: previousFeatures,
+        emitted_score: emitted ? (r() < 0.5 ? score : Math.floor(r() * 10000) / 100) : null, emitted_band: emitted ? pick(['good', 'caution', 'danger']) : null,
+      });
+    });
+    const insert = async (table: string, key: string, columns: string) => {
+      await ds.query(`INSERT INTO health_scoring.${table} SELECT * FROM jsonb_populate_recordset(NULL::health_scoring.${table}, $1::jsonb) ${columns}`, [JSON.stringify(rows[key])]);
+    };
+    await insert('account_profile', 'profile', '');
+    await ds.query(`INSERT INTO health_scoring.account_segment (account_id, contract_size, changed_at) SELECT x.account_id, x.contract_size, now() FROM jsonb_to_recordset($1::jsonb) AS x(account_id text, contract_size text)`, [JSON.stringify(rows['segment'])]);
+    await insert('account_daily_activity', 'activity', '');
+    await insert('account_user_day', 'userDay', '');
+    await insert('account_event_use', 'eventUse', '');
+    await insert('survey_fact', 'survey', '');
+    await insert('support_fact', 'support', '');
+    await insert('billing_fact', 'billing', '');
+    await ds.query(`INSERT INTO health_scoring.escalation_fact (escalation_id, account_id, reason, state, changed_at) SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(escalation_id text, account_id text, reason text, state text, changed_at timestamptz)`, [JSON.stringify(rows['escalation'])]);
+    await insert('account_health', 'health', '');
+
+    // The reference: what HealthScorer computes for each account, from the same facts at the same instant.
+    const config = loadConfig(HealthConfig);
+    const facts = await loadAccountFacts(ds.manager, ids, now, settings);
+    const before = new Map((rows['health'] ?? []).map((h) => [h['account_id'] as string, h]));
+    const expected = await Promise.all(ids.map(async (id) => {
+      const f = facts.get(id);
+      const prev = before.get(id) as { score: number; band: string; features: AccountFeatures; emitted_score: number | null; emitted_band: string | null };
+      if (!f?.facts.anyActivity) return { id, scored: false as const, band: prev.band };
+      const decided = f.profile.segment && ['enterprise', 'smb', 'freemium'].includes(f.profile.segment) ? f.profile.segment : undefined;
+      const segment = decided ?? contractSize(f.profile, { enterpriseArr: config.HEALTH_ENTERPRISE_ARR }) ?? null;
+      const features = deriveFeatures(f.facts, now);
+      const health = scoreAccount(features, scorecardForSegment(scorecards, segment ?? undefined), now);
+      if (health.score === null || health.band === null) return { id, scored: false as const, band: prev.band };
+      const last = prev.emitted_band ? { score: Number(prev.emitted_score), band: prev.emitted_band } : undefined;
+      const changed = !last || last.band !== health.band || Math.abs(last.score - health.score) >= config.HEALTH_MIN_DELTA;
+      const movers = topMovers(scoreAccount(prev.features, trial, now), health);
+      return { id, scored: true as const, segment, features, health, changed, last, movers };
+    }));
+    const scoredCount = expected.filter((e) => e.scored).length;
+    expect(scoredCount).toBeGreaterThan(100);
+    expect(expected.filter((e) => e.scored && e.changed).length).toBeGreaterThan(50);
+    expect(new Set(expected.map((e) => (e.scored ? e.health.scorecardId : 'none')))).toEqual(new Set(['trial', 'smb', 'enterprise', 'none']));
+
+    const backfills = app.get(BackfillService);
+    const dry = await backfills.finished((await api('POST', '/v1/scorecards/trial/backfill', { dryRun: true })).json.id);
+    const real = await backfills.finished((await api('POST', '/v1/scorecards/trial/backfill', {})).json.id);
+    expect(real.status).toBe('done');
+    const tally = (bands: string[]) => bands.reduce<Record<string, number>>((t, b) => ({ ...t, [b]: (t[b] ?? 0) + 1 }), {});
+    // Only this test's accounts are scored with 'trial'.
+    expect(real.after).toEqual(tally(expected.map((e) => (e.scored ? e.health.band : e.band) as string)));
+    expect(dry.after).toEqual(real.after);
+    expect(dry.before).toEqual(real.before);
+
+    const stored: { account_id: string; score: number; band: string; scorecard_id: string; scorecard_version: number; segment: string | null; features: AccountFeatures; emitted_score: string | null; emitted_band: string | null; last_event_id: string }[] =
+      await ds.query(`SELECT account_id, score::float8 AS score, band, scorecard_id, scorecard_version, segment, features, emitted_score, emitted_band, last_event_id FROM health_scoring.account_health WHERE account_id = ANY($1) ORDER BY account_id`, [ids]);
+    const changeRows: { account_id: string; event_id: string; score: number; band: string; previous_score: number | null; previous_band: string | null; scorecard_id: string; scorecard_version: number; movers: unknown }[] =
+      await ds.query(`SELECT account_id, event_id, score::float8 AS score, band, previous_score::float8 AS previous_score, previous_band, scorecard_id, scorecard_version, movers FROM health_scoring.health_change WHERE account_id = ANY($1)`, [ids]);
+    const outbox: { message_key: string; envelope: HealthEvent }[] = await ds.query(`SELECT message_key, envelope FROM health_scoring.outbox WHERE message_key = ANY($1)`, [ids]);
+    const byKey = (m: { component: string; measure: string; deltaPoints: number }) => ({ component: m.component, measure: m.measure, deltaPoints: m.deltaPoints });
+    for (const e of expected) {
+      const row = stored.find((s) => s.account_id === e.id);
+      const change = changeRows.find((c) => c.account_id === e.id);
+      if (!e.scored) {
+        expect({ id: e.id, lastEventId: row?.last_event_id, change }).toEqual({ id: e.id, lastEventId: 'seed', change: undefined });
+        continue;
+      }
+      expect({ id: e.id, score: row?.score, band: row?.band, scorecard: [row?.scorecard_id, row?.scorecard_version], segment: row?.segment, features: row?.features }).toEqual({
+        id: e.id, score: e.health.score, band: e.health.band, scorecard: [e.health.scorecardId, e.health.scorecardVersion], segment: e.segment, features: JSON.parse(JSON.stringify(e.features)),
+      });
+      const emitted = e.changed ? { score: e.health.score, band: e.health.band } : e.last;
+      expect({ id: e.id, emitted: [row?.emitted_score === null ? null : Number(row?.emitted_score), row?.emitted_band] }).toEqual({ id: e.id, emitted: [emitted?.score ?? null, emitted?.band ?? null] });
+      if (!e.changed) {
+        expect({ id: e.id, change }).toEqual({ id: e.id, change: undefined });
+        continue;
+      }
+      expect({ id: e.id, ...change, event_id: undefined, movers: (change?.movers as Parameters<typeof byKey>[0][]).map(byKey) }).toEqual({
+        id: e.id, account_id: e.id, event_id: undefined, score: e.health.score, band: e.health.band, previous_score: e.last?.score ?? null, previous_band: e.last?.band ?? null,
+        scorecard_id: e.health.scorecardId, scorecard_version: e.health.scorecardVersion, movers: e.movers,
+      });
+      const event = outbox.find((o) => o.message_key === e.id)?.envelope;
+      expect({ ...event, time: undefined, data: { ...event?.data, topMovers: event?.data.topMovers.map(byKey) } }).toEqual({
+        specversion: '1.0', id: change?.event_id, source: 'kizuna/health-scoring', type: 'cs.health.score.changed.v1', subject: e.id, time: undefined, datacontenttype: 'application/json',
+        data: {
+          score: e.health.score, band: e.health.band, previousScore: e.last?.score ?? null, previousBand: e.last?.band ?? null, scorecardId: e.health.scorecardId,
+          scorecardVersion: e.health.scorecardVersion, topMovers: e.movers, computedAt: now.toISOString(),
+        },
+      });
+      expect(event?.time).toBe(now.toISOString());
+    }
+    // The outbox relay publishes them.
+    const someChange = expected.find((e) => e.scored && e.changed);
+    await waitFor('a backfill change on cs.health.v1', () => (someChange && changes(someChange.id).length ? true : undefined));
+  });
+
+  it('a backfill a restart interrupted resumes after the last range it recorded', async () => {
+    const ds = app.get(DataSource);
+    const run = randomUUID().slice(0, 8);
+    // 'bfz-' sorts after the other tests' accounts scored with 'trial': the job's cursor decides alone.
+    const ids = Array.from({ length: 30 }, (_, i) => `bfz-${run}-${String(i).padStart(2, '0')}`);
+    const trial = await app.get(ScorecardStore).get('trial');
+    await ds.query(
+      `INSERT INTO health_scoring.account_health (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features)
+       SELECT a, 50, 'caution', 'trial', $2, $3, 'seed', NULL, '{}' FROM unnest($1::text[]) a`,
+      [ids, trial.version, clock.now()],
+    );
+    await ds.query(`INSERT INTO health_scoring.account_daily_activity (account_id, day, events) SELECT a, $2::date, 5 FROM unnest($1::text[]) a`, [ids, clock.now().toISOString().slice(0, 10)]);
+    // As a service stopped after recording the range up to the 15th account leaves it.
+    const id = `bf_${randomUUID()}`;
+    await ds.query(
+      `INSERT INTO health_scoring.backfill_job (id, scorecard_id, scorecard_version, dry_run, status, total, processed, cursor, before, after, started_at)
+       VALUES ($1, 'trial', $2, false, 'running', 30, 15, $3, '{"caution": 15}', '{"good": 15}', $4)`,
+      [id, trial.version, ids[14], clock.now()],
+    );
+    const backfills = app.get(BackfillService);
+    await backfills.onApplicationBootstrap();
+    const job = await backfills.finished(id);
+    expect(job).toMatchObject({ status: 'done', processed: 30, total: 30 });
+    expect(Object.values(job.before).reduce((a, b) => a + b, 0)).toBe(30);
+    const rows: { account_id: string; last_event_id: string }[] = await ds.query(
+      `SELECT account_id, last_event_id FROM health_scoring.account_health WHERE account_id = ANY($1) ORDER BY account_id`,
+      [ids],
+    );
+    expect(rows.map((r) => r.last_event_id)).toEqual(ids.map((_, i) => (i < 15 ? 'seed' : `backfill:${id}`)));
   });
 });

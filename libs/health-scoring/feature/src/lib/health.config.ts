@@ -19,14 +19,15 @@ export class HealthConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   HEALTH_SWEEP_BATCH = 500;
 
-  /** Accounts per set-based batch in a backfill (one facts query and one write of each table per batch). */
-  @Type(() => Number) @IsInt() @Min(1) @Max(10000)
-  HEALTH_BACKFILL_BATCH = 1000;
-
   /**
-   * Batches a backfill runs at once, each in its own transaction and connection: while Node scores
-   * one, Postgres aggregates the facts of the next.
+   * Accounts per range in a backfill: one statement (and transaction) per range counts their facts,
+   * scores them and writes the scores, changes and outbox rows. Larger ranges spread the statement's
+   * fixed costs; a range's rows stay locked for the streaming path until its transaction commits.
    */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  HEALTH_BACKFILL_BATCH = 10_000;
+
+  /** Ranges a backfill runs at once, each in its own transaction and connection (one per core Postgres may use). */
   @Type(() => Number) @IsInt() @Min(1) @Max(16)
   HEALTH_BACKFILL_CONCURRENCY = 2;
 }
