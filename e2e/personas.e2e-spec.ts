@@ -79,6 +79,8 @@ describe('personas end to end: a simulated company through the five services', (
       // The time-driven work (lifecycle tick, health sweep, plays) runs once per simulated day, after
       // the day's events (PeriodicTask on a stepped clock); the lag is read afresh for the settle between stages.
       KAFKA_LAG_CACHE_MS: '0',
+      // Health scored once per closed stage (the sweep): the emitted changes do not depend on consumer runs.
+      HEALTH_SCORE_ON_CLOCK_STEPS: 'true',
       // Nobody acknowledges the simulated escalations: the SLA sweep (on its real-time interval, not stepped)
       // would re-route them once breached. Routing is what is checked here (the SLA has its own tests).
       ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000',

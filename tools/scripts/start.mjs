@@ -317,6 +317,9 @@ try {
       // runs once per simulated day, after the day's events (PeriodicTask on a stepped clock); the demo waits
       // on each service's consumer lag between steps, so the lag is read afresh at every scrape.
       KAFKA_LAG_CACHE_MS: process.env.KAFKA_LAG_CACHE_MS ?? '0',
+      // Health is scored once per closed stage (the sweep), so the changes emitted do not depend on how a
+      // stage's events were split into consumer runs: the same seed, the same summary.
+      HEALTH_SCORE_ON_CLOCK_STEPS: process.env.HEALTH_SCORE_ON_CLOCK_STEPS ?? 'true',
       // Nobody acknowledges the simulated escalations, so the SLA sweep (real-time interval, not stepped) would
       // re-route every one once breached: hourly during the demo.
       ESCALATION_SLA_SWEEP_INTERVAL_MS: process.env.ESCALATION_SLA_SWEEP_INTERVAL_MS ?? '3600000',

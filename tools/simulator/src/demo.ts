@@ -126,7 +126,14 @@ async function main(): Promise<void> {
       email: c.email,
       name: c.name,
       timeZone: company.teams.find((t) => t.id === c.teamId)?.timezone ?? 'UTC',
-      ...(lead && args.webhookUrl ? { webhooks: [{ id: 'demo-sink', url: args.webhookUrl }] } : {}),
+      // A team lead also takes their escalations and danger alerts as a signed webhook (a recipient's
+      // channels per trigger replace the trigger's defaults, which have no webhook).
+      ...(lead && args.webhookUrl
+        ? {
+          webhooks: [{ id: 'demo-sink', url: args.webhookUrl }],
+          channels: Object.fromEntries(['escalation.assigned', 'escalation.sla-breached', 'health.danger'].map((t) => [t, ['email', 'webhook', 'in-app']])),
+        }
+        : {}),
     };
     try {
       await api(URLS.notification, `/v1/recipients/${encodeURIComponent(c.id)}`, { method: 'PUT', body: JSON.stringify(body) });

@@ -88,14 +88,15 @@ describe('simulator driver', () => {
       settle: async () => void log.push(`settle after ${seen.length}`),
       onStepClosed: async (end, closed) => void log.push(`closed ${closed} (${end.slice(5, 10)})`),
     });
-    expect(log.slice(0, 10)).toEqual([
+    expect(log.slice(0, 12)).toEqual([
       'clock 05-05 after 0', 'settle after 1', 'closed 1 (05-05)', 'settle after 1',
       'clock 05-06 after 1', 'closed 2 (05-06)', 'settle after 1',
-      'clock 05-07 after 1', 'settle after 3', 'settle after 4',
+      'clock 05-07 after 1', 'settle after 3', 'closed 3 (05-07)', 'settle after 3', 'settle after 4',
     ]);
     expect(requests()).toBe('batch of 2, batch of 1, /v1/surveys, /v1/support/tickets, batch of 1');
-    expect(log.filter((l) => l.startsWith('closed'))).toHaveLength(10); // ten days, one step each
-    expect(log.slice(-3)).toEqual(['settle after 5', 'closed 10 (05-14)', 'settle after 5']);
+    // Ten days, one step each; the step with usage and support closes twice.
+    expect(log.filter((l) => l.startsWith('closed'))).toHaveLength(11);
+    expect(log.slice(-3)).toEqual(['settle after 5', 'closed 11 (05-14)', 'settle after 5']);
     // No waiting on the real clock: the steps go as fast as the platform settles.
     expect(time.slept).toEqual([]);
     expect(summary).toMatchObject({ total: 6, rejected: 0, maxBehindMs: 0 });

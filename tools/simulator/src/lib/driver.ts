@@ -41,8 +41,9 @@ export interface DriveOptions {
    *    an account by (Segment calls: usage, accounts, users; surveys; billing changes), then tickets
    *    and calls. A support contact is thus judged on the day's health and phase, whichever topic a
    *    service happens to read first;
-   * 3. `onStepClosed` gets the step's end and the count of steps closed (e.g. to let the services'
-   *    time-driven work run: sweeps, ticks); `settle` is awaited.
+   * 3. after each non-empty stage (once for a step without messages), `onStepClosed` gets the step's
+   *    end and the count of stages closed so far (e.g. to let the services' time-driven work run:
+   *    sweeps, ticks, a deferred scoring); `settle` is awaited.
    *
    * However slow the machine, the services' "now" never runs ahead of what they have consumed, and
    * every effect happens at the same point of the play, so the same stream gives the same outcome.
@@ -294,17 +295,23 @@ export async function driveStream(messages: readonly SimMessage[], options: Driv
       await options.onStep?.(at);
       let j = i;
       while (j < messages.length && Date.parse((messages[j] as SimMessage).at) < stepEnd) j++;
+      const close = async () => {
+        await options.onStepClosed?.(at, ++closed);
+        if (options.onStepClosed) await options.settle?.();
+      };
+      let staged = 0;
       for (const stage of STEP_STAGES) {
-        const staged = messages.slice(i, j).filter((m) => stage.includes(m.kind));
-        if (staged.length === 0) continue;
-        for (let k = 0; k < staged.length; k += SLICE) await sendSlice(staged.slice(k, k + SLICE));
+        const batch = messages.slice(i, j).filter((m) => stage.includes(m.kind));
+        if (batch.length === 0) continue;
+        for (let k = 0; k < batch.length; k += SLICE) await sendSlice(batch.slice(k, k + SLICE));
         await options.settle?.();
+        await close();
+        staged++;
       }
+      if (staged === 0) await close();
       if (j > i) lastAt = (messages[j - 1] as SimMessage).at;
       i = j;
       sentCount = i;
-      await options.onStepClosed?.(at, ++closed);
-      if (options.onStepClosed) await options.settle?.();
       progress();
       if (stepEnd >= end) break;
     }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { trace, type Context } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
-import { CLOCK, ContractSize, Topics, type Clock, type HealthBand } from '@kizuna/shared/contracts';
+import { CLOCK, ContractSize, Topics, type Clock, type HealthBand, isSteppedClock } from '@kizuna/shared/contracts';
 
 const CONTRACT_SIZES: string[] = Object.values(ContractSize);
 import { loadConfig } from '@kizuna/shared/config';
@@ -54,6 +54,14 @@ export class HealthScorer {
     private readonly publisher: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
+
+  /**
+   * True while a simulation steps the clock and HEALTH_SCORE_ON_CLOCK_STEPS is set: events only record
+   * facts, and the sweep scores every account once per closed stage (see HealthConfig).
+   */
+  scoresOnClockSteps(): boolean {
+    return this.config.HEALTH_SCORE_ON_CLOCK_STEPS && isSteppedClock(this.clock) && this.clock.step() !== undefined;
+  }
 
   /** The explanation of a stored score: the stored features under the scorecard version it used. */
   async explain(row: Pick<AccountHealth, 'features' | 'scorecardId' | 'scorecardVersion' | 'computedAt'>): Promise<HealthScore> {

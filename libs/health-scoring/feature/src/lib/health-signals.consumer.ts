@@ -66,7 +66,7 @@ export class HealthSignalsConsumer {
       // Rescore only accounts whose facts may have moved (a lifecycle segment change of another
       // dimension does not), each continuing the trace of its last event.
       const lastOf = new Map(todo.filter((i) => affecting.has(i.event.id)).map((i) => [i.event.subject, i]));
-      if (lastOf.size === 0) return;
+      if (lastOf.size === 0 || this.scorer.scoresOnClockSteps()) return;
       emitted = await this.scorer.rescore(
         m,
         [...lastOf.keys()],

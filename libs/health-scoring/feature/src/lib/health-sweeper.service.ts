@@ -5,7 +5,7 @@ import { loadConfig } from '@kizuna/shared/config';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { OutboxRelay } from '@kizuna/shared/messaging';
 import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
-import { AccountHealth } from '@kizuna/health-scoring/data-access';
+import { AccountDailyActivity, AccountHealth, AccountProfile, BillingFact, SupportFact, SurveyFact } from '@kizuna/health-scoring/data-access';
 import { HealthConfig } from './health.config';
 import { HealthScorer } from './health-scorer.service';
 
@@ -39,13 +39,15 @@ export class HealthSweeper implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Rescores every account once; returns how many accounts and how many emitted changes. */
   async sweepOnce(): Promise<{ accounts: number; changes: number }> {
-    const table = this.ds.getMetadata(AccountHealth).tablePath;
+    // Scored accounts; while events only record facts (scoresOnClockSteps), every account with facts.
+    const tables = this.scorer.scoresOnClockSteps() ? [AccountHealth, AccountProfile, AccountDailyActivity, SupportFact, SurveyFact, BillingFact] : [AccountHealth];
+    const accountsSql = tables.map((e) => `SELECT account_id FROM ${this.ds.getMetadata(e).tablePath} WHERE account_id > $1`).join(' UNION ');
     let after = '';
     let accounts = 0;
     let changes = 0;
     for (;;) {
       const rows: { account_id: string }[] = await this.ds.query(
-        `SELECT account_id FROM ${table} WHERE account_id > $1 ORDER BY account_id LIMIT $2`,
+        `SELECT account_id FROM (${accountsSql}) a ORDER BY account_id LIMIT $2`,
         [after, this.config.HEALTH_SWEEP_BATCH],
       );
       if (rows.length === 0) break;

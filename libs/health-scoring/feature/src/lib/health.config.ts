@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsNumber, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsNumber, Max, Min } from 'class-validator';
+import { EnvBoolean } from '@kizuna/shared/config';
 
 /** health-scoring's own settings (env var names; defaults as assigned). */
 export class HealthConfig {
@@ -14,6 +15,15 @@ export class HealthConfig {
   /** How often every account is re-scored on the clock (silence decays scores). */
   @Type(() => Number) @IsInt() @Min(1000)
   HEALTH_SWEEP_INTERVAL_MS = 3_600_000;
+
+  /**
+   * While a simulation steps the clock (the demo, the persona suite): events only record facts, and
+   * accounts are scored (and changes emitted) by the sweep, which then runs each time the player
+   * closes a stage. Scoring each account once per stage, whatever runs the events were consumed in,
+   * makes the emitted changes the same on every play of a stream. Ignored on a real clock.
+   */
+  @EnvBoolean() @IsBoolean()
+  HEALTH_SCORE_ON_CLOCK_STEPS: boolean = false;
 
   /** Accounts per statement in the sweep. */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)

@@ -1,11 +1,9 @@
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
+import { EnvBoolean } from '@kizuna/shared/config';
 import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Max, Min, Validate, type ValidatorConstraintInterface, ValidatorConstraint } from 'class-validator';
 import { DEFAULT_RETRY_SCHEDULE, parseSchedule } from '@kizuna/notification/domain';
 
-const bool = () => Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
-  const v = obj[key];
-  return typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(String(v).toLowerCase());
-});
+const bool = EnvBoolean;
 
 @ValidatorConstraint({ name: 'retrySchedule' })
 class RetryScheduleConstraint implements ValidatorConstraintInterface {

@@ -1,4 +1,4 @@
-import { plainToInstance } from 'class-transformer';
+import { Transform, plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 
 /** Raised at startup when the environment does not satisfy the service's config schema. */
@@ -35,3 +35,10 @@ export function loadConfig<T extends object>(
   }
   return instance;
 }
+
+/** Reads an env var as a boolean: true, 1 or yes (any case) are true, anything else false. */
+export const EnvBoolean = () =>
+  Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
+    const v = obj[key];
+    return typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(String(v).toLowerCase());
+  });
