@@ -23,7 +23,7 @@ export class HealthConfig {
    * makes the emitted changes the same on every play of a stream. Ignored on a real clock.
    */
   @EnvBoolean() @IsBoolean()
-  HEALTH_SCORE_ON_CLOCK_STEPS: boolean = false;
+  HEALTH_SCORE_ON_CLOCK_STEPS = false;
 
   /** Accounts per statement in the sweep. */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
