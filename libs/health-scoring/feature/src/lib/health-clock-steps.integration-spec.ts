@@ -6,7 +6,8 @@ import type { Producer } from 'kafkajs';
 import { Topics, createEvent, type CloudEvent, type SteppedClock } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { clockStepsPending, createServiceApp, serviceRootModule } from '@kizuna/shared/service-kit';
-import { testKafka, TopicRecorder, waitFor } from '@kizuna/shared/testing';
+import { LOCAL_POSTGRES_URL, testKafka, TopicRecorder, waitFor } from '@kizuna/shared/testing';
+import { ensureDatabase } from '@kizuna/shared/persistence';
 import { AccountHealth, healthScoringData } from '@kizuna/health-scoring/data-access';
 import { HealthScoringModule } from './health-scoring.module';
 
@@ -42,7 +43,14 @@ describe('health-scoring on a stepped clock', () => {
 
   beforeAll(async () => {
     process.env['HEALTH_SCORE_ON_CLOCK_STEPS'] = 'true';
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-steps-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10' });
+    // A database of its own: this sweep scores every account with facts, which must not touch the
+    // accounts of the health-scoring suites running beside it.
+    const db = new URL(process.env['DATABASE_URL'] ?? LOCAL_POSTGRES_URL);
+    db.pathname = `${db.pathname}_clock_steps`;
+    await ensureDatabase(db.toString());
+    const config = loadConfig(ServiceConfig, {
+      ...process.env, DATABASE_URL: db.toString(), KAFKA_GROUP_PREFIX: `it-steps-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10',
+    });
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'health-scoring', defaultPort: 0, data: healthScoringData, feature: HealthScoringModule }, config, logger, clock);
     app = await createServiceApp({ name: 'health-scoring', module: root, config, logger, defaultPort: 0 });
