@@ -103,6 +103,12 @@ function mailRecipients(dir: string | undefined): Map<string, number> {
   return by;
 }
 
+/** How many deliveries notification created on a channel (every status: sent, held, retrying), for one recipient or all. */
+async function deliveriesDecided(channel: string, recipient?: string): Promise<number> {
+  const who = recipient ? `&recipient=${encodeURIComponent(recipient)}` : '';
+  return (await api<{ total: number }>(URLS.notification, `/v1/deliveries?channel=${channel}${who}&limit=1`)).total;
+}
+
 const count = <T>(xs: T[], key: (x: T) => string) => {
   const m = new Map<string, number>();
   for (const x of xs) m.set(key(x), (m.get(key(x)) ?? 0) + 1);
@@ -199,7 +205,12 @@ async function main(): Promise<void> {
   );
   const mail = mailRecipients(args.mailDir);
   const hooks = filesIn(args.webhookDir).length;
-  const nameOf = new Map(company.csms.map((c) => [c.email, c.name]));
+  // What notification decided to send (deterministic for a seed), apart from what reached the sinks by
+  // now (the delivery worker runs on real time: quiet hours, retries and digests hold some back).
+  const emailDeliveries = await deliveriesDecided('email');
+  const webhookDeliveries = await deliveriesDecided('webhook');
+  const emailsPerCsm = new Map<string, number>();
+  for (const c of company.csms) emailsPerCsm.set(c.name, await deliveriesDecided('email', c.id));
 
   const lines: string[] = [];
   const out = (l = '') => lines.push(l);
@@ -210,8 +221,9 @@ async function main(): Promise<void> {
   out(`Phases:         ${count(observations.filter((o) => o.phase), (o) => o.phase ?? '').map(([k, n]) => `${k} ${n}`).join(' · ')}`);
   out(`Escalations:    ${escalations.length} (${count(escalations, (e) => e.reason).map(([k, n]) => `${k} ${n}`).join(', ')})`);
   for (const [who, n] of count(escalations, (e) => e.assignee?.name ?? '(unassigned)').slice(0, 8)) out(`                ${String(n).padStart(3)} to ${who}`);
-  out(`Notifications:  ${[...mail.values()].reduce((a, b) => a + b, 0)} e-mails captured by the local SMTP sink, ${hooks} signed webhooks by the webhook sink`);
-  for (const [to, n] of [...mail.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5)) out(`                ${String(n).padStart(3)} to ${nameOf.get(to) ?? 'a customer contact'}`);
+  const captured = [...mail.values()].reduce((a, b) => a + b, 0);
+  out(`Notifications:  ${emailDeliveries} e-mails and ${webhookDeliveries} signed webhooks; so far ${captured} e-mails reached the local SMTP sink and ${hooks} webhooks the webhook sink`);
+  for (const [to, n] of [...emailsPerCsm.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5)) out(`                ${String(n).padStart(3)} to ${to}`);
   const k = (key: string) => (kpis[key]?.value as number | null | undefined) ?? null;
   out(`KPIs (window):  NRR ${pct(k('netRevenueRetention'))} · GRR ${pct(k('grossRevenueRetention'))} · logo churn ${pct(k('logoChurnRate'))} · onboarding completion ${pct(k('onboardingCompletionRate'))} · NPS ${k('netPromoterScore') === null ? 'n/a' : Number(k('netPromoterScore')).toFixed(1)}`);
   out(`At risk:        ${evaluation.atRisk.flagged} of ${evaluation.atRisk.scripted} scripted at-risk accounts flagged (danger, a risk escalation or retention); ${evaluation.churn.flaggedBeforeChurn} of ${evaluation.churn.churned} churned accounts flagged before they churned`);
@@ -228,7 +240,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
   // The summary is read: from now on the services' clock runs at real speed from the end of the window.
   if (clockFile) writeClock(clockFile, company.end, { rate: 1 });
-  if (args.summaryOut) writeFileSync(args.summaryOut, `${JSON.stringify({ evaluation, escalations: escalations.length, mail: Object.fromEntries(mail), webhooks: hooks, kpis }, null, 2)}\n`);
+  if (args.summaryOut) writeFileSync(args.summaryOut, `${JSON.stringify({ evaluation, escalations: escalations.length, emailDeliveries, emailsPerCsm: Object.fromEntries([...emailsPerCsm].sort()), webhookDeliveries, mail: Object.fromEntries(mail), webhooks: hooks, kpis }, null, 2)}\n`);
 }
 
 main().catch((e: unknown) => {
