@@ -55,7 +55,9 @@ describe('walking skeleton across the five services', () => {
     await db.connect();
     producer = kafka.producer();
     await producer.connect();
-  });
+    // Five services starting from a fresh clone's build; the crash replay may start its own five at the same
+    // moment (a fresh clone has no Jest timing cache, so both come first): CI once needed over 90 s.
+  }, 240_000);
 
   afterAll(async () => {
     await producer?.disconnect();
