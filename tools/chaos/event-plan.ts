@@ -1,3 +1,4 @@
+import { seededRandom } from '@kizuna/shared/testing';
 import { ingestEventId } from '@kizuna/ingestion/domain';
 
 /**
@@ -75,17 +76,6 @@ export interface PlanOptions {
   seed: number;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same plan. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function planEvents(o: PlanOptions): EventPlan {
   const rnd = seededRandom(o.seed);

@@ -9,3 +9,4 @@ export * from './lib/auth-tokens';
 export * from './lib/auth-matrix';
 export * from './lib/smtp-sink';
 export * from './lib/webhook-sink';
+export * from './lib/seeded-random';

@@ -3,6 +3,7 @@ import {
   COMPONENT_KEYS, DEFAULT_SCORECARDS, FEATURES, MODIFIER_KEYS, round2, scoreAccount, topMovers, validateScorecard, type AccountFeatures, type Normalisation,
   type Scorecard,
 } from '@kizuna/health-scoring/domain';
+import { seededRandom } from '@kizuna/shared/testing';
 import { featureColumn, jsRoundSql, round2Sql, SCORED_FEATURES, scoringSql } from './scoring-sql';
 
 /**
@@ -24,17 +25,8 @@ describe('scorecards compiled into SQL', () => {
     await pg?.end();
   });
 
-  /** A deterministic generator (mulberry32): the same cases on every run. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  /** A deterministic generator: the same cases on every run. */
+  const rng = seededRandom;
   const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 
   it('rounds as JavaScript does: half away from zero, ties included (Postgres round() would round them to even)', async () => {
