@@ -399,7 +399,7 @@ async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka }
   // Like health-scoring's: when the services fell behind the product stream, the latencies again at
   // 70 % of what escalation-routing got through (the slower of the two in the bench), to show them
   // within capacity.
-  const consumed = Object.entries(first.consumedPerSec ?? {}).find(([g]) => g.endsWith('.escalation-routing'))?.[1] ?? 0;
+  const consumed = Object.entries(first.consumedPerSec ?? {}).find(([g]) => g.endsWith('.escalation-routing.product'))?.[1] ?? 0;
   const rate = Math.max(100, 0.7 * consumed);
   log(`the services fell behind ${first.product.eventsPerSecSent.toLocaleString('en-US')} product events/s (escalation-routing got through ${consumed.toLocaleString('en-US')}/s): again at 70 % of that`);
   phase('ticket → escalation → e-mail within capacity');

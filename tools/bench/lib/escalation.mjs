@@ -19,6 +19,14 @@ export const ALL_TOPICS = [
   'cs.health.v1', 'cs.lifecycle.v1', 'cs.escalation.v1', 'cs.notification.v1',
 ];
 const groupOf = (service) => `${process.env.KAFKA_GROUP_PREFIX ?? 'kizuna'}.${service}`;
+/**
+ * A service's consumer groups with their topics: its own, and its product lane (both services read the
+ * product stream in a group of its own, `<group>.product`: ConsumerRunner.inLane).
+ */
+const groupsOf = (service) => [
+  { id: groupOf(service), topics: ALL_TOPICS.filter((t) => t !== 'cs.product.v1') },
+  { id: `${groupOf(service)}.product`, topics: ['cs.product.v1'] },
+];
 const round = (x, d = 0) => (x === undefined || x === null || !Number.isFinite(x) ? x ?? null : Math.round(x * 10 ** d) / 10 ** d);
 const wallNow = () => performance.timeOrigin + performance.now();
 
@@ -159,11 +167,11 @@ export async function escalationScenario({
   // client connected before may still see a partition without its leader and fail for minutes).
   const admin = kafka.admin();
   await admin.connect();
-  const groups = [groupOf('escalation-routing'), groupOf('notification')];
+  const groups = [...groupsOf('escalation-routing'), ...groupsOf('notification')];
   const debug = process.env.BENCH_DEBUG ? log : () => undefined;
   for (const g of groups) {
-    debug(`moving ${g} to the end of its topics ...`);
-    await resetGroupToLatest(kafka, admin, g, ALL_TOPICS);
+    debug(`moving ${g.id} to the end of its topics ...`);
+    await resetGroupToLatest(kafka, admin, g.id, g.topics);
   }
   debug('starting the SMTP sink ...');
   const subjectKey = (subject) => /Escalation assigned: (\S+)/.exec(subject)?.[1];
@@ -191,7 +199,7 @@ export async function escalationScenario({
     const failed = ready.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     const [esc, notif] = ready.map((r) => r.value);
-    for (const g of groups) await waitForStableGroup(admin, g);
+    for (const g of groups) await waitForStableGroup(admin, g.id);
     log(`escalation-routing ready on :${esc.port} in ${esc.startupMs} ms, notification on :${notif.port} in ${notif.startupMs} ms (SMTP sink :${smtp.port})`);
     out.startupMs = { escalationRouting: esc.startupMs, notification: notif.startupMs };
     const roster = await configureRoster(`http://127.0.0.1:${esc.port}`, { runId, csms });
@@ -310,18 +318,18 @@ export async function escalationScenario({
     await paced(warmupSec, false);
     const c0 = cpuSnapshot(pids);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
-    const lagStart = await Promise.all(groups.map((g) => groupLag(admin, g, ALL_TOPICS)));
+    const lagStart = await Promise.all(groups.map((g) => groupLag(admin, g.id, g.topics)));
     const window = await paced(durationSec, true);
     const sendEnd = performance.now();
     const c1 = cpuSnapshot(pids);
     const toUs = Number(process.hrtime.bigint() / 1000n);
-    const lagAtEnd = await Promise.all(groups.map((g) => groupLag(admin, g, ALL_TOPICS)));
+    const lagAtEnd = await Promise.all(groups.map((g) => groupLag(admin, g.id, g.topics)));
     for (let i = 0; i < 300 && inFlight + ticketsInFlight > 0; i++) await sleep(100);
     const measured = [...tickets].filter(([, e]) => e.measured && e.ok);
     const pending = () => measured.filter(([a]) => !assigned.has(a) || !smtp.accepted.has(a)).length;
     while (pending() > 0 && performance.now() - sendEnd < drainSec * 1000) await sleep(200);
     const waitedSec = round((performance.now() - sendEnd) / 1000, 1);
-    const lagAfter = await Promise.all(groups.map((g) => groupLag(admin, g, ALL_TOPICS)));
+    const lagAfter = await Promise.all(groups.map((g) => groupLag(admin, g.id, g.topics)));
 
     // Ticket answered 2xx → assigned event read by the bench (and from the send of the ticket).
     const fromAnswer = [];
@@ -346,9 +354,9 @@ export async function escalationScenario({
     }
     const assignedSeen = measured.filter(([a]) => assigned.has(a));
     const emailsOfAssigned = assignedSeen.filter(([a]) => smtp.accepted.has(a)).length;
-    const lagOf = (arr) => Object.fromEntries(groups.map((g, i) => [g, arr[i].total]));
+    const lagOf = (arr) => Object.fromEntries(groups.map((g, i) => [g.id, arr[i].total]));
     // What each group got through during the measured window (its committed offsets, all topics).
-    const consumedPerSec = Object.fromEntries(groups.map((g, i) => [g, Math.round((lagAtEnd[i].committed - lagStart[i].committed) / window.seconds)]));
+    const consumedPerSec = Object.fromEntries(groups.map((g, i) => [g.id, Math.round((lagAtEnd[i].committed - lagStart[i].committed) / window.seconds)]));
     Object.assign(out, {
       durationSec: round(window.seconds, 2),
       waitAfterSendingSec: waitedSec,

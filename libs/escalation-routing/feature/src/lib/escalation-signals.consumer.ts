@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
-import { OnEvent, OnEventBatch, OutboxRelay, type BatchItem, type MessageContext } from '@kizuna/shared/messaging';
+import { type BatchItem, InLane, type MessageContext, OnEvent, OnEventBatch, OutboxRelay } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth, queryRows } from '@kizuna/shared/persistence';
 import { AccountContextRow, SupportContact } from '@kizuna/escalation-routing/data-access';
 import { isExpansionProductEvent, type IncomingSignal } from '@kizuna/escalation-routing/domain';
@@ -149,6 +149,7 @@ export class EscalationSignalsConsumer {
    * a time after a failure applies nothing twice.
    */
   @OnEventBatch('cs.product.track.v1')
+  @InLane('product')
   async onTracks(items: BatchItem<'cs.product.track.v1'>[]): Promise<void> {
     const rules = await this.rules.current();
     for (const { event: e, ctx } of items) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { CloudEvent } from '@kizuna/shared/contracts';
-import { OnEvent, OnEventBatch, type BatchItem, type MessageContext } from '@kizuna/shared/messaging';
+import { type BatchItem, InLane, type MessageContext, OnEvent, OnEventBatch } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth } from '@kizuna/shared/persistence';
 import { AccountContact, AccountDirectory, AccountFeatureUse } from '@kizuna/notification/data-access';
 import { noticesFor, ruleSet, type AccountFacts } from '@kizuna/notification/domain';
@@ -123,6 +123,7 @@ export class NotificationSignalsConsumer {
    * events behind it in the same fetches waited for it.
    */
   @OnEventBatch('cs.product.track.v1')
+  @InLane('product')
   async onTracks(items: BatchItem<'cs.product.track.v1'>[]): Promise<void> {
     const firstSeen = new Map<string, number>();
     const firstUse = new Map<string, { accountId: string; feature: string | undefined; at: number }>();

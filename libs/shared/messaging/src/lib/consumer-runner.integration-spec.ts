@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { Kafka, Producer } from 'kafkajs';
 import { ALL_TOPICS, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
-import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { TopicRecorder, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
 import { renderPrometheusMetrics } from '@kizuna/shared/telemetry';
 import { ConsumerRunner, DlqHeader, PermanentError } from './consumer-runner';
 import { replayDeadLetters } from './dead-letter-replay';
@@ -257,6 +257,70 @@ describe('ConsumerRunner against a real broker', () => {
     await waitFor('the replayed event handled', () => handled.length === 1);
     expect(handled).toEqual(['E1']);
     expect((await replayDeadLetters(kafka, `${Topics.product}.dlq`, filters)).replayed).toBe(0);
+  });
+  it('consumes a lane in a group of its own: a stuck product stream does not hold back tickets', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-lane-${randomUUID()}`;
+    // An event before the service's group was moved to the end of both topics: only a lane started from
+    // the beginning (not where the service's group is) would see it. The lane's group has never committed.
+    await publisher.publish([{ type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 0).data }]);
+    await startConsumerGroupAtEnd(kafka, group, [Topics.product, Topics.support], 3);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const products: string[] = [];
+    const tickets: string[] = [];
+    const r = runner(group)
+      .onBatch(['cs.product.track.v1'], async (items) => {
+        for (const { event } of items) {
+          if (event.subject !== account) continue;
+          products.push(event.data.event ?? '');
+          await gate;
+        }
+      })
+      .on('cs.support.ticket.updated.v1', async (e) => {
+        if (e.subject === account) tickets.push(e.data.ticketId);
+      })
+      .inLane(['cs.product.track.v1'], 'product');
+    expect(r.groups()).toEqual([
+      { groupId: group, topics: [Topics.support] },
+      { groupId: `${group}.product`, topics: [Topics.product], lane: 'product' },
+    ]);
+    expect(() => runner(`${group}-x`).inLane(['cs.product.track.v1'], 'a').inLane(['cs.product.page.v1'], 'b')).toThrow(`topic ${Topics.product} is in lane a already, not b`);
+    await r.start();
+
+    await publisher.publish([1, 2].map((n) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, n).data })));
+    await waitFor('the product handler stuck on the first event', () => products.length === 1);
+    const at = '2026-02-01T00:00:00.000Z';
+    await publisher.publish([{
+      type: 'cs.support.ticket.updated.v1', subject: account,
+      data: { sourceId: 'test', ticketId: 't-1', accountId: account, channel: 'email' as never, tags: [], priority: 'normal', status: 'open', reopenedCount: 0, needsCs: false, createdAt: at, updatedAt: at },
+    }]);
+    await waitFor('the ticket handled while the product lane is stuck', () => tickets.length === 1);
+    expect(products).toEqual(['E1']);
+    const lag = await r.lag();
+    expect(lag.filter((l) => l.topic === Topics.product).every((l) => l.group === `${group}.product`)).toBe(true);
+    expect(lag.filter((l) => l.topic === Topics.support).every((l) => l.group === group)).toBe(true);
+    expect(lag.filter((l) => l.topic === Topics.product).reduce((sum, l) => sum + l.lag, 0)).toBeGreaterThan(0);
+
+    release();
+    await waitFor('both product events handled', () => products.length === 2);
+    // The lane started where the service's group was: the event published before the start was never read.
+    expect(products).toEqual(['E1', 'E2']);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor('the lane committed', async () => {
+        const [t] = await admin.fetchOffsets({ groupId: `${group}.product`, topics: [Topics.product] });
+        return (t?.partitions ?? []).some((p) => Number(p.offset) >= 0);
+      });
+      // The service's group no longer moves on the lane's topic.
+      const [main] = await admin.fetchOffsets({ groupId: group, topics: [Topics.product] });
+      const [lane] = await admin.fetchOffsets({ groupId: `${group}.product`, topics: [Topics.product] });
+      const sum = (t: typeof main) => (t?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      expect(sum(lane)).toBeGreaterThanOrEqual(sum(main) + 2);
+    } finally {
+      await admin.disconnect();
+    }
   });
   it('keeps its group membership through a handler slower than the session timeout (no rebalance)', async () => {
     const account = `acc-${randomUUID()}`;

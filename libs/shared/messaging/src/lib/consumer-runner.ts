@@ -100,14 +100,24 @@ interface Parsed {
   invalid?: string;
 }
 
+/** A kafkajs consumer group this runner runs: the service's own, or one of its lanes. */
+export interface ConsumerGroupPlan {
+  groupId: string;
+  topics: string[];
+  /** The lane's name; undefined for the service's own group. */
+  lane?: string;
+}
+
 export class ConsumerRunner {
   private readonly handlers = new Map<EventType, EventHandler>();
   private readonly batchHandlers = new Map<EventType, BatchHandler>();
-  private consumer?: Consumer;
+  /** Topic → lane: a topic in a lane is consumed by a group of its own, `<groupId>.<lane>`. */
+  private readonly topicLanes = new Map<string, string>();
+  private consumers: Consumer[] = [];
   private running = false;
   private admin?: Admin;
   private joins = 0;
-  private lagCache?: { at: number; rows: { topic: string; partition: number; lag: number }[] };
+  private lagCache?: { at: number; rows: { group: string; topic: string; partition: number; lag: number }[] };
   private readonly observeLag = (result: ObservableResult) => this.reportLag(result);
 
   constructor(
@@ -145,9 +155,41 @@ export class ConsumerRunner {
     return this;
   }
 
+  /**
+   * Puts the topics of these event types in a lane: a consumer group of their own
+   * (`<groupId>.<lane>`), with its own fetches, so that a backlog there (e.g. the product stream)
+   * never delays the other topics (tickets, escalations), which would otherwise wait behind every
+   * fetched product batch. Ordering holds within a partition as before; there is none across topics
+   * either way. Processing identity (inbox, dead-letter headers, spans) stays the service's group.
+   */
+  inLane(types: readonly EventType[], lane: string): this {
+    if (this.running) throw new Error(`cannot change lanes after the consumer started`);
+    if (!/^[a-z][a-z0-9-]*$/.test(lane)) throw new Error(`lane name "${lane}": lower-case letters, digits and dashes`);
+    for (const type of types) {
+      const topic = topicOf(type);
+      const had = this.topicLanes.get(topic);
+      if (had && had !== lane) throw new Error(`topic ${topic} is in lane ${had} already, not ${lane}`);
+      this.topicLanes.set(topic, lane);
+    }
+    return this;
+  }
+
   /** The topics this runner subscribes to, derived from the handled event types. */
   topics(): string[] {
     return [...new Set([...this.handlers.keys()].map((t) => topicOf(t)))].sort();
+  }
+
+  /** The consumer groups this runner runs, with their topics: the service's group first, then one per lane. */
+  groups(): ConsumerGroupPlan[] {
+    const plans = new Map<string, ConsumerGroupPlan>();
+    for (const topic of this.topics()) {
+      const lane = this.topicLanes.get(topic);
+      const groupId = lane ? `${this.groupId}.${lane}` : this.groupId;
+      const plan = plans.get(groupId) ?? { groupId, topics: [], ...(lane ? { lane } : {}) };
+      plan.topics.push(topic);
+      plans.set(groupId, plan);
+    }
+    return [...plans.values()].sort((a, b) => (a.lane ?? '').localeCompare(b.lane ?? ''));
   }
 
   isRunning(): boolean {
@@ -156,40 +198,75 @@ export class ConsumerRunner {
 
   async start(): Promise<void> {
     if (this.running || this.handlers.size === 0) return;
-    const consumer = this.kafka.consumer({
-      groupId: this.options.groupId,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
-      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
-      rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60000,
-      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
-      allowAutoTopicCreation: false,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      this.joins++;
-      messagingMetrics().rebalances.add(1, { group: this.groupId });
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.topics(), fromBeginning: true });
+    const plans = this.groups();
+    for (const plan of plans) if (plan.lane) await this.seedLane(plan);
+    const consumers: Consumer[] = [];
+    for (const plan of plans) {
+      const consumer = this.kafka.consumer({
+        groupId: plan.groupId,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
+        heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
+        rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60000,
+        maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
+        allowAutoTopicCreation: false,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
+      });
+      consumers.push(consumer);
+      this.consumers.push(consumer);
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.joins++;
+        messagingMetrics().rebalances.add(1, { group: plan.groupId });
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: plan.topics, fromBeginning: true });
+    }
     this.running = true;
     messagingMetrics().lag.addCallback(this.observeLag);
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.eachBatch(payload, consumer),
-    });
+    for (const consumer of consumers) {
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: (payload) => this.eachBatch(payload, consumer),
+      });
+    }
   }
 
-  /** Stops fetching, lets the message in progress finish, commits what is done, then leaves the group. */
+  /**
+   * A lane's group that has never committed starts where the service's group is on the lane's topics
+   * (a service upgraded to lanes, or a group moved to the end of its topics before a start): it would
+   * otherwise start from the beginning of the topics and re-read all of them.
+   */
+  private async seedLane(plan: ConsumerGroupPlan): Promise<void> {
+    const admin = await this.adminClient();
+    const own = await admin.fetchOffsets({ groupId: plan.groupId, topics: plan.topics });
+    if (own.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) return;
+    const service = await admin.fetchOffsets({ groupId: this.groupId, topics: plan.topics });
+    for (const t of service) {
+      const partitions = t.partitions.filter((p) => Number(p.offset) >= 0).map((p) => ({ partition: p.partition, offset: p.offset }));
+      if (!partitions.length) continue;
+      await admin.setOffsets({ groupId: plan.groupId, topic: t.topic, partitions });
+      this.options.logger.info({ group: plan.groupId, from: this.groupId, topic: t.topic, partitions: partitions.length }, 'lane group starts where the service group is');
+    }
+  }
+
+  private async adminClient(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
+  /** Stops fetching, lets the message in progress finish, commits what is done, then leaves the group(s). */
   async stop(): Promise<void> {
-    if (!this.consumer) return;
+    if (!this.consumers.length) return;
     this.running = false;
     messagingMetrics().lag.removeCallback(this.observeLag);
-    const c = this.consumer;
-    this.consumer = undefined;
-    await c.disconnect();
+    const cs = this.consumers;
+    this.consumers = [];
+    await Promise.all(cs.map((c) => c.disconnect()));
     await this.admin?.disconnect().catch(() => undefined);
     this.admin = undefined;
   }
@@ -198,24 +275,23 @@ export class ConsumerRunner {
    * Consumer lag per partition (high watermark minus the group's committed offset), read from the broker
    * at scrape time (at most once per lagCacheMs, default a second), so a consumer stuck in a slow handler still shows its lag.
    */
-  async lag(): Promise<{ topic: string; partition: number; lag: number }[]> {
+  async lag(): Promise<{ group: string; topic: string; partition: number; lag: number }[]> {
     if (this.lagCache && Date.now() - this.lagCache.at < (this.options.lagCacheMs ?? 1000)) return this.lagCache.rows;
-    if (!this.admin) {
-      this.admin = this.kafka.admin();
-      await this.admin.connect();
-    }
-    const rows: { topic: string; partition: number; lag: number }[] = [];
-    const admin = this.admin;
-    // The group's offsets and every topic's ends in parallel: a scrape waits for the slowest, not the sum.
+    const admin = await this.adminClient();
+    const rows: { group: string; topic: string; partition: number; lag: number }[] = [];
+    const plans = this.groups();
+    // Every group's offsets and every topic's ends in parallel: a scrape waits for the slowest, not the sum.
     const [committed, ends] = await Promise.all([
-      admin.fetchOffsets({ groupId: this.groupId, topics: this.topics() }),
+      Promise.all(plans.map(async (p) => ({ group: p.groupId, offsets: await admin.fetchOffsets({ groupId: p.groupId, topics: p.topics }) }))),
       Promise.all(this.topics().map(async (topic) => [topic, await admin.fetchTopicOffsets(topic)] as const)).then((x) => new Map(x)),
     ]);
-    for (const t of committed) {
-      for (const end of ends.get(t.topic) ?? []) {
-        const c = t.partitions.find((p) => p.partition === end.partition);
-        const from = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
-        rows.push({ topic: t.topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
+    for (const { group, offsets } of committed) {
+      for (const t of offsets) {
+        for (const end of ends.get(t.topic) ?? []) {
+          const c = t.partitions.find((p) => p.partition === end.partition);
+          const from = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
+          rows.push({ group, topic: t.topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
+        }
       }
     }
     this.lagCache = { at: Date.now(), rows };
@@ -226,7 +302,7 @@ export class ConsumerRunner {
     if (!this.running) return;
     try {
       for (const r of await this.lag()) {
-        result.observe(r.lag, { group: this.groupId, topic: r.topic, partition: String(r.partition) });
+        result.observe(r.lag, { group: r.group, topic: r.topic, partition: String(r.partition) });
       }
     } catch (e) {
       this.options.logger.warn({ err: { message: (e as Error).message } }, 'cannot read consumer lag');

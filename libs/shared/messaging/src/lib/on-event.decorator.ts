@@ -31,3 +31,18 @@ export function OnEventBatch<T extends EventType>(...types: T[]) {
     void descriptor;
   };
 }
+
+export const LANE_METADATA = 'kizuna:lane';
+
+/**
+ * Puts the topics of the method's event types (with `@OnEvent` / `@OnEventBatch`) in a consumer
+ * lane: a group of their own, `<service group>.<lane>`, so that a backlog on them never delays the
+ * service's other topics (see ConsumerRunner.inLane). E.g. the product stream, in a service that
+ * mostly waits for tickets or escalations.
+ */
+export function InLane(lane: string) {
+  return (target: object, key: string | symbol, descriptor: PropertyDescriptor): void => {
+    Reflect.defineMetadata(LANE_METADATA, lane, target, key);
+    void descriptor;
+  };
+}

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ALL_TOPICS, type EventType } from '@kizuna/shared/contracts';
 import type { ServiceConfig } from '@kizuna/shared/config';
 import {
-  ConsumerRunner, EventPublisher, ON_EVENT_BATCH_METADATA, ON_EVENT_METADATA, OutboxRelay, ensureTopics, type BatchHandler,
+  ConsumerRunner, EventPublisher, LANE_METADATA, ON_EVENT_BATCH_METADATA, ON_EVENT_METADATA, OutboxRelay, ensureTopics, type BatchHandler,
   type EventHandler,
 } from '@kizuna/shared/messaging';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
@@ -40,7 +40,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     this.registerHandlers();
     if (this.runner.topics().length) {
       await this.runner.start();
-      this.logger.info({ group: this.runner.groupId, topics: this.runner.topics() }, 'consumer started');
+      this.logger.info({ groups: this.runner.groups() }, 'consumer started');
     }
   }
 
@@ -59,6 +59,8 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
         const batchTypes: EventType[] | undefined = Reflect.getMetadata(ON_EVENT_BATCH_METADATA, proto, method);
         if (batchTypes) this.runner.onBatch(batchTypes, (instance[method] as BatchHandler).bind(instance));
         const types: EventType[] | undefined = Reflect.getMetadata(ON_EVENT_METADATA, proto, method);
+        const lane: string | undefined = Reflect.getMetadata(LANE_METADATA, proto, method);
+        if (lane) this.runner.inLane([...(batchTypes ?? []), ...(types ?? [])], lane);
         if (!types) continue;
         const fn = (instance[method] as EventHandler).bind(instance);
         for (const type of types) this.runner.on(type, fn);
