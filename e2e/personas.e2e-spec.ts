@@ -85,6 +85,8 @@ personasDescribe('personas end to end: a simulated company through the five serv
       KAFKA_LAG_CACHE_MS: '0',
       // Health scored once per closed stage (the sweep): the emitted changes do not depend on consumer runs.
       HEALTH_SCORE_ON_CLOCK_STEPS: 'true',
+      // Escalations routed when their stage closes, in one order: load-routed assignees do not depend on consumer timing.
+      ESCALATION_ROUTE_ON_CLOCK_STEPS: 'true',
       // Nobody acknowledges the simulated escalations: the SLA sweep (on its real-time interval, not stepped)
       // would re-route them once breached. Routing is what is checked here (the SLA has its own tests).
       ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000',

@@ -320,6 +320,9 @@ try {
       // Health is scored once per closed stage (the sweep), so the changes emitted do not depend on how a
       // stage's events were split into consumer runs: the same seed, the same summary.
       HEALTH_SCORE_ON_CLOCK_STEPS: process.env.HEALTH_SCORE_ON_CLOCK_STEPS ?? 'true',
+      // Escalations are routed when their stage closes, all at once in one order, so who takes one routed
+      // by load does not depend on which partition's consumer opened it first.
+      ESCALATION_ROUTE_ON_CLOCK_STEPS: process.env.ESCALATION_ROUTE_ON_CLOCK_STEPS ?? 'true',
       // Nobody acknowledges the simulated escalations, so the SLA sweep (real-time interval, not stepped) would
       // re-route every one once breached: hourly during the demo.
       ESCALATION_SLA_SWEEP_INTERVAL_MS: process.env.ESCALATION_SLA_SWEEP_INTERVAL_MS ?? '3600000',

@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
-  CLOCK, EscalationReason, EscalationState, HealthBand, LifecyclePhase, Topics, TouchModel,
+  CLOCK, EscalationReason, EscalationState, HealthBand, LifecyclePhase, Topics, TouchModel, isSteppedClock,
   type Clock, type EscalationChangedV1, type EscalationPriority, type EventType,
 } from '@kizuna/shared/contracts';
 import { EventPublisher, OutboxRelay } from '@kizuna/shared/messaging';
 import { AccountHealthProjection, enqueueOutbox } from '@kizuna/shared/persistence';
 import { lazyInstruments } from '@kizuna/shared/telemetry';
+import { loadConfig } from '@kizuna/shared/config';
 
 /** Escalation changes as written (opened, assigned, sla-breached...), by reason: GET /metrics. */
 const escalationMetrics = lazyInstruments((meter) => ({
@@ -24,10 +25,13 @@ import {
 } from '@kizuna/escalation-routing/domain';
 import { RosterService, toCsm, toTeam } from './roster.service';
 import { RulesStore } from './rules-store.service';
+import { EscalationConfig } from './escalation.config';
 
 const DAY_MS = 86_400_000;
 const OPEN_SQL = OPEN_STATES.map((s) => `'${s}'`).join(', ');
 const EVIDENCE_IN_EVENTS = 50;
+/** The routing note of an escalation opened while routing waits for the simulated step to close. */
+export const ROUTING_DEFERRED = 'routing deferred until the simulated step closes (ESCALATION_ROUTE_ON_CLOCK_STEPS)';
 
 type EscalationEventType = Extract<EventType, `cs.escalation.${string}`>;
 const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
@@ -46,6 +50,8 @@ export interface EmitOptions {
  */
 @Injectable()
 export class EscalationEngine {
+  private readonly config = loadConfig(EscalationConfig);
+
   constructor(
     private readonly ds: DataSource,
     private readonly rules: RulesStore,
@@ -76,6 +82,14 @@ export class EscalationEngine {
       usageStatus: c?.usageStatus ?? null,
       onboardingStalled: !!c?.onboardingStalledAt,
     };
+  }
+
+  /**
+   * True while a simulation steps the clock and ESCALATION_ROUTE_ON_CLOCK_STEPS is set: new escalations
+   * open unassigned and {@link assignWaiting} routes them when the stage closes.
+   */
+  routingDeferred(): boolean {
+    return this.config.ESCALATION_ROUTE_ON_CLOCK_STEPS && isSteppedClock(this.clock) && this.clock.step() !== undefined;
   }
 
   private lockAccount(m: EntityManager, accountId: string): Promise<unknown> {
@@ -173,8 +187,9 @@ export class EscalationEngine {
   ): Promise<number> {
     const now = this.clock.now();
     const id = o.id ?? randomUUID();
-    const view = await this.roster.routingView(m);
-    const routing = routeEscalation({ rules: o.rules.routing, reason: o.reason, account: o.account, ...view, now });
+    const routing = this.routingDeferred()
+      ? { csm: null, team: null, step: null, why: ROUTING_DEFERRED }
+      : routeEscalation({ rules: o.rules.routing, reason: o.reason, account: o.account, ...(await this.roster.routingView(m)), now });
     const team = routing.team;
     const row: EscalationRow = {
       id, accountId: o.accountId, reason: o.reason, rule: o.rule, rulesVersion: o.rules.version,
@@ -188,7 +203,7 @@ export class EscalationEngine {
     await this.audit(m, id, o.actor, 'opened', { reason: o.reason, rule: o.rule, rulesVersion: o.rules.version, priority: o.priority, why: o.why, evidence: o.evidence.map(evidenceKey) });
     await this.emit(m, 'cs.escalation.opened.v1', row, { actor: o.actor, note: o.why });
     if (!routing.csm) {
-      await this.audit(m, id, 'system', 'unassigned', { why: routing.why });
+      await this.audit(m, id, 'system', routing.why === ROUTING_DEFERRED ? 'routing-deferred' : 'unassigned', { why: routing.why });
       return 1;
     }
     await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [routing.csm.id, now]);
@@ -343,7 +358,11 @@ export class EscalationEngine {
 
   /**
    * Routes escalations that nobody could take when they opened (everyone away or at capacity), now
-   * that someone may be back; their acknowledgement due time stays as it was.
+   * that someone may be back; their acknowledgement due time stays as it was. Also those whose routing
+   * was deferred to the end of a simulated step (their due time is then reckoned from their opening,
+   * with the team's business hours, as if routed then). Oldest first, then by account and reason (one
+   * open escalation per account and reason): the same waiting escalations and roster always give the
+   * same assignments.
    */
   async assignWaiting(limit = 200): Promise<number> {
     const now = this.clock.now();
@@ -356,6 +375,8 @@ export class EscalationEngine {
         .setOnLocked('skip_locked')
         .where(`e.state = 'open' AND e.assignee_csm_id IS NULL`)
         .orderBy('e.opened_at')
+        .addOrderBy('e.account_id')
+        .addOrderBy('e.reason')
         .take(limit)
         .getMany();
       if (!rows.length) return;
@@ -364,6 +385,7 @@ export class EscalationEngine {
         const view = await this.roster.routingView(m);
         const routing = routeEscalation({ rules: rules.routing, reason: row.reason as EscalationReason, account: await this.accountContext(m, row.accountId), ...view, now });
         if (!routing.csm) continue;
+        if (row.routingWhy === ROUTING_DEFERRED) row.ackDueAt = acknowledgeDueAt(row.openedAt, row.priority as EscalationPriority, rules.sla, routing.team?.businessHours);
         row.assigneeCsmId = routing.csm.id;
         row.teamId = routing.team?.id ?? row.teamId;
         row.routingWhy = routing.why;

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsInt, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import { EnvBoolean } from '@kizuna/shared/config';
 
 /** escalation-routing's own settings (env var names; defaults as assigned). */
 export class EscalationConfig {
@@ -10,4 +11,13 @@ export class EscalationConfig {
   /** How long the rule set in force is cached per instance (an edit applies everywhere within this time). */
   @Type(() => Number) @IsInt() @Min(0) @Max(600_000)
   ESCALATION_RULES_CACHE_MS = 5000;
+
+  /**
+   * While a simulation steps the clock (the demo, the persona suite): escalations open unassigned and
+   * are routed when the player closes the stage, all of the stage's at once, in one order (opened,
+   * account, reason), so that who takes an escalation routed by load does not depend on which
+   * partition's consumer got there first. Ignored on a real clock.
+   */
+  @EnvBoolean() @IsBoolean()
+  ESCALATION_ROUTE_ON_CLOCK_STEPS = false;
 }

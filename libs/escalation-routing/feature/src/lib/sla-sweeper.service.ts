@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { CLOCK, isSteppedClock, type Clock } from '@kizuna/shared/contracts';
 import { loadConfig } from '@kizuna/shared/config';
 import { PeriodicTask, SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { EscalationConfig } from './escalation.config';
@@ -14,20 +15,35 @@ import { EscalationEngine } from './escalation-engine.service';
 export class SlaSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly config = loadConfig(EscalationConfig);
   private readonly periodic: PeriodicTask;
+  /** On a stepped clock with ESCALATION_ROUTE_ON_CLOCK_STEPS: routes the stage's escalations when it closes. */
+  private readonly stepRouting?: PeriodicTask;
 
   constructor(
     private readonly engine: EscalationEngine,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
     this.periodic = new PeriodicTask('escalation SLA sweep', this.config.ESCALATION_SLA_SWEEP_INTERVAL_MS, () => this.sweepOnce(), logger);
+    if (this.config.ESCALATION_ROUTE_ON_CLOCK_STEPS && isSteppedClock(clock)) {
+      this.stepRouting = new PeriodicTask('escalation routing at step close', this.config.ESCALATION_SLA_SWEEP_INTERVAL_MS, () => this.routeWaiting(), logger, { clock });
+    }
   }
 
   onApplicationBootstrap(): void {
     this.periodic.start();
+    this.stepRouting?.start();
   }
 
-  onModuleDestroy(): Promise<void> {
-    return this.periodic.stop();
+  async onModuleDestroy(): Promise<void> {
+    await this.stepRouting?.stop();
+    await this.periodic.stop();
+  }
+
+  /** Routes every escalation waiting for someone (at most 1,000 a run; older ones first). */
+  async routeWaiting(): Promise<number> {
+    const assigned = await this.engine.assignWaiting(1000);
+    if (assigned) this.logger.info({ assigned }, 'waiting escalations assigned');
+    return assigned;
   }
 
   /**
