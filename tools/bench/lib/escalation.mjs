@@ -51,7 +51,10 @@ export async function startDistService(root, app, { brokers, databaseUrl, partit
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT; // measured without a trace exporter, like the others
   const logFile = join(logDir, `${logName}.log`);
   const started = Date.now();
-  const service = startProcess(logName, process.execPath, [join(root, `dist/apps/${app}/src/main.js`)], { env, cwd: root, logFile });
+  // BENCH_SERVICE_PROFILE_DIR: a V8 CPU profile of each service started here, written there when it stops.
+  const profileDir = process.env.BENCH_SERVICE_PROFILE_DIR;
+  const main = join(root, `dist/apps/${app}/src/main.js`);
+  const service = startProcess(logName, process.execPath, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${logName}-${Date.now()}.cpuprofile`, main] : [main], { env, cwd: root, logFile });
   await waitForHttp(`http://127.0.0.1:${port}/health/ready`, service, 90000).catch((e) => {
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => l && !/^\s+at /.test(l)).slice(-8).join('\n') : '';
     throw new Error(`${e.message}\n--- ${relative(root, logFile)} (last lines) ---\n${tail}`);
