@@ -87,6 +87,8 @@ personasDescribe('personas end to end: a simulated company through the five serv
       HEALTH_SCORE_ON_CLOCK_STEPS: 'true',
       // Escalations routed when their stage closes, in one order: load-routed assignees do not depend on consumer timing.
       ESCALATION_ROUTE_ON_CLOCK_STEPS: 'true',
+      // Lifecycle rebuilds accounts from their logged signals at each close: its events do not depend on read order.
+      LIFECYCLE_EVALUATE_ON_CLOCK_STEPS: 'true',
       // Nobody acknowledges the simulated escalations: the SLA sweep (on its real-time interval, not stepped)
       // would re-route them once breached. Routing is what is checked here (the SLA has its own tests).
       ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000',

@@ -323,6 +323,9 @@ try {
       // Escalations are routed when their stage closes, all at once in one order, so who takes one routed
       // by load does not depend on which partition's consumer opened it first.
       ESCALATION_ROUTE_ON_CLOCK_STEPS: process.env.ESCALATION_ROUTE_ON_CLOCK_STEPS ?? 'true',
+      // Lifecycle logs a stage's signals and rebuilds each account from its log at the close, so its phase,
+      // touch-model, segment and stall events do not depend on the order it read topics and partitions in.
+      LIFECYCLE_EVALUATE_ON_CLOCK_STEPS: process.env.LIFECYCLE_EVALUATE_ON_CLOCK_STEPS ?? 'true',
       // Nobody acknowledges the simulated escalations, so the SLA sweep (real-time interval, not stepped) would
       // re-route every one once breached: hourly during the demo.
       ESCALATION_SLA_SWEEP_INTERVAL_MS: process.env.ESCALATION_SLA_SWEEP_INTERVAL_MS ?? '3600000',

@@ -59,6 +59,15 @@ export class AccountLifecycle {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
+
+  /**
+   * While a simulation steps the clock with LIFECYCLE_EVALUATE_ON_CLOCK_STEPS: the earliest stage
+   * (count of stages closed when it arrived) of the signals logged and not yet applied; the tick at
+   * a later close rebuilds the account from its log. Null otherwise.
+   */
+  @Index('account_lifecycle_pending_idx', { where: 'pending_step IS NOT NULL' })
+  @Column({ name: 'pending_step', type: 'integer', nullable: true })
+  pendingStep!: number | null;
 }
 
 /**
@@ -79,6 +88,10 @@ export class LifecycleSignalRow {
 
   @Column({ type: 'jsonb' })
   signal!: Record<string, unknown>;
+
+  /** The stage (count of stages closed) in which it was logged or last changed, while a simulation steps the clock with LIFECYCLE_EVALUATE_ON_CLOCK_STEPS; null otherwise. */
+  @Column({ type: 'integer', nullable: true })
+  step!: number | null;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { CLOCK, Topics, type Clock, type CloudEvent } from '@kizuna/shared/contracts';
+import { CLOCK, Topics, isSteppedClock, type Clock, type CloudEvent } from '@kizuna/shared/contracts';
+import { loadConfig } from '@kizuna/shared/config';
 import { EventPublisher } from '@kizuna/shared/messaging';
 import { enqueueOutbox, queryRows } from '@kizuna/shared/persistence';
 import { AccountLifecycle, AccountMrrChange, LifecycleSignalRow, LifecycleTransition } from '@kizuna/lifecycle/data-access';
@@ -10,6 +11,7 @@ import {
   type AccountLifecycleState, type Horizon, type KeyedSignal, type LifecycleOutput, type LifecycleRules, type TimelineResult,
 } from '@kizuna/lifecycle/domain';
 import { LifecycleRulesStore } from './lifecycle-rules.store';
+import { LifecycleConfig } from './lifecycle.config';
 
 const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
 
@@ -80,16 +82,39 @@ interface StoredAccount {
  */
 @Injectable()
 export class LifecycleEngine {
+  private readonly config = loadConfig(LifecycleConfig);
+
   constructor(
     private readonly rulesStore: LifecycleRulesStore,
     private readonly publisher: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Records and applies an account's new signals; returns how many events were emitted. */
+  /**
+   * The stage a simulation is in (count of stages closed) while it steps the clock and
+   * LIFECYCLE_EVALUATE_ON_CLOCK_STEPS is set; undefined otherwise (signals are applied as they come).
+   */
+  stagedStep(): number | undefined {
+    return this.config.LIFECYCLE_EVALUATE_ON_CLOCK_STEPS && isSteppedClock(this.clock) ? this.clock.step() : undefined;
+  }
+
+  /**
+   * Records and applies an account's new signals; returns how many events were emitted. While a
+   * simulation steps the clock (see {@link stagedStep}) it only logs them, stamped with the stage, and
+   * marks the account for {@link applyStaged}.
+   */
   async process(m: EntityManager, accountId: string, signals: KeyedSignal[], extras?: ProfileExtras): Promise<number> {
     const { rules } = await this.rulesStore.current();
     const stored = await this.load(m, accountId);
+    const step = this.stagedStep();
+    if (step !== undefined) {
+      const logged = await this.logSignals(m, accountId, signals, step);
+      if (logged.length) {
+        await m.query(`UPDATE ${tableOf(m, AccountLifecycle)} SET pending_step = LEAST(COALESCE(pending_step, $2), $2) WHERE account_id = $1`, [accountId, step]);
+      }
+      if (extras) await this.saveExtras(m, accountId, extras);
+      return 0;
+    }
     const changed = await this.logSignals(m, accountId, signals);
     if (changed.length === 0) {
       if (extras) await this.saveExtras(m, accountId, extras);
@@ -132,6 +157,56 @@ export class LifecycleEngine {
     return this.save(m, accountId, result, rules, rewrite, extras);
   }
 
+  /** Accounts with signals logged before stage `step` and not yet applied, in account order (see {@link applyStaged}). */
+  async stagedAccounts(m: EntityManager, step: number): Promise<string[]> {
+    const rows = await queryRows<{ account_id: string }>(m, `SELECT account_id FROM ${tableOf(m, AccountLifecycle)} WHERE pending_step < $1 ORDER BY account_id`, [step]);
+    return rows.map((r) => r.account_id);
+  }
+
+  /**
+   * At the close of stage `step`: applies an account's signals logged in an earlier stage and not yet
+   * applied, never those of stage `step` or later (they arrived after the close, e.g. health changes
+   * the close itself caused: the next close applies them, whether they came before this or after it).
+   * All after the account's horizon: applied on from its state, in the canonical order; else (or an
+   * admin change) the account is rebuilt from its log. Returns how many events were emitted.
+   */
+  async applyStaged(m: EntityManager, accountId: string, step: number): Promise<number> {
+    const { rules } = await this.rulesStore.current();
+    // The consumer's lock: a signal logged meanwhile waits for this rebuild, or this one for it.
+    await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifecycle:' || $1, 0))`, [accountId]);
+    const stored = await this.load(m, accountId);
+    const [{ pending_step: since } = { pending_step: null }] = await queryRows<{ pending_step: number | null }>(
+      m,
+      `SELECT pending_step FROM ${tableOf(m, AccountLifecycle)} WHERE account_id = $1`,
+      [accountId],
+    );
+    // Not applied yet: the signals logged (or changed) since the last close that applied this account.
+    const fresh = (
+      await queryRows<{ key: string; signal: KeyedSignal['signal'] }>(
+        m,
+        `SELECT key, signal FROM ${tableOf(m, LifecycleSignalRow)} WHERE account_id = $1 AND step >= $2 AND step < $3`,
+        [accountId, since ?? step, step],
+      )
+    ).map((r) => ({ key: r.key, signal: r.signal }));
+    let emitted: number;
+    if (fresh.every((x) => !x.key.startsWith('admin:') && isAfterHorizon(x, stored.horizon))) {
+      // All after what was applied: on from the stored state, in the canonical order (as a rebuild would).
+      emitted = fresh.length ? await this.save(m, accountId, applyInOrder(stored.state, stored.horizon, fresh, rules), rules, false) : 0;
+    } else {
+      const rows = await queryRows<{ key: string; signal: KeyedSignal['signal'] }>(
+        m,
+        `SELECT key, signal FROM ${tableOf(m, LifecycleSignalRow)} WHERE account_id = $1 AND (step IS NULL OR step < $2)`,
+        [accountId, step],
+      );
+      emitted = await this.save(m, accountId, replay(accountId, effectiveSignals(rows.map((r) => ({ key: r.key, signal: r.signal }))), rules, stored.horizon.at), rules, true);
+    }
+    await m.query(
+      `UPDATE ${tableOf(m, AccountLifecycle)} SET pending_step = (SELECT min(step) FROM ${tableOf(m, LifecycleSignalRow)} WHERE account_id = $1 AND step >= $2) WHERE account_id = $1`,
+      [accountId, step],
+    );
+    return emitted;
+  }
+
   /** Moves accounts through their due time boundaries up to the clock (the scheduled tick). */
   async advance(m: EntityManager, limit: number): Promise<{ accounts: number; emitted: number }> {
     const now = this.clock.now().toISOString();
@@ -171,18 +246,18 @@ export class LifecycleEngine {
    * Upserts the signals into the log; returns those that changed it. Keys ending in `:first`
    * keep the earliest instant, `:last` the latest; any other key is written once.
    */
-  private async logSignals(m: EntityManager, accountId: string, signals: KeyedSignal[]): Promise<KeyedSignal[]> {
+  private async logSignals(m: EntityManager, accountId: string, signals: KeyedSignal[], step: number | null = null): Promise<KeyedSignal[]> {
     if (signals.length === 0) return [];
     const byKey = new Map(signals.map((s) => [s.key, s]));
     const list = [...byKey.values()];
     const rows = await queryRows<{ key: string }>(
       m,
-      `INSERT INTO ${tableOf(m, LifecycleSignalRow)} AS s (account_id, key, at, signal)
-       SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::jsonb[])
-       ON CONFLICT (account_id, key) DO UPDATE SET at = EXCLUDED.at, signal = EXCLUDED.signal
+      `INSERT INTO ${tableOf(m, LifecycleSignalRow)} AS s (account_id, key, at, signal, step)
+       SELECT $1, k, a, g, $5 FROM unnest($2::text[], $3::timestamptz[], $4::jsonb[]) AS u(k, a, g)
+       ON CONFLICT (account_id, key) DO UPDATE SET at = EXCLUDED.at, signal = EXCLUDED.signal, step = EXCLUDED.step
         WHERE (s.key LIKE '%:first' AND EXCLUDED.at < s.at) OR (s.key LIKE '%:last' AND EXCLUDED.at > s.at)
        RETURNING key`,
-      [accountId, list.map((s) => s.key), list.map((s) => s.signal.at), list.map((s) => JSON.stringify(s.signal))],
+      [accountId, list.map((s) => s.key), list.map((s) => s.signal.at), list.map((s) => JSON.stringify(s.signal)), step],
     );
     const changed = new Set(rows.map((r) => r.key));
     return list.filter((s) => changed.has(s.key));

@@ -37,10 +37,21 @@ export class LifecycleTicker implements OnApplicationBootstrap, OnModuleDestroy 
     return this.periodic.stop();
   }
 
-  /** Advances every due account to the clock; returns how many accounts and emitted events. */
+  /**
+   * Advances every due account to the clock; returns how many accounts and emitted events. While a
+   * simulation stages its play (LIFECYCLE_EVALUATE_ON_CLOCK_STEPS), first rebuilds the accounts that
+   * got signals in the stages before this close, one transaction each, in account order.
+   */
   async tickOnce(): Promise<{ accounts: number; emitted: number }> {
     let accounts = 0;
     let emitted = 0;
+    const step = this.engine.stagedStep();
+    if (step !== undefined) {
+      for (const accountId of await this.engine.stagedAccounts(this.ds.manager, step)) {
+        emitted += await this.ds.transaction((m) => this.engine.applyStaged(m, accountId, step));
+        accounts++;
+      }
+    }
     for (;;) {
       const r = await this.ds.transaction((m) => this.engine.advance(m, this.config.LIFECYCLE_TICK_BATCH));
       accounts += r.accounts;

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsNumber, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, Min } from 'class-validator';
+import { EnvBoolean } from '@kizuna/shared/config';
 
 /** lifecycle's own settings (env var names; defaults as assigned). */
 export class LifecycleConfig {
@@ -10,6 +11,17 @@ export class LifecycleConfig {
   /** Accounts per transaction in the tick. */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   LIFECYCLE_TICK_BATCH = 200;
+
+  /**
+   * While a simulation steps the clock (the demo, the persona suite): events only log their signals,
+   * and the tick at the next close of a stage rebuilds each account that got some from its log (the
+   * signals of earlier stages), then moves due accounts through their boundaries. The changes emitted
+   * then depend on the stages' signals only, not on the order the consumer read topics and partitions
+   * in (read one by one, they took other intermediate paths: more or fewer stalls, touch-model and
+   * segment changes). Ignored on a real clock.
+   */
+  @EnvBoolean() @IsBoolean()
+  LIFECYCLE_EVALUATE_ON_CLOCK_STEPS = false;
 
   /** Gross margin used for LTV when the request does not give one (0 < m <= 1). */
   @Type(() => Number) @IsNumber() @Min(0.0001) @Max(1)

@@ -199,7 +199,7 @@ export class ConsumerRunner {
   async start(): Promise<void> {
     if (this.running || this.handlers.size === 0) return;
     const plans = this.groups();
-    for (const plan of plans) if (plan.lane) await this.seedLane(plan);
+    for (const plan of plans) if (plan.lane) await this.seedLaneRetrying(plan);
     const consumers: Consumer[] = [];
     for (const plan of plans) {
       const consumer = this.kafka.consumer({
@@ -237,6 +237,21 @@ export class ConsumerRunner {
    * (a service upgraded to lanes, or a group moved to the end of its topics before a start): it would
    * otherwise start from the beginning of the topics and re-read all of them.
    */
+  private async seedLaneRetrying(plan: ConsumerGroupPlan): Promise<void> {
+    // A fresh broker answers "coordinator not available / loading / not the coordinator" for a while
+    // (the consumer's own join retries the same way).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.seedLane(plan);
+      } catch (e) {
+        // kafkajs gives up after its own retries with a non-retriable wrapper: retry whatever it was, for a while.
+        if (attempt >= 40) throw e;
+        this.options.logger.debug({ err: { message: (e as Error).message }, group: plan.groupId, attempt }, 'lane offsets not readable yet; retrying');
+        await delay(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
   private async seedLane(plan: ConsumerGroupPlan): Promise<void> {
     const admin = await this.adminClient();
     const own = await admin.fetchOffsets({ groupId: plan.groupId, topics: plan.topics });

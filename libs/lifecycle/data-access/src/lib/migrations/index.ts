@@ -2,6 +2,7 @@ import { InitLifecycleSchema1795454401964 } from './1795454401964-init-lifecycle
 import { LifecycleMachineState1796130623388 } from './1796130623388-lifecycle-machine-state';
 import { DropAccountActivity1796130623389 } from './1796130623389-drop-account-activity';
 import { AddRosterMemberProjection1796141901626 } from './1796141901626-add-roster-member-projection';
+import { LifecycleStepStaging1796167009510 } from './1796167009510-lifecycle-step-staging';
 
-/** In the order they run. Written by `npm run db:generate` (DropAccountActivity by hand: TypeORM does not drop tables it no longer maps). */
-export const MIGRATIONS: (new () => unknown)[] = [InitLifecycleSchema1795454401964, LifecycleMachineState1796130623388, DropAccountActivity1796130623389, AddRosterMemberProjection1796141901626];
+/** In the order they run. Written by `npm run db:generate`. */
+export const MIGRATIONS: (new () => unknown)[] = [InitLifecycleSchema1795454401964, LifecycleMachineState1796130623388, DropAccountActivity1796130623389, AddRosterMemberProjection1796141901626, LifecycleStepStaging1796167009510];
