@@ -15,6 +15,7 @@ import {
   DEFAULT_DATABASE_URL, ensureTopic, freshBenchDatabase, kafkaClient, postgresVersion, sampleMessages, startBenchKafka, stopBenchKafka, topicMessageCount,
 } from './lib/infra.mjs';
 import { batchBody, eventFactory, runLoad, singleBody } from './lib/load.mjs';
+import { simulatorFeed } from './lib/feed.mjs';
 import { backgroundBusyPercent, cpuBetween, cpuSnapshot, rssSampler } from './lib/sampler.mjs';
 import { kafkaLibsDir, runProducerPerf } from './lib/kafka-perf.mjs';
 import { formatProfile, summariseProfile } from './lib/profile.mjs';
@@ -248,7 +249,7 @@ async function scenario(label, { port, path, connections, durationSec, body, eve
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 function loads(runId, o) {
-  const nextEvent = eventFactory(runId);
+  const nextEvent = eventFactory(runId, o.feed);
   return {
     batch: { path: '/v1/batch', connections: o.batchConnections, body: batchBody(nextEvent, TARGETS.batchSize), eventsPerRequest: TARGETS.batchSize },
     single: { path: '/v1/track', connections: o.singleConnections, body: singleBody(nextEvent), eventsPerRequest: 1 },
@@ -383,7 +384,7 @@ async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka }
   phase('ticket → escalation → e-mail');
   const share = o.escalationIngestShare;
   const common = {
-    root, runId, kafka, ctx, ingestion: { pid: service.pid, port }, writeKey: WRITE_KEY, batchSize: TARGETS.batchSize, ticketsPerSec: o.ticketsPerSec, csms: o.csms,
+    root, runId, kafka, ctx, ingestion: { pid: service.pid, port }, writeKey: WRITE_KEY, batchSize: TARGETS.batchSize, ticketsPerSec: o.ticketsPerSec, csms: o.csms, feed: o.feed,
     warmupSec: o.quick ? 2 : Math.max(2, Math.min(o.warmupSec, 5)), durationSec: Math.max(o.durationSec, 10), drainSec: o.quick ? 10 : Math.max(15, o.durationSec),
     // Notification with partitions in parallel and a pool of SMTP connections (NOTIFICATION_BENCH_CONCURRENCY,
     // NOTIFICATION_BENCH_SMTP_CONNECTIONS override them).
@@ -438,7 +439,7 @@ async function stopHealth(h, admin) {
  */
 async function healthLatency(runId, o, ctx, { service, port, batch, kafka, admin }) {
   const common = {
-    runId, kafka, admin, databaseUrl: ctx.databaseUrl, ingestion: { pid: service.pid, port }, brokerPid: ctx.brokerPid, writeKey: WRITE_KEY, batchSize: TARGETS.batchSize,
+    runId, kafka, admin, databaseUrl: ctx.databaseUrl, ingestion: { pid: service.pid, port }, brokerPid: ctx.brokerPid, writeKey: WRITE_KEY, batchSize: TARGETS.batchSize, feed: o.feed,
     warmupSec: Math.max(3, Math.min(o.warmupSec, 10)), durationSec: o.durationSec, drainSec: Math.max(15, o.durationSec), log,
   };
   const env = { HEALTH_MIN_DELTA: '0' };
@@ -551,6 +552,12 @@ async function bench(o) {
     await timelineAdmin.disconnect();
   });
 
+  if (o.only !== 'backfill') {
+    // The traffic: the simulator's company (its track calls and tickets), generated once per parameters.
+    o.feed = simulatorFeed(root, { seed: 42, accounts: 200, days: 30, dir: outDir });
+    log(`traffic: ${o.feed.describe}`);
+  }
+
   if (o.only === 'backfill') return backfillOnly(o, { kafkaInfo, databaseUrl, logDir, profileDir, startedAt, stamp, runId, machine, code, outDir });
 
   let fastify = {};
@@ -620,6 +627,7 @@ async function bench(o) {
     runId,
     revision: code,
     machine,
+    traffic: o.feed?.describe,
     settings: {
       durationSec: o.durationSec,
       warmupSec: o.warmupSec,

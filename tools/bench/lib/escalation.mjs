@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { servicePort, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
 import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
 import { groupLag, resetGroupToLatest, waitForStableGroup } from './health.mjs';
+import { feedTrack } from './feed.mjs';
 import { signLocalToken } from '../../scripts/dev-auth.mjs';
 
 const require = createRequire(import.meta.url);
@@ -163,7 +164,7 @@ async function escalationReader(kafka, { groupId, prefix, onAssigned }) {
  */
 export async function escalationScenario({
   root, runId, tag = 'esc', label = 'ticket → escalation → e-mail', kafka, ctx, ingestion, writeKey, productEventsPerSec, productRateSource, batchSize, ticketsPerSec, csms,
-  warmupSec, durationSec, drainSec, notificationEnv, log,
+  warmupSec, durationSec, drainSec, notificationEnv, feed, log,
 }) {
   const prefix = `${runId}-${tag}-`;
   // An admin client of its own: fresh metadata for the topics the services created meanwhile (a
@@ -235,7 +236,9 @@ export async function escalationScenario({
     const sendBatch = (measured) => {
       const batch = Array.from({ length: batchSize }, (_, i) => {
         n++;
-        return { type: 'track', userId: `user-${n % 50}`, event: 'Feature Used', messageId: `${prefix}p${n}`, properties: { i }, context: { groupId: `${prefix}product-${n % 5000}` } };
+        return feed
+          ? feedTrack(feed, n, `${prefix}p${n}`, `${prefix}product-${n % 5000}`)
+          : { type: 'track', userId: `user-${n % 50}`, event: 'Feature Used', messageId: `${prefix}p${n}`, properties: { i }, context: { groupId: `${prefix}product-${n % 5000}` } };
       });
       if (measured) product.sent += batch.length;
       inFlight++;
@@ -257,11 +260,13 @@ export async function escalationScenario({
     };
     let t = 0;
     const sendTicket = (measured) => {
+      // A simulated ticket's text, category, tags, channel and priority, for a new account, flagged "needs CS".
+      const sim = feed?.tickets[t % feed.tickets.length];
       const account = `${prefix}${(t++).toString(36)}`;
       const now = new Date().toISOString();
       const body = JSON.stringify({
-        id: `${account}-t`, accountId: account, subject: 'Exports fail since the upgrade', category: 'exports', tags: ['exports'], status: 'open', priority: 'high',
-        needsCs: true, createdAt: now, updatedAt: now,
+        id: `${account}-t`, accountId: account, subject: sim?.subject ?? 'Exports fail since the upgrade', category: sim?.category ?? 'exports', tags: sim?.tags ?? ['exports'],
+        ...(sim ? { channel: sim.channel } : {}), status: 'open', priority: sim?.priority ?? 'high', needsCs: true, createdAt: now, updatedAt: now,
       });
       const entry = { sent: performance.now(), measured };
       tickets.set(account, entry);

@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { servicePort, runCommand, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
 import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
 import { signLocalToken } from '../../scripts/dev-auth.mjs';
+import { feedTrack } from './feed.mjs';
 
 const require = createRequire(import.meta.url);
 const pg = require('pg');
@@ -223,7 +224,7 @@ async function healthReader(kafka, { groupId, prefix, onEvent }) {
  * overall rate, warm-up first (not measured), then `durationSec` measured, then up to `drainSec`
  * for the health events of the measured sends still on their way.
  */
-export async function latencyScenario({ label, tag, runId, kafka, admin, databaseUrl, ingestion, health, brokerPid, writeKey, eventsPerSec, batchSize, warmupSec, durationSec, drainSec, log }) {
+export async function latencyScenario({ label, tag, runId, kafka, admin, databaseUrl, ingestion, health, brokerPid, writeKey, eventsPerSec, batchSize, warmupSec, durationSec, drainSec, feed, log }) {
   const prefix = `${runId}-${tag}-`;
   const reqPerSec = eventsPerSec / batchSize;
   const pool = new AccountPool(prefix, Math.max(5000, Math.ceil(eventsPerSec * 2)));
@@ -272,6 +273,8 @@ export async function latencyScenario({ label, tag, runId, kafka, admin, databas
     const accounts = pool.take(batchSize);
     const batch = accounts.map((account, i) => {
       n++;
+      // The simulator's track calls, each for an account of the bench's own (to match its health event).
+      if (feed) return feedTrack(feed, n, `${prefix}${n}`, account);
       return {
         type: 'track',
         userId: `user-${n % 7}`,

@@ -1,28 +1,20 @@
 // The load generator: autocannon with a fresh body (fresh messageIds) for every request.
 import { createRequire } from 'node:module';
+import { feedTrack } from './feed.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 
-const ACCOUNTS = 200;
-const USERS = 5000;
-
 /**
- * Segment track events with unique messageIds (`<runId>-<n>`: the service dedups per messageId
- * for 24 h, so a body must never be sent twice) and an explicit account (context.groupId).
+ * Segment track calls of the simulator's company (see feed.mjs), each with a unique messageId
+ * (`<runId>-<n>`: the service dedups per messageId for 24 h, so a body must never be sent twice)
+ * and its account (context.groupId).
  */
-export function eventFactory(runId) {
+export function eventFactory(runId, feed) {
   let n = 0;
   return () => {
     n++;
-    return {
-      type: 'track',
-      userId: `user-${n % USERS}`,
-      event: 'Feature Used',
-      messageId: `${runId}-${n}`,
-      properties: { feature: 'dashboard', plan: 'pro' },
-      context: { groupId: `acct-${n % ACCOUNTS}` },
-    };
+    return feedTrack(feed, n, `${runId}-${n}`);
   };
 }
 

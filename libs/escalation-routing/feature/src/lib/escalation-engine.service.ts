@@ -41,6 +41,12 @@ export interface EmitOptions {
   actor: string;
   note?: string | undefined;
   previousAssignee?: CsmRow | null;
+  /**
+   * What the caller read in this transaction already (opening an escalation: the account's context,
+   * the roster, the evidence it just stored), so that emit does not read it again. The evidence must
+   * be the escalation's whole evidence, oldest first.
+   */
+  known?: { account?: AccountContext; csms?: readonly CsmRow[]; evidence?: readonly Evidence[] };
 }
 
 /**
@@ -187,9 +193,10 @@ export class EscalationEngine {
   ): Promise<number> {
     const now = this.clock.now();
     const id = o.id ?? randomUUID();
-    const routing = this.routingDeferred()
-      ? { csm: null, team: null, step: null, why: ROUTING_DEFERRED }
-      : routeEscalation({ rules: o.rules.routing, reason: o.reason, account: o.account, ...(await this.roster.routingView(m)), now });
+    const view = this.routingDeferred() ? undefined : await this.roster.routingView(m);
+    const routing = view
+      ? routeEscalation({ rules: o.rules.routing, reason: o.reason, account: o.account, ...view, now })
+      : { csm: null, team: null, step: null, why: ROUTING_DEFERRED };
     const team = routing.team;
     const row: EscalationRow = {
       id, accountId: o.accountId, reason: o.reason, rule: o.rule, rulesVersion: o.rules.version,
@@ -199,16 +206,18 @@ export class EscalationEngine {
       acknowledgedAt: null, closedAt: null, resolution: null, handBackNote: null, slaBreachedAt: null, breachCount: 0, updatedAt: now,
     };
     await m.getRepository(EscalationRow).insert(row);
-    await this.insertEvidence(m, id, o.evidence, o.rule, o.why);
+    // A new escalation's evidence is what this stores (read back from the database, it is the same).
+    const evidence = await this.insertEvidence(m, id, o.evidence, o.rule, o.why);
+    const known = { account: o.account, evidence, ...(view ? { csms: view.rows } : {}) };
     await this.audit(m, id, o.actor, 'opened', { reason: o.reason, rule: o.rule, rulesVersion: o.rules.version, priority: o.priority, why: o.why, evidence: o.evidence.map(evidenceKey) });
-    await this.emit(m, 'cs.escalation.opened.v1', row, { actor: o.actor, note: o.why });
+    await this.emit(m, 'cs.escalation.opened.v1', row, { actor: o.actor, note: o.why, known });
     if (!routing.csm) {
       await this.audit(m, id, 'system', routing.why === ROUTING_DEFERRED ? 'routing-deferred' : 'unassigned', { why: routing.why });
       return 1;
     }
     await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [routing.csm.id, now]);
     await this.audit(m, id, 'system', 'assigned', { csmId: routing.csm.id, step: routing.step, why: routing.why, teamId: team?.id ?? null });
-    await this.emit(m, 'cs.escalation.assigned.v1', row, { actor: 'system' });
+    await this.emit(m, 'cs.escalation.assigned.v1', row, { actor: 'system', known });
     return 2;
   }
 
@@ -244,11 +253,16 @@ export class EscalationEngine {
 
   /** Builds the event (with the context notification needs) and writes it to the outbox. */
   async emit(m: EntityManager, type: EscalationEventType, row: EscalationRow, o: EmitOptions): Promise<void> {
-    const assignee = row.assigneeCsmId ? await m.getRepository(CsmRow).findOneBy({ id: row.assigneeCsmId }) : null;
+    const known = o.known;
+    const csm = async (id: string) => (known?.csms ? (known.csms.find((c) => c.id === id) ?? null) : m.getRepository(CsmRow).findOneBy({ id }));
+    const assignee = row.assigneeCsmId ? await csm(row.assigneeCsmId) : null;
     const team = row.teamId ? await m.getRepository(TeamRow).findOneBy({ id: row.teamId }) : null;
-    const evidence = await m.getRepository(EscalationEvidenceRow).find({ where: { escalationId: row.id }, order: { seq: 'DESC' }, take: EVIDENCE_IN_EVENTS });
-    const account = await this.accountContext(m, row.accountId);
-    const lead = team?.leadCsmId ? await m.getRepository(CsmRow).findOneBy({ id: team.leadCsmId }) : null;
+    // Newest first, at most EVIDENCE_IN_EVENTS (reversed below).
+    const evidence = known?.evidence
+      ? known.evidence.slice(-EVIDENCE_IN_EVENTS).reverse()
+      : await m.getRepository(EscalationEvidenceRow).find({ where: { escalationId: row.id }, order: { seq: 'DESC' }, take: EVIDENCE_IN_EVENTS });
+    const account = known?.account ?? (await this.accountContext(m, row.accountId));
+    const lead = team?.leadCsmId ? await csm(team.leadCsmId) : null;
     const person = (c: CsmRow) => ({ csmId: c.id, name: c.name, email: c.email });
     const data: EscalationChangedV1 = {
       escalationId: row.id,
