@@ -95,6 +95,17 @@ export async function resetGroupToLatest(kafka, admin, groupId, topics) {
   }
 }
 
+/** The topics the group's members subscribe to (from their join metadata); undefined without members. */
+export async function subscribedTopics(admin, groupId) {
+  const { AssignerProtocol } = require('kafkajs');
+  const { groups } = await admin.describeGroups([groupId]);
+  const topics = new Set();
+  for (const member of groups[0]?.members ?? []) {
+    for (const t of AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.topics ?? []) topics.add(t);
+  }
+  return topics.size ? [...topics].sort() : undefined;
+}
+
 export async function waitForStableGroup(admin, groupId, timeoutMs = 60000) {
   const deadline = Date.now() + timeoutMs;
   let state = 'unknown';
