@@ -62,6 +62,9 @@ const { values: opts } = parseArgs({
     // Simulated days per step of the play: three keep the demo within minutes (the lifecycle tick and the
     // health sweep then run every third simulated day); the persona suite steps one day at a time.
     'demo-step-days': { type: 'string', default: '3' },
+    // The window's last day (YYYY-MM-DD, it ends at the next UTC midnight); default: today's. The simulated
+    // company's week has its weekends on Saturdays and Sundays, so one seed gives one history per end day.
+    'demo-end': { type: 'string', default: process.env.KIZUNA_DEMO_END ?? '' },
   },
 });
 const DEMO = !opts['no-demo'];
@@ -199,7 +202,12 @@ async function startSinks(dir) {
 function demoWindow() {
   const realStart = Date.now() + DEMO_LEAD_S * 1000;
   const realEnd = realStart + Number(opts['demo-compress']) * 1000;
-  const simEnd = Math.ceil(realEnd / DAY_MS) * DAY_MS;
+  let simEnd = Math.ceil(realEnd / DAY_MS) * DAY_MS;
+  if (opts['demo-end']) {
+    const last = Date.parse(`${opts['demo-end']}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(opts['demo-end']) || Number.isNaN(last)) throw new Error(`--demo-end must be a day, YYYY-MM-DD, got ${opts['demo-end']}`);
+    simEnd = last + DAY_MS;
+  }
   const simStart = simEnd - Number(opts['demo-days']) * DAY_MS;
   return { realStart, realEnd, simStart, simEnd };
 }
