@@ -32,13 +32,14 @@ describe('escalation-routing service', () => {
   let seq = 0;
   let routes = new Set<string>();
   const spec = openApiDocument('escalation-routing.openapi.yaml');
+  const group = `it-${run}.escalation-routing`;
 
   beforeAll(async () => {
     process.env['ESCALATION_RULES_CACHE_MS'] = '0';
     process.env['ESCALATION_SLA_SWEEP_INTERVAL_MS'] = '3600000';
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-${run}`, KAFKA_RETRY_BACKOFF_MS: '10' });
     // Only this suite's events: other suites leave thousands of product events on the shared broker.
-    await startConsumerGroupAtEnd(kafka, `it-${run}.escalation-routing`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
+    await startConsumerGroupAtEnd(kafka, group, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'escalation-routing', defaultPort: 0, data: escalationRoutingData, feature: EscalationRoutingModule }, config, logger, clock);
     app = await createServiceApp({ name: 'escalation-routing', module: root, config, logger, defaultPort: 0, openApi: spec });
@@ -92,9 +93,14 @@ describe('escalation-routing service', () => {
       const got = await emitted(accountId);
       return types.every((t) => got.some((e) => e.type === t)) ? got : undefined;
     });
+  /**
+   * Waits until this instance applied `n` events of the account. Its own consumer's rows only: the
+   * security suite runs escalation-routing on the same database (own group), and its inbox rows
+   * for these accounts would otherwise count before this instance applied anything.
+   */
   const applied = (accountId: string, n: number) =>
     waitFor(`${n} events applied for ${accountId}`, async () => {
-      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM escalation_routing.inbox WHERE account_id = $1', [accountId]);
+      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM escalation_routing.inbox WHERE account_id = $1 AND consumer = $2', [accountId, group]);
       return r.n >= n ? true : undefined;
     });
   const ago = (ms: number) => new Date(clock.now().getTime() - ms).toISOString();
@@ -253,7 +259,7 @@ describe('escalation-routing service', () => {
     expect(events.find((e) => e.type === 'cs.escalation.assigned.v1')?.data).toMatchObject({
       reason: 'expansion-signal', assignee: { csmId: id('xavier') }, evidence: [{ kind: 'product', summary: 'product event "Seat Limit Reached"' }],
     });
-    const inbox = await app.get(DataSource).query(`SELECT event_type FROM escalation_routing.inbox WHERE account_id = $1 ORDER BY received_at`, [acc]);
+    const inbox = await app.get(DataSource).query(`SELECT event_type FROM escalation_routing.inbox WHERE account_id = $1 AND consumer = $2 ORDER BY received_at`, [acc, group]);
     expect(inbox.map((r: { event_type: string }) => r.event_type)).toEqual(['cs.directory.account.updated.v1', 'cs.product.track.v1']);
   });
 

@@ -30,9 +30,10 @@ describe('health-scoring service', () => {
   let seq = 0;
   let routes = new Set<string>();
   const spec = openApiDocument('health-scoring.openapi.yaml');
+  const groupPrefix = `it-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: `it-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10' });
+    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: groupPrefix, KAFKA_RETRY_BACKOFF_MS: '10' });
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'health-scoring', defaultPort: 0, data: healthScoringData, feature: HealthScoringModule }, config, logger, clock);
     app = await createServiceApp({ name: 'health-scoring', module: root, config, logger, defaultPort: 0, openApi: spec });
@@ -141,10 +142,10 @@ describe('health-scoring service', () => {
     expect(rows[0].n).toBe(2);
   });
 
-  /** Waits until the service applied `n` events of the account (its inbox), whatever their topics. */
+  /** Waits until the service applied `n` events of the account (its own consumer's inbox rows), whatever their topics. */
   const appliedCount = (acc: string, n: number) =>
     waitFor(`${n} events applied`, async () => {
-      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM health_scoring.inbox WHERE account_id = $1', [acc]);
+      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM health_scoring.inbox WHERE account_id = $1 AND consumer = $2', [acc, `${groupPrefix}.health-scoring`]);
       return r.n >= n ? true : undefined;
     }, { timeoutMs: 30000 });
 
