@@ -34,6 +34,8 @@ export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /** A kick while a drain ran: its rows may have committed after that drain's read, so drain again. */
+  private kicked = false;
   private lastPurge = 0;
   private readonly table: string;
   private readonly observeBacklog = (result: ObservableResult) => this.reportBacklog(result);
@@ -56,7 +58,8 @@ export class OutboxRelay {
 
   /** Wakes the relay now (call after committing a transaction that wrote outbox rows). */
   kick(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.kicked = true;
   }
 
   private async reportBacklog(result: ObservableResult): Promise<void> {
@@ -111,10 +114,11 @@ export class OutboxRelay {
     let failures = 0;
     while (this.running) {
       try {
+        this.kicked = false;
         const sent = await this.drainOnce();
         failures = 0;
         await this.purge();
-        if (sent > 0) continue;
+        if (sent > 0 || this.kicked) continue;
       } catch (e) {
         failures++;
         this.logger.error({ err: { message: (e as Error).message } }, 'outbox relay failed; will retry');
