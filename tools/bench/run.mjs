@@ -59,6 +59,9 @@ const USAGE = `Usage: npm run bench [-- options]
                            product events during the escalation scenario, as a share of the
                            measured /v1/batch throughput (default 1 = the sustained rate)
   --csms <n>               CSMs on the escalation roster (default 20)
+  --escalation-warmup <s>  tickets and product events sent, not measured, after escalation-routing and
+                           notification started (default 10, quick 8): freshly started services
+                           (cold JIT, new pool connections, group joins) made the first seconds slow
   --accounts <n>           accounts in the health-scoring backfill (default 1000000, quick 100000)
   --backfill-timeout <s>   stop waiting for a backfill (or dry run) after this long and report the
                            rate and the extrapolated time (default 1200, quick 300)
@@ -86,6 +89,7 @@ function options() {
       'tickets-per-sec': { type: 'string', default: '20' },
       'escalation-ingest-share': { type: 'string', default: '1' },
       csms: { type: 'string', default: '20' },
+      'escalation-warmup': { type: 'string' },
       'backfill-timeout': { type: 'string' },
       from: { type: 'string' },
       'skip-build': { type: 'boolean', default: false },
@@ -120,6 +124,7 @@ function options() {
     backfillTimeoutSec: int(values['backfill-timeout'] ?? (quick ? 300 : 1200), 'backfill-timeout'),
     ticketsPerSec: int(values['tickets-per-sec'], 'tickets-per-sec'),
     escalationIngestShare: share,
+    escalationWarmupSec: int(values['escalation-warmup'] ?? (quick ? 8 : 10), 'escalation-warmup'),
     csms: int(values.csms, 'csms'),
   };
 }
@@ -385,7 +390,7 @@ async function escalationPipeline(runId, o, ctx, { service, port, batch, kafka }
   const share = o.escalationIngestShare;
   const common = {
     root, runId, kafka, ctx, ingestion: { pid: service.pid, port }, writeKey: WRITE_KEY, batchSize: TARGETS.batchSize, ticketsPerSec: o.ticketsPerSec, csms: o.csms, feed: o.feed,
-    warmupSec: o.quick ? 2 : Math.max(2, Math.min(o.warmupSec, 5)), durationSec: Math.max(o.durationSec, 10), drainSec: o.quick ? 10 : Math.max(15, o.durationSec),
+    warmupSec: o.escalationWarmupSec, durationSec: Math.max(o.durationSec, 10), drainSec: o.quick ? 10 : Math.max(15, o.durationSec),
     // Notification with partitions in parallel and a pool of SMTP connections (NOTIFICATION_BENCH_CONCURRENCY,
     // NOTIFICATION_BENCH_SMTP_CONNECTIONS override them).
     notificationEnv: { KAFKA_PARTITIONS_CONCURRENCY: process.env.NOTIFICATION_BENCH_CONCURRENCY ?? '6', NOTIFICATION_SMTP_MAX_CONNECTIONS: process.env.NOTIFICATION_BENCH_SMTP_CONNECTIONS ?? '16' },
