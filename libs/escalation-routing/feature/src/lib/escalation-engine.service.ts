@@ -4,7 +4,7 @@ import { BadRequestException, ConflictException, Inject, Injectable, NotFoundExc
 import { DataSource, type EntityManager } from 'typeorm';
 import {
   CLOCK, EscalationReason, EscalationState, HealthBand, LifecyclePhase, Topics, TouchModel, isSteppedClock,
-  type Clock, type EscalationChangedV1, type EscalationPriority, type EventType,
+  type Clock, type CloudEvent, type EscalationChangedV1, type EscalationPriority, type EventType,
 } from '@kizuna/shared/contracts';
 import { EventPublisher, OutboxRelay } from '@kizuna/shared/messaging';
 import { AccountHealthProjection, enqueueOutbox } from '@kizuna/shared/persistence';
@@ -46,7 +46,15 @@ export interface EmitOptions {
    * the roster, the evidence it just stored), so that emit does not read it again. The evidence must
    * be the escalation's whole evidence, oldest first.
    */
-  known?: { account?: AccountContext; csms?: readonly CsmRow[]; evidence?: readonly Evidence[] };
+  known?: { account?: AccountContext; csms?: readonly CsmRow[]; teams?: readonly TeamRow[]; evidence?: readonly Evidence[] };
+}
+
+/** An audit entry not yet written (see {@link EscalationEngine.auditAll}). */
+interface AuditEntry {
+  escalationId: string;
+  actor: string;
+  action: string;
+  detail: Record<string, unknown>;
 }
 
 /**
@@ -112,14 +120,20 @@ export class EscalationEngine {
     return rows.map((r) => ({ id: r.id, reason: r.reason, evidenceKeys: r.keys ?? [] }));
   }
 
-  private async recentlyClosed(m: EntityManager, accountId: string, since: Date): Promise<ClosedEscalationView[]> {
-    const rows: { reason: EscalationReason; state: 'resolved' | 'handed-back'; closed_at: Date; keys: string[] | null }[] = await m.query(
-      `SELECT e.reason, e.state, e.closed_at, array_agg(v.kind || ':' || v.ref) FILTER (WHERE v.ref IS NOT NULL) AS keys
+  /** The account's open escalations and those closed since `since`, in one read. */
+  private async escalationsOf(m: EntityManager, accountId: string, since: Date): Promise<{ open: OpenEscalationView[]; closed: ClosedEscalationView[] }> {
+    const rows: { id: string; reason: EscalationReason; state: EscalationState; closed_at: Date | null; keys: string[] | null }[] = await m.query(
+      `SELECT e.id, e.reason, e.state, e.closed_at, array_agg(v.kind || ':' || v.ref) FILTER (WHERE v.ref IS NOT NULL) AS keys
          FROM ${tableOf(m, EscalationRow)} e LEFT JOIN ${tableOf(m, EscalationEvidenceRow)} v ON v.escalation_id = e.id
-        WHERE e.account_id = $1 AND e.closed_at >= $2 GROUP BY e.id, e.reason, e.state, e.closed_at`,
+        WHERE e.account_id = $1 AND (e.state IN (${OPEN_SQL}) OR e.closed_at >= $2) GROUP BY e.id, e.reason, e.state, e.closed_at`,
       [accountId, since],
     );
-    return rows.map((r) => ({ reason: r.reason, state: r.state, closedAt: r.closed_at, evidenceKeys: r.keys ?? [] }));
+    return {
+      open: rows.filter((r) => isOpenState(r.state)).map((r) => ({ id: r.id, reason: r.reason, evidenceKeys: r.keys ?? [] })),
+      closed: rows
+        .filter((r) => r.closed_at !== null && r.closed_at >= since)
+        .map((r) => ({ reason: r.reason, state: r.state as 'resolved' | 'handed-back', closedAt: r.closed_at as Date, evidenceKeys: r.keys ?? [] })),
+    };
   }
 
   /** The account's contacts within `days` either side of `at` (a late contact may complete a window). */
@@ -146,12 +160,8 @@ export class EscalationEngine {
     const now = this.clock.now();
     const account = await this.accountContext(m, accountId);
     const contacts = signal.kind === 'contact' ? await this.contactHistory(m, accountId, signal.contact.occurredAt, rules.rules.repeatInquiries.windowDays) : [];
-    const decisions = evaluateEscalation({
-      rules, account, signal, contacts,
-      openEscalations: await this.openEscalations(m, accountId),
-      recentlyClosed: await this.recentlyClosed(m, accountId, new Date(now.getTime() - rules.handBackCooldownDays * DAY_MS)),
-      now,
-    });
+    const escalations = await this.escalationsOf(m, accountId, new Date(now.getTime() - rules.handBackCooldownDays * DAY_MS));
+    const decisions = evaluateEscalation({ rules, account, signal, contacts, openEscalations: escalations.open, recentlyClosed: escalations.closed, now });
     let emitted = 0;
     for (const d of decisions) {
       if (d.action === 'open') {
@@ -208,17 +218,22 @@ export class EscalationEngine {
     await m.getRepository(EscalationRow).insert(row);
     // A new escalation's evidence is what this stores (read back from the database, it is the same).
     const evidence = await this.insertEvidence(m, id, o.evidence, o.rule, o.why);
-    const known = { account: o.account, evidence, ...(view ? { csms: view.rows } : {}) };
-    await this.audit(m, id, o.actor, 'opened', { reason: o.reason, rule: o.rule, rulesVersion: o.rules.version, priority: o.priority, why: o.why, evidence: o.evidence.map(evidenceKey) });
-    await this.emit(m, 'cs.escalation.opened.v1', row, { actor: o.actor, note: o.why, known });
-    if (!routing.csm) {
-      await this.audit(m, id, 'system', routing.why === ROUTING_DEFERRED ? 'routing-deferred' : 'unassigned', { why: routing.why });
-      return 1;
+    const known = { account: o.account, evidence, ...(view ? { csms: view.rows, teams: view.teamRows } : {}) };
+    // Both audit entries and both events go out in one statement each (a ticket's round trips are its latency).
+    const audits: AuditEntry[] = [
+      { escalationId: id, actor: o.actor, action: 'opened', detail: { reason: o.reason, rule: o.rule, rulesVersion: o.rules.version, priority: o.priority, why: o.why, evidence: o.evidence.map(evidenceKey) } },
+    ];
+    const events = [await this.event(m, 'cs.escalation.opened.v1', row, { actor: o.actor, note: o.why, known })];
+    if (routing.csm) {
+      await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [routing.csm.id, now]);
+      audits.push({ escalationId: id, actor: 'system', action: 'assigned', detail: { csmId: routing.csm.id, step: routing.step, why: routing.why, teamId: team?.id ?? null } });
+      events.push(await this.event(m, 'cs.escalation.assigned.v1', row, { actor: 'system', known }));
+    } else {
+      audits.push({ escalationId: id, actor: 'system', action: routing.why === ROUTING_DEFERRED ? 'routing-deferred' : 'unassigned', detail: { why: routing.why } });
     }
-    await m.query(`UPDATE ${tableOf(m, CsmRow)} SET last_assigned_at = $2 WHERE id = $1`, [routing.csm.id, now]);
-    await this.audit(m, id, 'system', 'assigned', { csmId: routing.csm.id, step: routing.step, why: routing.why, teamId: team?.id ?? null });
-    await this.emit(m, 'cs.escalation.assigned.v1', row, { actor: 'system', known });
-    return 2;
+    await this.auditAll(m, audits);
+    await enqueueOutbox(m, events);
+    return events.length;
   }
 
   private async insertEvidence(m: EntityManager, escalationId: string, evidence: Evidence[], rule: string, why: string): Promise<Evidence[]> {
@@ -246,17 +261,31 @@ export class EscalationEngine {
   }
 
   async audit(m: EntityManager, escalationId: string, actor: string, action: string, detail: Record<string, unknown>): Promise<void> {
-    await m.query(`INSERT INTO ${tableOf(m, EscalationAuditRow)} (escalation_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)`, [
-      escalationId, this.clock.now(), actor, action, JSON.stringify(detail),
-    ]);
+    await this.auditAll(m, [{ escalationId, actor, action, detail }]);
+  }
+
+  /** Audit entries in one statement, in the given order. */
+  private async auditAll(m: EntityManager, entries: readonly AuditEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await m.query(
+      `INSERT INTO ${tableOf(m, EscalationAuditRow)} (escalation_id, at, actor, action, detail)
+       SELECT e, $1, a, x, d::jsonb FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(e, a, x, d, i) ORDER BY i`,
+      [this.clock.now(), entries.map((x) => x.escalationId), entries.map((x) => x.actor), entries.map((x) => x.action), entries.map((x) => JSON.stringify(x.detail))],
+    );
   }
 
   /** Builds the event (with the context notification needs) and writes it to the outbox. */
   async emit(m: EntityManager, type: EscalationEventType, row: EscalationRow, o: EmitOptions): Promise<void> {
+    await enqueueOutbox(m, [await this.event(m, type, row, o)]);
+  }
+
+  /** The outbox entry of a change: the event with the context notification needs (no lookups back). */
+  private async event(m: EntityManager, type: EscalationEventType, row: EscalationRow, o: EmitOptions): Promise<{ topic: string; event: CloudEvent }> {
     const known = o.known;
     const csm = async (id: string) => (known?.csms ? (known.csms.find((c) => c.id === id) ?? null) : m.getRepository(CsmRow).findOneBy({ id }));
     const assignee = row.assigneeCsmId ? await csm(row.assigneeCsmId) : null;
-    const team = row.teamId ? await m.getRepository(TeamRow).findOneBy({ id: row.teamId }) : null;
+    const teamId = row.teamId;
+    const team = teamId ? (known?.teams ? (known.teams.find((t) => t.id === teamId) ?? null) : await m.getRepository(TeamRow).findOneBy({ id: teamId })) : null;
     // Newest first, at most EVIDENCE_IN_EVENTS (reversed below).
     const evidence = known?.evidence
       ? known.evidence.slice(-EVIDENCE_IN_EVENTS).reverse()
@@ -290,11 +319,11 @@ export class EscalationEngine {
       changedAt: this.clock.now().toISOString(),
     };
     const event = this.publisher.envelope({ type, subject: row.accountId, data });
-    await enqueueOutbox(m, [{ topic: Topics.escalation, event }]);
     const change = type.replace(/^cs\.escalation\.|\.v1$/g, '');
     escalationMetrics().changes.add(1, { change, reason: row.reason });
     // Domain attributes on the span that made the change (ids and names only): "why did I get this alert".
     trace.getActiveSpan()?.setAttributes({ 'kizuna.escalation_id': row.id, 'kizuna.rule': row.rule, 'kizuna.escalation_change': change, 'kizuna.escalation_reason': row.reason });
+    return { topic: Topics.escalation, event: event as CloudEvent };
   }
 
   /** Acknowledge, resolve, reassign or hand back, in one transaction with its audit entry and event. */

@@ -4,11 +4,25 @@ import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
 import { type BatchItem, InLane, type MessageContext, OnEvent, OnEventBatch, OutboxRelay } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth, queryRows } from '@kizuna/shared/persistence';
 import { AccountContextRow, SupportContact } from '@kizuna/escalation-routing/data-access';
-import { isExpansionProductEvent, type IncomingSignal } from '@kizuna/escalation-routing/domain';
-import { EscalationEngine, toContactFact } from './escalation-engine.service';
+import { isExpansionProductEvent, type IncomingSignal, type SupportContactFact } from '@kizuna/escalation-routing/domain';
+import { EscalationEngine } from './escalation-engine.service';
 import { RulesStore } from './rules-store.service';
 
 const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
+
+/** The stored contact as the upsert returns it; `newest`: the version just received is the newest seen. */
+interface ContactRow {
+  kind: string;
+  ref: string;
+  category: string | null;
+  tags: string[];
+  subject: string | null;
+  sentiment: number | null;
+  satisfaction: number | null;
+  needs_cs: boolean;
+  occurred_at: Date;
+  newest: boolean;
+}
 
 interface ContactUpsert {
   kind: 'ticket' | 'call';
@@ -190,33 +204,35 @@ export class EscalationSignalsConsumer {
     });
   }
 
-  /** Keeps the newest version of the contact, then evaluates the rules on it (an older version changes nothing). */
+  /**
+   * Keeps the newest version of the contact, then evaluates the rules on it (an older version changes
+   * nothing). One statement: the newest version's fields win (`newest` says whether that is this one),
+   * first response and resolution are the earliest seen whatever the arrival order, and the stored
+   * contact comes back for the rules.
+   */
   private contact(e: CloudEvent, ctx: MessageContext, c: ContactUpsert): Promise<void> {
     return this.apply(e, ctx, async (m) => {
       const table = tableOf(m, SupportContact);
-      const applied = await queryRows(
+      const newer = 's.updated_at <= EXCLUDED.updated_at';
+      const latest = (col: string) => `${col} = CASE WHEN ${newer} THEN EXCLUDED.${col} ELSE s.${col} END`;
+      const [stored] = await queryRows<ContactRow>(
         m,
         `INSERT INTO ${table} AS s (kind, ref, account_id, category, tags, subject, channel, status, priority, sentiment, satisfaction, needs_cs,
                                      occurred_at, updated_at, first_response_at, resolved_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         ON CONFLICT (kind, ref) DO UPDATE SET account_id = EXCLUDED.account_id, category = EXCLUDED.category, tags = EXCLUDED.tags,
-           subject = EXCLUDED.subject, channel = EXCLUDED.channel, status = EXCLUDED.status, priority = EXCLUDED.priority,
-           sentiment = EXCLUDED.sentiment, satisfaction = EXCLUDED.satisfaction, needs_cs = EXCLUDED.needs_cs,
-           occurred_at = EXCLUDED.occurred_at, updated_at = EXCLUDED.updated_at
-         WHERE s.updated_at <= EXCLUDED.updated_at
-         RETURNING kind`,
+         ON CONFLICT (kind, ref) DO UPDATE SET
+           ${['account_id', 'category', 'tags', 'subject', 'channel', 'status', 'priority', 'sentiment', 'satisfaction', 'needs_cs', 'occurred_at', 'updated_at'].map(latest).join(', ')},
+           first_response_at = LEAST(s.first_response_at, EXCLUDED.first_response_at), resolved_at = LEAST(s.resolved_at, EXCLUDED.resolved_at)
+         RETURNING kind, ref, category, tags, subject, sentiment::float8 AS sentiment, satisfaction, needs_cs, occurred_at, updated_at = $14::timestamptz AS newest`,
         [c.kind, c.ref, c.accountId, c.category, c.tags, c.subject, c.channel, c.status, c.priority, c.sentiment, c.satisfaction, c.needsCs,
           c.occurredAt, c.updatedAt, c.firstResponseAt, c.resolvedAt],
       );
-      // First response and resolution are the earliest seen, whatever the arrival order.
-      await m.query(
-        `UPDATE ${table} SET first_response_at = LEAST(first_response_at, $3::timestamptz), resolved_at = LEAST(resolved_at, $4::timestamptz)
-          WHERE kind = $1 AND ref = $2`,
-        [c.kind, c.ref, c.firstResponseAt, c.resolvedAt],
-      );
-      if (!applied.length) return 0;
-      const stored = await m.getRepository(SupportContact).findOneByOrFail({ kind: c.kind, ref: c.ref });
-      return this.engine.applySignal(m, c.accountId, { kind: 'contact', contact: toContactFact(stored) });
+      if (!stored?.newest) return 0;
+      const contact: SupportContactFact = {
+        kind: stored.kind === 'call' ? 'call' : 'ticket', ref: stored.ref, category: stored.category, tags: stored.tags, occurredAt: stored.occurred_at,
+        subject: stored.subject, sentiment: stored.sentiment, satisfaction: stored.satisfaction, needsCs: stored.needs_cs,
+      };
+      return this.engine.applySignal(m, c.accountId, { kind: 'contact', contact });
     });
   }
 }

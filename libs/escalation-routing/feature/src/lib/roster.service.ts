@@ -76,11 +76,11 @@ export class RosterService {
   ) {}
 
   /** Everything routing needs, read in the caller's transaction. */
-  async routingView(m: EntityManager): Promise<{ csms: Csm[]; rows: CsmRow[]; teams: Team[]; load: Record<string, number>; lastAssignedAt: Record<string, Date | null> }> {
+  async routingView(m: EntityManager): Promise<{ csms: Csm[]; rows: CsmRow[]; teams: Team[]; teamRows: TeamRow[]; load: Record<string, number>; lastAssignedAt: Record<string, Date | null> }> {
     const rows = await m.getRepository(CsmRow).find({ order: { id: 'ASC' } });
-    const teams = (await m.getRepository(TeamRow).find({ order: { id: 'ASC' } })).map(toTeam);
+    const teamRows = await m.getRepository(TeamRow).find({ order: { id: 'ASC' } });
     const load = await this.loads(m);
-    return { csms: rows.map(toCsm), rows, teams, load, lastAssignedAt: Object.fromEntries(rows.map((r) => [r.id, r.lastAssignedAt])) };
+    return { csms: rows.map(toCsm), rows, teams: teamRows.map(toTeam), teamRows, load, lastAssignedAt: Object.fromEntries(rows.map((r) => [r.id, r.lastAssignedAt])) };
   }
 
   async loads(m: EntityManager): Promise<Record<string, number>> {
