@@ -164,7 +164,7 @@ async function escalationReader(kafka, { groupId, prefix, onAssigned }) {
  */
 export async function escalationScenario({
   root, runId, tag = 'esc', label = 'ticket → escalation → e-mail', kafka, ctx, ingestion, writeKey, productEventsPerSec, productRateSource, batchSize, ticketsPerSec, csms,
-  warmupSec, durationSec, drainSec, notificationEnv, feed, log,
+  warmupSec, durationSec, drainSec, escalationEnv = {}, notificationEnv, feed, log,
 }) {
   const prefix = `${runId}-${tag}-`;
   // An admin client of its own: fresh metadata for the topics the services created meanwhile (a
@@ -184,7 +184,7 @@ export async function escalationScenario({
     return key?.startsWith(prefix) ? key : undefined;
   });
   const started = [];
-  const out = { settings: { ticketsPerSec, productEventsPerSec: Math.round(productEventsPerSec), productRateSource, batchSize, csms, warmupSec, durationSec, drainSec, notificationEnv } };
+  const out = { settings: { ticketsPerSec, productEventsPerSec: Math.round(productEventsPerSec), productRateSource, batchSize, csms, warmupSec, durationSec, drainSec, escalationEnv, notificationEnv } };
   let http;
   let reader;
   try {
@@ -192,7 +192,7 @@ export async function escalationScenario({
     // No SLA sweep in the middle of the measurement (it re-routes waiting escalations).
     // Both at once (startup is mostly waiting); a service that started is stopped below even if the other failed.
     const starting = [
-      startDistService(root, 'escalation-routing', { ...common, env: { ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000' } }),
+      startDistService(root, 'escalation-routing', { ...common, env: { ESCALATION_SLA_SWEEP_INTERVAL_MS: '3600000', ...escalationEnv } }),
       startDistService(root, 'notification', {
         ...common, env: { NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: String(smtp.port), NOTIFICATION_SMTP_FROM: 'Kizuna <kizuna@bench.example>', ...notificationEnv },
       }),

@@ -156,7 +156,7 @@ export class EscalationEngine {
    */
   async applySignal(m: EntityManager, accountId: string, signal: IncomingSignal): Promise<number> {
     await this.lockAccount(m, accountId);
-    const rules = await this.rules.current();
+    const rules = await this.rules.current(m);
     const now = this.clock.now();
     const account = await this.accountContext(m, accountId);
     const contacts = signal.kind === 'contact' ? await this.contactHistory(m, accountId, signal.contact.occurredAt, rules.rules.repeatInquiries.windowDays) : [];
@@ -186,7 +186,7 @@ export class EscalationEngine {
         await this.addEvidence(m, d.escalationId, d.evidence, 'manual', why, input.actor);
         result = { id: d.escalationId, created: false };
       } else {
-        const rules = await this.rules.current();
+        const rules = await this.rules.current(m);
         const id = randomUUID();
         await this.open(m, { id, accountId: input.accountId, reason: input.reason, rule: 'manual', priority: d.priority, evidence: d.evidence, why, actor: input.actor, rules, account: await this.accountContext(m, input.accountId) });
         result = { id, created: true };
@@ -385,7 +385,7 @@ export class EscalationEngine {
 
   /** Gives the escalation to `target`: state assigned, the SLA clock restarts in the new team's hours. */
   private async assignTo(m: EntityManager, row: EscalationRow, target: CsmRow, why: string, now: Date): Promise<void> {
-    const rules = await this.rules.current();
+    const rules = await this.rules.current(m);
     const team = target.teamId ? await m.getRepository(TeamRow).findOneBy({ id: target.teamId }) : null;
     row.assigneeCsmId = target.id;
     row.teamId = team?.id ?? row.teamId;
@@ -423,7 +423,7 @@ export class EscalationEngine {
         .take(limit)
         .getMany();
       if (!rows.length) return;
-      const rules = await this.rules.current();
+      const rules = await this.rules.current(m);
       for (const row of rows) {
         const view = await this.roster.routingView(m);
         const routing = routeEscalation({ rules: rules.routing, reason: row.reason as EscalationReason, account: await this.accountContext(m, row.accountId), ...view, now });
@@ -463,7 +463,7 @@ export class EscalationEngine {
         .orderBy('e.ack_due_at')
         .take(limit)
         .getMany();
-      const rules = await this.rules.current();
+      const rules = await this.rules.current(m);
       for (const row of rows) {
         breached++;
         const late = row.assigneeCsmId ? await m.getRepository(CsmRow).findOneBy({ id: row.assigneeCsmId }) : null;

@@ -1,5 +1,5 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, type OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { loadConfig } from '@kizuna/shared/config';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { EscalationRulesRow } from '@kizuna/escalation-routing/data-access';
@@ -38,10 +38,15 @@ export class RulesStore implements OnModuleInit {
   }
 
   /** The rule set in force. */
-  async current(): Promise<EscalationRuleSet> {
+  /**
+   * The rule set in force (cached for ESCALATION_RULES_CACHE_MS). Inside a transaction pass its
+   * manager: the read then uses that connection instead of taking a second one from the pool (with
+   * every connection held by a transaction waiting for another, the pool would wait forever).
+   */
+  async current(m?: EntityManager): Promise<EscalationRuleSet> {
     const now = Date.now();
     if (this.cached && now - this.cached.at < this.config.ESCALATION_RULES_CACHE_MS) return this.cached.rules;
-    const [row] = await this.ds.query(`SELECT definition FROM ${this.table} ORDER BY version DESC LIMIT 1`);
+    const [row] = await (m ?? this.ds).query(`SELECT definition FROM ${this.table} ORDER BY version DESC LIMIT 1`);
     const rules = (row?.definition ?? DEFAULT_ESCALATION_RULES) as EscalationRuleSet;
     this.cached = { at: now, rules };
     return rules;
