@@ -60,7 +60,7 @@ const USAGE = `Usage: npm run bench [-- options]
                            measured /v1/batch throughput (default 1 = the sustained rate)
   --csms <n>               CSMs on the escalation roster (default 20)
   --escalation-warmup <s>  tickets and product events sent, not measured, after escalation-routing and
-                           notification started (default 10, quick 8): freshly started services
+                           notification started (default 10, quick 5): freshly started services
                            (cold JIT, new pool connections, group joins) made the first seconds slow
   --accounts <n>           accounts in the health-scoring backfill (default 1000000, quick 100000)
   --backfill-timeout <s>   stop waiting for a backfill (or dry run) after this long and report the
@@ -124,7 +124,7 @@ function options() {
     backfillTimeoutSec: int(values['backfill-timeout'] ?? (quick ? 300 : 1200), 'backfill-timeout'),
     ticketsPerSec: int(values['tickets-per-sec'], 'tickets-per-sec'),
     escalationIngestShare: share,
-    escalationWarmupSec: int(values['escalation-warmup'] ?? (quick ? 8 : 10), 'escalation-warmup'),
+    escalationWarmupSec: int(values['escalation-warmup'] ?? (quick ? 5 : 10), 'escalation-warmup'),
     csms: int(values.csms, 'csms'),
   };
 }

@@ -51,6 +51,13 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(0) @Max(60000)
   KAFKA_LAG_CACHE_MS = 1000;
 
+  /**
+   * How long a lane (e.g. the product stream of escalation-routing and notification) waits, before
+   * each run of its events, while the service's own group has batches in progress (0: never).
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(10000)
+  KAFKA_LANE_YIELD_MS = 250;
+
   /** Most events a batch handler applies together (one transaction in health-scoring). */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   KAFKA_MAX_BATCH = 500;

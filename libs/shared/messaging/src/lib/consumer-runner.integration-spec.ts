@@ -322,6 +322,40 @@ describe('ConsumerRunner against a real broker', () => {
       await admin.disconnect();
     }
   });
+  it('a lane yields to the service group: its events wait while a ticket is in progress, then go on', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-yield-${randomUUID()}`;
+    await startConsumerGroupAtEnd(kafka, group, [Topics.product, Topics.support], 3);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const order: string[] = [];
+    // laneYieldMs far beyond the test: the lane goes on only because the ticket finished.
+    const r = runner(group, 3, { laneYieldMs: 600_000 })
+      .onBatch(['cs.product.track.v1'], async (items) => {
+        for (const { event } of items) if (event.subject === account) order.push(`product ${event.data.event}`);
+      })
+      .on('cs.support.ticket.updated.v1', async (e) => {
+        if (e.subject !== account) return;
+        order.push('ticket started');
+        await gate;
+        order.push('ticket done');
+      })
+      .inLane(['cs.product.track.v1'], 'product');
+    await r.start();
+    const at = '2026-02-01T00:00:00.000Z';
+    await publisher.publish([{
+      type: 'cs.support.ticket.updated.v1', subject: account,
+      data: { sourceId: 'test', ticketId: 't-1', accountId: account, channel: 'email' as never, tags: [], priority: 'normal', status: 'open', reopenedCount: 0, needsCs: false, createdAt: at, updatedAt: at },
+    }]);
+    await waitFor('the ticket in progress', () => order.includes('ticket started'));
+    await publisher.publish([{ type: 'cs.product.track.v1', subject: account, data: trackEvent(account, 1).data }]);
+    await waitFor('the lane waiting for the ticket', () => r.lanesYielding > 0);
+    expect(order).toEqual(['ticket started']);
+    release();
+    await waitFor('the product event handled', () => order.includes('product E1'));
+    expect(order).toEqual(['ticket started', 'ticket done', 'product E1']);
+    expect(r.lanesYielding).toBe(0);
+  });
   it('keeps its group membership through a handler slower than the session timeout (no rebalance)', async () => {
     const account = `acc-${randomUUID()}`;
     const group = `test-slow-${randomUUID()}`;

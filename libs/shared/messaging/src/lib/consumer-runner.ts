@@ -78,6 +78,13 @@ export interface ConsumerRunnerOptions {
   rebalanceTimeoutMs?: number;
   /** Fetch long-poll; also bounds how long stop() waits for an idle fetch (kafkajs default 5000). */
   maxWaitTimeMs?: number;
+  /**
+   * Lanes yield to the service's own group: before each run of events, a lane waits while batches of
+   * the service's group are in progress in this process, at most this long (default 250 ms; 0: lanes
+   * never wait). Tickets and escalations then get the process's CPU and connections first, and the
+   * product stream is applied in the gaps (its lag grows under load, it is never starved).
+   */
+  laneYieldMs?: number;
   logger: Logger;
   clock: Clock;
 }
@@ -117,6 +124,10 @@ export class ConsumerRunner {
   private running = false;
   private admin?: Admin;
   private joins = 0;
+  /** Batches of the service's own group in progress (lanes yield to them). */
+  private priorityInFlight = 0;
+  private priorityIdle: (() => void)[] = [];
+  private yielding = 0;
   private lagCache?: { at: number; rows: { group: string; topic: string; partition: number; lag: number }[] };
   private readonly observeLag = (result: ObservableResult) => this.reportLag(result);
 
@@ -222,12 +233,13 @@ export class ConsumerRunner {
     }
     this.running = true;
     messagingMetrics().lag.addCallback(this.observeLag);
-    for (const consumer of consumers) {
+    for (const [i, consumer] of consumers.entries()) {
+      const plan = plans[i] as ConsumerGroupPlan;
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: (payload) => this.eachBatch(payload, consumer),
+        eachBatch: (payload) => (plan.lane ? this.eachBatch(payload, consumer, true) : this.eachPriorityBatch(payload, consumer)),
       });
     }
   }
@@ -324,7 +336,39 @@ export class ConsumerRunner {
     }
   }
 
-  private async eachBatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
+  private async eachPriorityBatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
+    this.priorityInFlight++;
+    try {
+      await this.eachBatch(payload, consumer, false);
+    } finally {
+      if (--this.priorityInFlight === 0) for (const wake of this.priorityIdle.splice(0)) wake();
+    }
+  }
+
+  /** Runs of lane events waiting for the service's group to finish its batches in progress. */
+  get lanesYielding(): number {
+    return this.yielding;
+  }
+
+  /** A lane's turn: when the service's group has no batch in progress here, or after laneYieldMs. */
+  private async yieldToPriority(): Promise<void> {
+    const maxMs = this.options.laneYieldMs ?? 250;
+    if (this.priorityInFlight === 0 || maxMs <= 0) return;
+    this.yielding++;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.priorityIdle = this.priorityIdle.filter((w) => w !== wake);
+        resolve();
+      }, maxMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.priorityIdle.push(wake);
+    }).finally(() => this.yielding--);
+  }
+
+  private async eachBatch(payload: EachBatchPayload, consumer: Consumer, lane: boolean): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const maxBatch = this.options.maxBatchSize ?? 500;
     let lastDone: string | undefined;
@@ -337,6 +381,7 @@ export class ConsumerRunner {
     };
     const flush = async () => {
       if (run.length === 0 || !runHandler) return;
+      if (lane) await this.yieldToPriority();
       const items = run;
       const handler = runHandler;
       run = [];
@@ -361,6 +406,7 @@ export class ConsumerRunner {
           continue;
         }
         await flush();
+        if (lane) await this.yieldToPriority();
         await this.processMessage(batch.topic, batch.partition, parsed, heartbeat);
         await done(message.offset);
       }
