@@ -234,7 +234,9 @@ describe('notification service', () => {
     const second = await startApp(`${groupPrefix}-restarted`);
     try {
       await waitFor('the restarted instance re-read the event', async () => {
-        const [r] = await second.get(DataSource).query('SELECT count(*)::int AS n FROM notification.inbox WHERE event_id = $1', [marker.id]);
+        const [r] = await second.get(DataSource).query('SELECT count(*)::int AS n FROM notification.inbox WHERE event_id = $1 AND consumer = ANY($2)', [
+          marker.id, [`${groupPrefix}.notification`, `${groupPrefix}-restarted.notification`],
+        ]);
         return r.n === 2;
       }, { timeoutMs: 60000 });
       await second.get(DeliveryWorker).drain();
@@ -445,7 +447,7 @@ describe('notification service', () => {
     const again = stalled();
     await send(again);
     await waitFor('the second stall consumed', async () => {
-      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM notification.inbox WHERE event_id = $1', [again.id]);
+      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM notification.inbox WHERE event_id = $1 AND consumer = $2', [again.id, `${groupPrefix}.notification`]);
       return r.n === 1 || undefined;
     });
     await app.get(DeliveryWorker).drain();
@@ -458,7 +460,7 @@ describe('notification service', () => {
     const third = stalled();
     await send(third);
     await waitFor('the third stall consumed', async () => {
-      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM notification.inbox WHERE event_id = $1', [third.id]);
+      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM notification.inbox WHERE event_id = $1 AND consumer = $2', [third.id, `${groupPrefix}.notification`]);
       return r.n === 1 || undefined;
     });
     await app.get(DeliveryWorker).drain();
