@@ -4,11 +4,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import {
-  EscalationReason, EscalationState, HealthBand, ManualClock, Topics, createEvent, type CloudEvent, type EventType, type PayloadOf,
+  ALL_TOPICS, EscalationReason, EscalationState, HealthBand, ManualClock, Topics, createEvent, type CloudEvent, type EventType, type PayloadOf,
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
-import { documentedRoutes, recordRoutes, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
+import { documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
 import { AccountHealth, healthScoringData, loadAccountFacts } from '@kizuna/health-scoring/data-access';
 import { contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type AccountFeatures } from '@kizuna/health-scoring/domain';
 import { HealthScoringModule } from './health-scoring.module';
@@ -34,6 +34,9 @@ describe('health-scoring service', () => {
 
   beforeAll(async () => {
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: groupPrefix, KAFKA_RETRY_BACKOFF_MS: '10' });
+    // Only what comes after the start: other suites leave accounts on the shared broker (some scored
+    // with 'trial', which the backfill tests count as theirs alone).
+    await startConsumerGroupAtEnd(kafka, `${groupPrefix}.health-scoring`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'health-scoring', defaultPort: 0, data: healthScoringData, feature: HealthScoringModule }, config, logger, clock);
     app = await createServiceApp({ name: 'health-scoring', module: root, config, logger, defaultPort: 0, openApi: spec });
