@@ -4,4 +4,3 @@ export * from './lib/segment-message';
 export * from './lib/segment-normalise';
 export * from './lib/account-resolution';
 export * from './lib/support-intake';
-export * from './lib/recent-cache';

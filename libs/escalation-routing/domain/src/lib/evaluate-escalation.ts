@@ -230,8 +230,11 @@ export function expansionProductEvents(rules: EscalationRuleSet): Set<string> {
   return new Set(rules.rules.expansionSignal.enabled ? rules.rules.expansionSignal.productEvents.map(lower) : []);
 }
 
+/** Whether a product event's name is in a set made by expansionProductEvents (names compared trimmed, case-insensitively). */
+export const inExpansionEvents = (names: ReadonlySet<string>, event: string | undefined): boolean => event !== undefined && names.has(lower(event));
+
 export const isExpansionProductEvent = (rules: EscalationRuleSet, event: string | undefined): boolean =>
-  event !== undefined && expansionProductEvents(rules).has(lower(event));
+  inExpansionEvents(expansionProductEvents(rules), event);
 
 /**
  * The escalation rules: what the incoming signal means for the account, given its context and its

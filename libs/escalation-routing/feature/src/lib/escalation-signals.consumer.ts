@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
-import { type BatchItem, InLane, type MessageContext, OnEvent, OnEventBatch, OutboxRelay } from '@kizuna/shared/messaging';
+import { EventHeader, type CloudEvent, type EventType } from '@kizuna/shared/contracts';
+import { type BatchItem, InLane, type MessageContext, OnEvent, OnEventBatch, OnlyIf, OutboxRelay } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth, queryRows } from '@kizuna/shared/persistence';
 import { AccountContextRow, SupportContact } from '@kizuna/escalation-routing/data-access';
-import { isExpansionProductEvent, type IncomingSignal, type SupportContactFact } from '@kizuna/escalation-routing/domain';
+import { expansionProductEvents, inExpansionEvents, type IncomingSignal, type SupportContactFact } from '@kizuna/escalation-routing/domain';
 import { EscalationEngine } from './escalation-engine.service';
 import { RulesStore } from './rules-store.service';
 
@@ -156,21 +156,29 @@ export class EscalationSignalsConsumer {
   }
 
   /**
-   * Only expansion signals matter here: every other product event is skipped without touching the
-   * database. Runs of consecutive product events of a partition come at once (one consumer span per
-   * run instead of one per event: the product stream is most of what this service reads); each
-   * expansion signal is applied in order in its own inbox transaction, so a run retried one event at
-   * a time after a failure applies nothing twice.
+   * Only expansion signals matter here. Every other product event is passed over by its
+   * `kizuna-product-event` header, unparsed (OnlyIf), or, without the header, skipped here without
+   * touching the database. Runs of consecutive product events of a partition come at once (one
+   * consumer span per run instead of one per event: the product stream is most of what this service
+   * reads); each expansion signal is applied in order in its own inbox transaction, so a run retried
+   * one event at a time after a failure applies nothing twice.
    */
   @OnEventBatch('cs.product.track.v1')
   @InLane('product')
+  @OnlyIf((self: EscalationSignalsConsumer, header) => self.mayBeExpansionSignal(header(EventHeader.productEvent)))
   async onTracks(items: BatchItem<'cs.product.track.v1'>[]): Promise<void> {
-    const rules = await this.rules.current();
+    const names = expansionProductEvents(await this.rules.current());
     for (const { event: e, ctx } of items) {
-      if (!isExpansionProductEvent(rules, e.data.event)) continue;
+      if (!inExpansionEvents(names, e.data.event)) continue;
       const signal: IncomingSignal = { kind: 'product', ref: `${e.data.sourceId}:${e.data.messageId}`, event: e.data.event ?? '', at: new Date(e.data.timestamp) };
       await this.apply(e, ctx, (m) => this.engine.applySignal(m, e.subject, signal));
     }
+  }
+
+  /** A product event's name from its header: false only when the rules in force surely ignore it. */
+  mayBeExpansionSignal(name: string | undefined): boolean {
+    const names = this.rules.expansionEvents();
+    return name === undefined || names === undefined || inExpansionEvents(names, name);
   }
 
   @OnEvent('cs.survey.answered.v1')

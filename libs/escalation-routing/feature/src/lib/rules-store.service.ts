@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { loadConfig } from '@kizuna/shared/config';
 import { CLOCK, type Clock } from '@kizuna/shared/contracts';
 import { EscalationRulesRow } from '@kizuna/escalation-routing/data-access';
-import { DEFAULT_ESCALATION_RULES, validateRuleSet, type EscalationRuleSet } from '@kizuna/escalation-routing/domain';
+import { DEFAULT_ESCALATION_RULES, expansionProductEvents, validateRuleSet, type EscalationRuleSet } from '@kizuna/escalation-routing/domain';
 import { EscalationConfig } from './escalation.config';
 
 export interface RuleSetVersionView {
@@ -19,7 +19,8 @@ export interface RuleSetVersionView {
 @Injectable()
 export class RulesStore implements OnModuleInit {
   private readonly config = loadConfig(EscalationConfig);
-  private cached?: { at: number; rules: EscalationRuleSet };
+  private cached?: { at: number; rules: EscalationRuleSet; expansionEvents: Set<string> };
+  private refreshing?: Promise<unknown>;
 
   constructor(
     private readonly ds: DataSource,
@@ -37,7 +38,6 @@ export class RulesStore implements OnModuleInit {
     );
   }
 
-  /** The rule set in force. */
   /**
    * The rule set in force (cached for ESCALATION_RULES_CACHE_MS). Inside a transaction pass its
    * manager: the read then uses that connection instead of taking a second one from the pool (with
@@ -48,8 +48,24 @@ export class RulesStore implements OnModuleInit {
     if (this.cached && now - this.cached.at < this.config.ESCALATION_RULES_CACHE_MS) return this.cached.rules;
     const [row] = await (m ?? this.ds).query(`SELECT definition FROM ${this.table} ORDER BY version DESC LIMIT 1`);
     const rules = (row?.definition ?? DEFAULT_ESCALATION_RULES) as EscalationRuleSet;
-    this.cached = { at: now, rules };
+    this.cached = { at: now, rules, expansionEvents: expansionProductEvents(rules) };
     return rules;
+  }
+
+  /**
+   * The product event names the rules in force react to (expansionProductEvents), without waiting:
+   * from the cache, which is refreshed in the background once it is older than
+   * ESCALATION_RULES_CACHE_MS (the same freshness as current()). Undefined until the rules were
+   * read once: every name may matter then.
+   */
+  expansionEvents(): ReadonlySet<string> | undefined {
+    const c = this.cached;
+    if ((!c || Date.now() - c.at >= this.config.ESCALATION_RULES_CACHE_MS) && !this.refreshing) {
+      this.refreshing = this.current()
+        .catch(() => undefined) // read again at the next call; current() reports its own failures to its callers
+        .finally(() => (this.refreshing = undefined));
+    }
+    return c?.expansionEvents;
   }
 
   async get(version: number): Promise<EscalationRuleSet> {

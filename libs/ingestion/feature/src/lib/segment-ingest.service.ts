@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { CLOCK, type Clock } from '@kizuna/shared/contracts';
+import { CLOCK, RecentCache, type Clock } from '@kizuna/shared/contracts';
 import type { AnyNewEvent } from '@kizuna/shared/messaging';
 import { queryRows } from '@kizuna/shared/persistence';
 import { PendingEvent, UserAccount } from '@kizuna/ingestion/data-access';
 import {
-  RecentCache, SEGMENT_LIMITS, anonymousKey, checkMessageSize, explicitAccountId, ingestEventId, resolveAccounts, toContractEvent, userKey, userKeysOf, validateSegmentMessage,
+  SEGMENT_LIMITS, anonymousKey, checkMessageSize, explicitAccountId, ingestEventId, resolveAccounts, toContractEvent, userKey, userKeysOf, validateSegmentMessage,
   type SegmentMessage, type SegmentType,
 } from '@kizuna/ingestion/domain';
 import { AccountDirectoryService } from './account-directory.service';

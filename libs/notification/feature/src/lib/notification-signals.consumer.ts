@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { CloudEvent } from '@kizuna/shared/contracts';
-import { type BatchItem, InLane, type MessageContext, OnEvent, OnEventBatch } from '@kizuna/shared/messaging';
+import { EventHeader, RecentCache, type CloudEvent } from '@kizuna/shared/contracts';
+import { type BatchItem, InLane, type MessageContext, OnEvent, OnEventBatch, OnlyIf } from '@kizuna/shared/messaging';
 import { processOnce, projectHealth } from '@kizuna/shared/persistence';
 import { AccountContact, AccountDirectory, AccountFeatureUse } from '@kizuna/notification/data-access';
 import { noticesFor, ruleSet, type AccountFacts } from '@kizuna/notification/domain';
@@ -9,6 +9,9 @@ import { DeliveryWorker } from './delivery-worker.service';
 import { NotificationPlanner } from './notification-planner.service';
 import { NotificationSettings } from './notification-settings.service';
 import { PlayRunner } from './play-runner.service';
+
+/** The `stored` key of an account's use of a feature (an account id alone has no NUL). */
+const useKey = (accountId: string, feature: string | undefined) => `${accountId}\u0000${feature}`;
 
 const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
 const isEscalation = (e: CloudEvent): e is CloudEvent<'cs.escalation.assigned.v1'> => e.type.startsWith('cs.escalation.');
@@ -115,45 +118,75 @@ export class NotificationSignalsConsumer {
   }
 
   /**
-   * Features used (feature-adoption plays): a run of consecutive product events of a partition in one
-   * transaction, merged per account and per (account, feature) first (the earliest time wins, as one
-   * event at a time would leave it), then two multi-row upserts in key order, so that runs of other
-   * partitions lock the same rows in the same order. Naturally idempotent: no inbox row per product
-   * event. One transaction per event could not keep up with the product stream, and the escalation
-   * events behind it in the same fetches waited for it.
+   * Times this instance knows the tables hold at or before: account -> first_seen_at and
+   * account + feature -> first_used_at, in ms. Both columns only ever move earlier, so a product event
+   * no earlier than what is known here changes nothing and needs no statement: the product stream is
+   * mostly accounts using features they used before.
+   */
+  private readonly stored = new RecentCache<number>(200_000, 7 * 86_400_000);
+
+  /**
+   * Features used (feature-adoption plays): a run of consecutive product events of a partition,
+   * merged per account and per (account, feature) first (the earliest time wins, as one event at a
+   * time would leave it); what could still move a stored time earlier goes in one transaction, two
+   * multi-row upserts in key order, so that runs of other partitions lock the same rows in the same
+   * order. Naturally idempotent: no inbox row per product event. One transaction per event could not
+   * keep up with the product stream, and the escalation events behind it in the same fetches waited
+   * for it.
    */
   @OnEventBatch('cs.product.track.v1')
   @InLane('product')
+  @OnlyIf((self: NotificationSignalsConsumer, header, key) => self.mayMoveFirstUse(key, header(EventHeader.productEvent), header(EventHeader.productTime)))
   async onTracks(items: BatchItem<'cs.product.track.v1'>[]): Promise<void> {
+    const now = Date.now();
     const firstSeen = new Map<string, number>();
     const firstUse = new Map<string, { accountId: string; feature: string | undefined; at: number }>();
     for (const { event: e } of items) {
       const at = new Date(e.data.timestamp).getTime();
-      firstSeen.set(e.subject, Math.min(at, firstSeen.get(e.subject) ?? at));
-      const key = `${e.subject}\u0000${e.data.event}`;
+      if (!(at >= (this.stored.get(e.subject, now) ?? Infinity))) firstSeen.set(e.subject, Math.min(at, firstSeen.get(e.subject) ?? at));
+      const key = useKey(e.subject, e.data.event);
+      if (at >= (this.stored.get(key, now) ?? Infinity)) continue;
       const use = firstUse.get(key);
       if (!use || at < use.at) firstUse.set(key, { accountId: e.subject, feature: e.data.event, at });
     }
-    if (!firstSeen.size) return;
+    if (!firstSeen.size && !firstUse.size) return;
     const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     const accounts = [...firstSeen.keys()].sort(byKey);
     const uses = [...firstUse.values()].sort((a, b) => byKey(a.accountId, b.accountId) || byKey(a.feature ?? '', b.feature ?? ''));
     await this.ds.transaction(async (m) => {
       const t = tableOf(m, AccountDirectory);
-      await m.query(
-        `INSERT INTO ${t} (account_id, first_seen_at, touch_model, segments)
-         SELECT a, s, NULL, '{}' FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS u(a, s, i) ORDER BY i
-         ON CONFLICT (account_id) DO UPDATE SET first_seen_at = LEAST(${t}.first_seen_at, EXCLUDED.first_seen_at)`,
-        [accounts, accounts.map((a) => new Date(firstSeen.get(a) as number))],
-      );
-      const f = tableOf(m, AccountFeatureUse);
-      await m.query(
-        `INSERT INTO ${f} (account_id, feature, first_used_at)
-         SELECT a, x, s FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(a, x, s, i) ORDER BY i
-         ON CONFLICT (account_id, feature) DO UPDATE SET first_used_at = LEAST(${f}.first_used_at, EXCLUDED.first_used_at)`,
-        [uses.map((u) => u.accountId), uses.map((u) => u.feature), uses.map((u) => new Date(u.at))],
-      );
+      if (accounts.length) {
+        await m.query(
+          `INSERT INTO ${t} AS d (account_id, first_seen_at, touch_model, segments)
+           SELECT a, s, NULL, '{}' FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS u(a, s, i) ORDER BY i
+           ON CONFLICT (account_id) DO UPDATE SET first_seen_at = EXCLUDED.first_seen_at WHERE EXCLUDED.first_seen_at < d.first_seen_at`,
+          [accounts, accounts.map((a) => new Date(firstSeen.get(a) as number))],
+        );
+      }
+      if (uses.length) {
+        const f = tableOf(m, AccountFeatureUse);
+        await m.query(
+          `INSERT INTO ${f} AS f (account_id, feature, first_used_at)
+           SELECT a, x, s FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(a, x, s, i) ORDER BY i
+           ON CONFLICT (account_id, feature) DO UPDATE SET first_used_at = EXCLUDED.first_used_at WHERE EXCLUDED.first_used_at < f.first_used_at`,
+          [uses.map((u) => u.accountId), uses.map((u) => u.feature), uses.map((u) => new Date(u.at))],
+        );
+      }
     });
+    // Committed: the tables now hold these times or earlier ones.
+    for (const [a, at] of firstSeen) this.stored.set(a, at, now);
+    for (const [key, u] of firstUse) this.stored.set(key, u.at, now);
+  }
+
+  /**
+   * From a product event's key and headers: false when the account and its use of the feature are
+   * both known from no later than the event (it would change nothing; passed over unparsed).
+   */
+  mayMoveFirstUse(accountId: string | null, feature: string | undefined, time: string | undefined): boolean {
+    if (accountId === null || feature === undefined || time === undefined) return true;
+    const at = Date.parse(time);
+    const now = Date.now();
+    return !(at >= (this.stored.get(accountId, now) ?? Infinity) && at >= (this.stored.get(useKey(accountId, feature), now) ?? Infinity));
   }
 
   /** Applies `project` and plans the event's notifications (and plays) in the inbox transaction. */

@@ -6,7 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import {
-  EscalationReason, EscalationState, HealthBand, Topics, createEvent, type Clock, type CloudEvent, type EventType, type PayloadOf,
+  EscalationReason, EscalationState, HealthBand, Topics, createEvent, eventHeaders, type Clock, type CloudEvent, type EventType, type PayloadOf,
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
@@ -121,7 +121,7 @@ describe('notification service', () => {
     createEvent('kizuna/test', { type, subject: accountId, data }, clock.now());
   const topicOf = (e: CloudEvent) => `cs.${e.type.split('.')[1]}.v1`;
   const send = (...events: CloudEvent[]) =>
-    producer.send({ topic: topicOf(events[0] as CloudEvent), messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
+    producer.send({ topic: topicOf(events[0] as CloudEvent), messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e), headers: eventHeaders(e) })) });
   const api = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown, on = app) => {
     const authorization = `Bearer ${await testToken({ roles: ['admin'] })}`;
     const r = await on.inject({ method, url, headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
@@ -528,7 +528,8 @@ describe('notification service', () => {
     );
     const seen: { account_id: string; first_seen_at: Date }[] = await ds.query('SELECT account_id, first_seen_at FROM notification.account_directory WHERE account_id = ANY($1)', [[one, two]]);
     expect(Object.fromEntries(seen.map((r) => [r.account_id, r.first_seen_at.toISOString()]))).toEqual({ [one]: day(3), [two]: day(4) });
-    // A later event with an earlier time still wins; a later time changes nothing (same partition, in order).
+    // A later event with an earlier time still wins; a later time changes nothing (same partition, in order;
+    // the one with the later time is passed over by its headers, unparsed).
     await send(track(one, 7, 'Dashboard Viewed', day(20)), track(one, 8, 'Report Shared', day(1)));
     await waitFor('the earlier first use', async () => {
       const rows: { first_used_at: Date }[] = await ds.query(`SELECT first_used_at FROM notification.account_feature_use WHERE account_id = $1 AND feature = 'Report Shared'`, [one]);

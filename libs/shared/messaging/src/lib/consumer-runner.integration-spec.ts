@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { Kafka, Producer } from 'kafkajs';
-import { ALL_TOPICS, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
+import { ALL_TOPICS, EventHeader, ManualClock, Topics, createEvent, type CloudEvent } from '@kizuna/shared/contracts';
 import { TopicRecorder, startConsumerGroupAtEnd, testKafka, waitFor } from '@kizuna/shared/testing';
 import { renderPrometheusMetrics } from '@kizuna/shared/telemetry';
 import { ConsumerRunner, DlqHeader, PermanentError } from './consumer-runner';
@@ -199,6 +199,48 @@ describe('ConsumerRunner against a real broker', () => {
     expect(dlq.messages[0]?.headers[DlqHeader.attempts]).toBe('2');
     await waitFor('offsets committed past all 20', async () => (await committedOffsets(group)) >= 20);
   });
+  it('passes over, unparsed, what a prefilter does not want and types it has no handler for, and commits past them', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-prefilter-${randomUUID()}`;
+    const dlq = await new TopicRecorder(kafka, [`${Topics.product}.dlq`], (m) => m.key === account).start();
+    recorders.push(dlq);
+    // Published before the consumer starts (one fetch): 20 events with their headers; then a value that is
+    // not JSON under the header of a type this runner does not handle (passed over, never parsed, so not
+    // dead-lettered), and the same value without headers (parsed, so dead-lettered as always).
+    await publisher.publish(
+      Array.from({ length: 20 }, (_, i) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, i + 1).data })),
+    );
+    await rawProducer.send({
+      topic: Topics.product,
+      messages: [
+        { key: account, value: 'not json: page', headers: { [EventHeader.type]: 'cs.product.page.v1' } },
+        { key: account, value: 'not json: bare' },
+      ],
+    });
+    const asked: string[] = [];
+    const handled: string[] = [];
+    await runner(group)
+      .onBatch(
+        ['cs.product.track.v1'],
+        async (items) => {
+          handled.push(...items.filter((i) => i.event.subject === account).map((i) => i.event.data.event ?? ''));
+        },
+        {
+          prefilter: (header) => {
+            const name = header(EventHeader.productEvent);
+            if (name !== undefined) asked.push(name);
+            return name === undefined || ['E3', 'E10', 'E17'].includes(name);
+          },
+        },
+      )
+      .start();
+    await waitFor('the bare invalid message dead-lettered', () => dlq.messages.length >= 1);
+    await waitFor('the wanted events handled', () => handled.length >= 3);
+    expect(handled).toEqual(['E3', 'E10', 'E17']);
+    expect(asked.filter((n) => /^E\d+$/.test(n))).toEqual(expect.arrayContaining(['E1', 'E20']));
+    expect(dlq.messages.map((m) => m.value)).toEqual(['not json: bare']);
+  });
+
   it('shows its lag on the metrics endpoint while a handler is slow, and none once it has caught up', async () => {
     const account = `acc-${randomUUID()}`;
     const group = `test-lag-${randomUUID()}`;

@@ -2,7 +2,7 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, t
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import {
-  ContractViolation, deadLetterTopic, parseEvent, topicOf, type Clock, type CloudEvent, type EventType,
+  ContractViolation, EventHeader, deadLetterTopic, parseEvent, topicOf, type Clock, type CloudEvent, type EventType,
 } from '@kizuna/shared/contracts';
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext, headersToStrings } from './trace-headers';
@@ -36,6 +36,16 @@ export interface BatchItem<T extends EventType = EventType> {
  * dead-lettering, so one poison event never holds back the others.
  */
 export type BatchHandler<T extends EventType = EventType> = (items: BatchItem<T>[]) => Promise<void>;
+
+/** Reads one Kafka header of a message, without parsing its value. */
+export type HeaderReader = (name: string) => string | undefined;
+
+/**
+ * Decides from a message's headers and key alone whether a batch handler wants it (false: the message is
+ * passed over unparsed, as an event of a type the service does not handle would be). A message
+ * without the headers it looks for must be kept: it is then parsed and handled as usual.
+ */
+export type Prefilter = (header: HeaderReader, key: string | null) => boolean;
 
 /** Thrown by a handler for input that will never succeed: dead-lettered without further retries. */
 export class PermanentError extends Error {
@@ -99,7 +109,7 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * exponential backoff and jitter, dead-letter topic `<topic>.dlq` with the reason, and offsets
  * committed explicitly only after the effect (or the dead-lettering) of each message.
  */
-type Outcome = 'handled' | 'not-handled' | 'dead-lettered';
+type Outcome = 'handled' | 'not-handled' | 'dead-lettered' | 'skipped';
 
 interface Parsed {
   message: KafkaMessage;
@@ -118,6 +128,7 @@ export interface ConsumerGroupPlan {
 export class ConsumerRunner {
   private readonly handlers = new Map<EventType, EventHandler>();
   private readonly batchHandlers = new Map<EventType, BatchHandler>();
+  private readonly prefilters = new Map<string, Prefilter>();
   /** Topic → lane: a topic in a lane is consumed by a group of its own, `<groupId>.<lane>`. */
   private readonly topicLanes = new Map<string, string>();
   private consumers: Consumer[] = [];
@@ -157,13 +168,34 @@ export class ConsumerRunner {
    * Registers one handler for several event types that takes runs of consecutive events of a partition
    * at once (see {@link BatchHandler}).
    */
-  onBatch<T extends EventType>(types: readonly T[], handler: BatchHandler<T>): this {
+  onBatch<T extends EventType>(types: readonly T[], handler: BatchHandler<T>, options: { prefilter?: Prefilter } = {}): this {
     const h = handler as unknown as BatchHandler;
     for (const type of types) {
       this.on(type, (event, ctx) => h([{ event, ctx, traceContext: context.active() }]));
       this.batchHandlers.set(type, h);
+      if (options.prefilter) this.prefilters.set(type, options.prefilter);
     }
     return this;
+  }
+
+  /**
+   * Whether a message can be passed over without parsing it: its `ce_type` header names a type this
+   * runner has no handler for, or a type whose prefilter does not want it. Messages without the
+   * header (other producers, events published before it existed) are parsed as always.
+   */
+  private skippable(message: KafkaMessage): boolean {
+    const headers = message.headers;
+    if (!headers) return false;
+    const read: HeaderReader = (name) => {
+      const v = headers[name];
+      const first = Array.isArray(v) ? v[0] : v;
+      return first === undefined ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+    };
+    const type = read(EventHeader.type);
+    if (type === undefined) return false;
+    if (!this.handlers.has(type as EventType)) return true;
+    const prefilter = this.prefilters.get(type);
+    return prefilter !== undefined && !prefilter(read, message.key === null ? null : message.key.toString('utf8'));
   }
 
   /**
@@ -379,6 +411,9 @@ export class ConsumerRunner {
       lastDone = offset;
       await heartbeat();
     };
+    // Messages passed over unparsed (see skippable) while a run was pending: done once the run is.
+    let skippedTail: string | undefined;
+    let skipped = 0;
     const flush = async () => {
       if (run.length === 0 || !runHandler) return;
       if (lane) await this.yieldToPriority();
@@ -389,14 +424,23 @@ export class ConsumerRunner {
       if (items.length === 1 && items[0]) {
         await this.processMessage(batch.topic, batch.partition, items[0], heartbeat);
         await done(items[0].message.offset);
-        return;
+      } else {
+        // One by one after a failure: each event is done as soon as it is.
+        await this.processRun(batch.topic, batch.partition, items, handler, heartbeat, done);
       }
-      // One by one after a failure: each event is done as soon as it is.
-      await this.processRun(batch.topic, batch.partition, items, handler, heartbeat, done);
+      const tail = skippedTail;
+      skippedTail = undefined;
+      if (tail !== undefined && this.running && (lastDone === undefined || BigInt(tail) > BigInt(lastDone))) await done(tail);
     };
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
+        if (this.skippable(message)) {
+          skipped++;
+          if (run.length) skippedTail = message.offset;
+          else await done(message.offset);
+          continue;
+        }
         const parsed = this.parse(message);
         const batchHandler = parsed.event ? this.batchHandlers.get(parsed.event.type) : undefined;
         if (batchHandler) {
@@ -412,6 +456,7 @@ export class ConsumerRunner {
       }
       if (isRunning() && !isStale()) await flush();
     } finally {
+      if (skipped) messagingMetrics().processed.add(skipped, { group: this.groupId, topic: batch.topic, outcome: 'skipped' });
       if (lastDone !== undefined && !isStale()) {
         const next = (BigInt(lastDone) + 1n).toString();
         if (isRunning()) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);

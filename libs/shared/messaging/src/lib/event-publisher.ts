@@ -1,7 +1,7 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import {
-  createEvent, topicOf, type Clock, type CloudEvent, type EventType, type NewEvent,
+  createEvent, eventHeaders, topicOf, type Clock, type CloudEvent, type EventType, type NewEvent,
 } from '@kizuna/shared/contracts';
 import { KizunaAttr, MessagingAttr } from './semconv';
 import { messagingMetrics } from './messaging-metrics';
@@ -43,7 +43,7 @@ interface QueuedSend {
 
 /**
  * Publishes CloudEvents to Kafka: idempotent producer, keyed by accountId (the subject),
- * W3C trace context in the headers, one producer span per message.
+ * W3C trace context and the EventHeader fields (type, product event name) in the headers, one producer span per call.
  * Resolves only when the broker has acknowledged every message (acks = all).
  */
 export class EventPublisher {
@@ -93,6 +93,7 @@ export class EventPublisher {
         topic: topicOf(env.type),
         key: env.subject,
         value: JSON.stringify(env),
+        headers: eventHeaders(env),
         eventId: env.id,
         eventType: env.type,
       })),

@@ -1,5 +1,5 @@
 import type { CloudEvent, EventType } from '@kizuna/shared/contracts';
-import type { BatchItem, MessageContext } from './consumer-runner';
+import type { BatchItem, HeaderReader, MessageContext } from './consumer-runner';
 
 export const ON_EVENT_METADATA = 'kizuna:on-event';
 
@@ -28,6 +28,20 @@ type BatchMethod<T extends EventType> = (items: BatchItem<T>[]) => Promise<void>
 export function OnEventBatch<T extends EventType>(...types: T[]) {
   return (target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<BatchMethod<T>>): void => {
     Reflect.defineMetadata(ON_EVENT_BATCH_METADATA, types, target, key);
+    void descriptor;
+  };
+}
+
+export const ONLY_IF_METADATA = 'kizuna:only-if';
+
+/**
+ * With `@OnEventBatch`: the messages the handler wants, judged from their Kafka headers (EventHeader)
+ * and key alone, called with the provider instance. The others are passed over without being parsed
+ * (see Prefilter in consumer-runner). It must keep every message it cannot judge (no such header).
+ */
+export function OnlyIf<T extends object>(wants: (instance: T, header: HeaderReader, key: string | null) => boolean) {
+  return (target: T, key: string | symbol, descriptor: PropertyDescriptor): void => {
+    Reflect.defineMetadata(ONLY_IF_METADATA, wants, target, key);
     void descriptor;
   };
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
+import { eventHeaders } from '@kizuna/shared/contracts';
 import { OutboxEntry } from '@kizuna/shared/persistence';
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext } from './trace-headers';
@@ -94,6 +95,7 @@ export class OutboxRelay {
             topic: r.topic,
             key: r.message_key,
             value: JSON.stringify(r.envelope),
+            headers: eventHeaders(r.envelope),
             parent: extractTraceContext(r.headers ?? {}),
             eventId: r.event_id,
             ...(r.envelope.type ? { eventType: r.envelope.type } : {}),

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ALL_TOPICS, type EventType } from '@kizuna/shared/contracts';
 import type { ServiceConfig } from '@kizuna/shared/config';
 import {
-  ConsumerRunner, EventPublisher, LANE_METADATA, ON_EVENT_BATCH_METADATA, ON_EVENT_METADATA, OutboxRelay, ensureTopics, type BatchHandler,
+  ConsumerRunner, EventPublisher, LANE_METADATA, ON_EVENT_BATCH_METADATA, ON_EVENT_METADATA, ONLY_IF_METADATA, OutboxRelay, ensureTopics, type BatchHandler, type HeaderReader,
   type EventHandler,
 } from '@kizuna/shared/messaging';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
@@ -57,7 +57,10 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       const proto = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(proto)) {
         const batchTypes: EventType[] | undefined = Reflect.getMetadata(ON_EVENT_BATCH_METADATA, proto, method);
-        if (batchTypes) this.runner.onBatch(batchTypes, (instance[method] as BatchHandler).bind(instance));
+        if (batchTypes) {
+          const onlyIf: ((self: object, header: HeaderReader, key: string | null) => boolean) | undefined = Reflect.getMetadata(ONLY_IF_METADATA, proto, method);
+          this.runner.onBatch(batchTypes, (instance[method] as BatchHandler).bind(instance), onlyIf ? { prefilter: (header, key) => onlyIf(instance, header, key) } : {});
+        }
         const types: EventType[] | undefined = Reflect.getMetadata(ON_EVENT_METADATA, proto, method);
         const lane: string | undefined = Reflect.getMetadata(LANE_METADATA, proto, method);
         if (lane) this.runner.inLane([...(batchTypes ?? []), ...(types ?? [])], lane);

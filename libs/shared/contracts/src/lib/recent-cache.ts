@@ -1,5 +1,6 @@
 /**
- * A bounded, time-limited memory of keys (recently accepted message ids, user -> account associations).
+ * A bounded, time-limited memory of keys (ingestion: recently accepted message ids, user -> account
+ * associations; notification: feature uses already stored).
  * Time is passed in, so tests control it.
  *
  * Two generations of at most `maxEntries / 2` keys each: writes go to the young one; when it is full it
