@@ -21,7 +21,7 @@ export function messagingMetrics(): MessagingInstruments {
   const meter = metrics.getMeter('kizuna-messaging');
   instruments = {
     processed: meter.createCounter('kizuna.consumer.messages', {
-      description: 'Messages a consumer group finished with, by outcome (handled, not-handled, dead-lettered)',
+      description: 'Messages a consumer group finished with, by outcome (handled, not-handled, skipped, dead-lettered)',
     }),
     processDuration: meter.createHistogram('kizuna.consumer.process.duration', {
       description: 'Time to process one message, or one run of messages for a batch handler',
