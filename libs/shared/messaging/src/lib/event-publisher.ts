@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import {
   createEvent, eventHeaders, topicOf, type Clock, type CloudEvent, type EventType, type NewEvent,
@@ -105,8 +105,9 @@ export class EventPublisher {
    * Sends prepared messages and resolves once the broker acknowledged them (acks = all).
    * Concurrent calls are coalesced: while one produce request is in flight, later calls queue and
    * go out together in the next one (natural batching, no added latency when idle). Order is kept
-   * within a call and across calls. Messages sharing the caller's trace context get one producer
-   * span per call; a message with its own `parent` (outbox rows, dead letters) gets its own span.
+   * within a call and across calls. One producer span per call and trace continued: messages in the
+   * caller's context share one, and so do messages passing the same `parent` object (the outbox
+   * relay passes one per distinct stored trace context: a backfill range's changes share theirs).
    */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
@@ -119,25 +120,26 @@ export class EventPublisher {
   }
 
   private prepare(messages: OutgoingMessage[]): { messages: { topic: string; message: Message }[]; spans: Span[] } {
+    // Messages continuing the same trace (the caller's context, or one `parent` object, as the outbox
+    // relay passes for rows written in the same trace) share one span and one set of trace headers.
+    const active = context.active();
+    const byParent = new Map<Context, OutgoingMessage[]>();
+    for (const m of messages) {
+      const parent = m.parent ?? active;
+      const group = byParent.get(parent);
+      if (group) group.push(m);
+      else byParent.set(parent, [m]);
+    }
     const spans: Span[] = [];
-    // Messages in the caller's context share one span and one set of trace headers.
-    let sharedHeaders: Record<string, string> | undefined;
+    const headersOf = new Map<Context, Record<string, string>>();
+    for (const [parent, group] of byParent) {
+      const span = this.startSpan(group, parent);
+      spans.push(span);
+      headersOf.set(parent, traceHeaders(undefined, trace.setSpan(parent, span)));
+    }
     const out = messages.map((m) => {
-      if (m.parent) {
-        const span = this.startSpan([m], m.parent);
-        spans.push(span);
-        return { topic: m.topic, message: { key: m.key, value: m.value, headers: traceHeaders(m.headers, trace.setSpan(m.parent, span)) } as Message };
-      }
-      if (!sharedHeaders || m.headers) {
-        if (!sharedHeaders) {
-          const parent = context.active();
-          const span = this.startSpan(messages.filter((x) => !x.parent), parent);
-          spans.push(span);
-          sharedHeaders = traceHeaders(undefined, trace.setSpan(parent, span));
-        }
-        if (m.headers) return { topic: m.topic, message: { key: m.key, value: m.value, headers: { ...m.headers, ...sharedHeaders } } as Message };
-      }
-      return { topic: m.topic, message: { key: m.key, value: m.value, headers: sharedHeaders } as Message };
+      const shared = headersOf.get(m.parent ?? active) as Record<string, string>;
+      return { topic: m.topic, message: { key: m.key, value: m.value, headers: m.headers ? { ...traceHeaders(m.headers, ROOT_CONTEXT), ...shared } : shared } as Message };
     });
     return { messages: out, spans };
   }

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { context, trace, TraceFlags } from '@opentelemetry/api';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { ALL_TOPICS, ManualClock, Topics } from '@kizuna/shared/contracts';
+import { ALL_TOPICS, EventHeader, ManualClock, Topics } from '@kizuna/shared/contracts';
 import {
   INBOX_OUTBOX_ENTITIES, InboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
 } from '@kizuna/shared/persistence';
@@ -67,15 +67,15 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     expect(await processOnce(ds, 'group-a', e, async () => undefined)).toBe(true);
   });
 
-  it('publishes committed outbox rows with their trace context, and nothing from a rolled-back transaction', async () => {
+  it('publishes committed outbox rows with their trace context and type header, one producer span per trace, and nothing from a rolled-back transaction', async () => {
     const account = `acc-${randomUUID()}`;
     const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();
     try {
-      const kept = healthEvent(account);
-      const dropped = healthEvent(account);
-      const traceId = randomUUID().replace(/-/g, '');
-      const parent = trace.setSpanContext(context.active(), { traceId, spanId: '1234567890abcdef', traceFlags: TraceFlags.SAMPLED });
-      await context.with(parent, () => ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: kept }])));
+      const [kept, keptToo, other, dropped] = [healthEvent(account), healthEvent(account), healthEvent(account), healthEvent(account)];
+      const traceIds = [randomUUID().replace(/-/g, ''), randomUUID().replace(/-/g, '')] as const;
+      const within = (traceId: string) => trace.setSpanContext(context.active(), { traceId, spanId: '1234567890abcdef', traceFlags: TraceFlags.SAMPLED });
+      await context.with(within(traceIds[0]), () => ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: kept }, { topic: Topics.health, event: keptToo }])));
+      await context.with(within(traceIds[1]), () => ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: other }])));
       await expect(
         ds.transaction(async (m) => {
           await enqueueOutbox(m, [{ topic: Topics.health, event: dropped }]);
@@ -84,9 +84,16 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
       ).rejects.toThrow('rollback');
       relay.start();
       relay.kick();
-      const msg = await waitFor('the outbox event on Kafka', () => recorder.messages.find((m) => m.value?.includes(kept.id)));
-      expect(JSON.parse(msg.value ?? 'null')).toEqual(kept);
-      expect(msg.headers['traceparent']).toContain(traceId);
+      const of = (e: { id: string }) => recorder.messages.find((m) => m.value?.includes(e.id));
+      await waitFor('the outbox events on Kafka', () => of(kept) && of(keptToo) && of(other));
+      const [a, b, c] = [of(kept), of(keptToo), of(other)].map((m) => m?.headers ?? {});
+      expect(JSON.parse(of(kept)?.value ?? 'null')).toEqual(kept);
+      expect(a[EventHeader.type]).toBe('cs.health.score.changed.v1');
+      // traceparent: version-traceId-spanId-flags; the span is the relay's producer span.
+      const [traceOf, spanOf] = [(h: Record<string, string>) => h['traceparent']?.split('-')[1], (h: Record<string, string>) => h['traceparent']?.split('-')[2]];
+      expect([traceOf(a), traceOf(b), traceOf(c)]).toEqual([traceIds[0], traceIds[0], traceIds[1]]);
+      expect(spanOf(a)).toBe(spanOf(b));
+      expect(spanOf(a)).not.toBe(spanOf(c));
       await waitFor('the backlog drained', async () => (await relay.backlog()) === 0);
       expect(recorder.messages.some((m) => m.value?.includes(dropped.id))).toBe(false);
     } finally {

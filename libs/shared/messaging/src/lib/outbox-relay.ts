@@ -5,7 +5,7 @@ import { OutboxEntry } from '@kizuna/shared/persistence';
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext } from './trace-headers';
 import { messagingMetrics } from './messaging-metrics';
-import type { ObservableResult } from '@opentelemetry/api';
+import type { Context, ObservableResult } from '@opentelemetry/api';
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -20,8 +20,13 @@ interface OutboxRow {
   event_id: string;
   topic: string;
   message_key: string;
-  envelope: { type?: string };
-  headers: Record<string, string>;
+  /** The envelope as JSON text (sent as it is: no parse and re-serialisation in Node). */
+  value: string;
+  type: string | null;
+  product_event: string | null;
+  product_time: string | null;
+  /** The stored trace context, as JSON text (rows written in one trace share it). */
+  trace: string;
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -85,21 +90,29 @@ export class OutboxRelay {
     const batchSize = this.options.batchSize ?? 500;
     return this.dataSource.transaction(async (manager) => {
       const rows: OutboxRow[] = await manager.query(
-        `SELECT seq, event_id, topic, message_key, envelope, headers FROM ${this.table}
-          WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT seq, event_id, topic, message_key, envelope::text AS value, envelope->>'type' AS type,
+                envelope->'data'->>'event' AS product_event, envelope->'data'->>'timestamp' AS product_time, headers::text AS trace
+           FROM ${this.table} WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [batchSize],
       );
       if (rows.length === 0) return 0;
+      // One context object per distinct trace: the publisher gives each its own producer span.
+      const parents = new Map<string, Context>();
+      const parentOf = (t: string) => {
+        let p = parents.get(t);
+        if (!p) parents.set(t, (p = extractTraceContext((JSON.parse(t) as Record<string, string> | null) ?? {})));
+        return p;
+      };
       await this.publisher.send(
-          rows.map((r) => ({
-            topic: r.topic,
-            key: r.message_key,
-            value: JSON.stringify(r.envelope),
-            headers: eventHeaders(r.envelope),
-            parent: extractTraceContext(r.headers ?? {}),
-            eventId: r.event_id,
-            ...(r.envelope.type ? { eventType: r.envelope.type } : {}),
-          })),
+        rows.map((r) => ({
+          topic: r.topic,
+          key: r.message_key,
+          value: r.value,
+          headers: eventHeaders({ type: r.type ?? undefined, data: { event: r.product_event ?? undefined, timestamp: r.product_time ?? undefined } }),
+          parent: parentOf(r.trace),
+          eventId: r.event_id,
+          ...(r.type ? { eventType: r.type } : {}),
+        })),
       );
       await manager.query(`UPDATE ${this.table} SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
       return rows.length;
