@@ -6,13 +6,14 @@ import type { Producer } from 'kafkajs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import {
-  ALL_TOPICS, EscalationChangedV1, HealthBand, ManualClock, Topics, createEvent, topicOf, type CloudEvent, type EventType, type PayloadOf,
+  ALL_TOPICS, EscalationChangedV1, HealthBand, ManualClock, Topics, createEvent, eventHeaders, topicOf, type CloudEvent, type EventType, type PayloadOf,
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
 import { documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
 import { escalationRoutingData } from '@kizuna/escalation-routing/data-access';
 import { EscalationRoutingModule } from './escalation-routing.module';
+import { RulesStore } from './rules-store.service';
 import { SlaSweeper } from './sla-sweeper.service';
 
 type EscalationEvent = Omit<CloudEvent<'cs.escalation.opened.v1'>, 'type'> & { type: string };
@@ -68,7 +69,8 @@ describe('escalation-routing service', () => {
     return createEvent('kizuna/test', { type, subject: accountId, data }, clock.now());
   }
   const send = async (...events: CloudEvent[]) => {
-    for (const e of events) await producer.send({ topic: topicOf(e.type), messages: [{ key: e.subject, value: JSON.stringify(e) }] });
+    // With the headers the publisher adds (EventHeader), as in production.
+    for (const e of events) await producer.send({ topic: topicOf(e.type), messages: [{ key: e.subject, value: JSON.stringify(e), headers: eventHeaders(e) }] });
   };
   /** Calls the API as `actor` (the token's subject, recorded in the audit) with the admin role. */
   const api = async (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown, actor = 'test-admin') => {
@@ -261,6 +263,31 @@ describe('escalation-routing service', () => {
     });
     const inbox = await app.get(DataSource).query(`SELECT event_type FROM escalation_routing.inbox WHERE account_id = $1 AND consumer = $2 ORDER BY received_at`, [acc, group]);
     expect(inbox.map((r: { event_type: string }) => r.event_type)).toEqual(['cs.directory.account.updated.v1', 'cs.product.track.v1']);
+  });
+
+  it('passes over product events by name only with rules read within the cache time, and sees an edited name at once', async () => {
+    // A store of its own with a cache time (this suite's app reads the rules at every event).
+    const env = process.env['ESCALATION_RULES_CACHE_MS'];
+    process.env['ESCALATION_RULES_CACHE_MS'] = '60000';
+    const store = new RulesStore(app.get(DataSource), clock);
+    if (env === undefined) delete process.env['ESCALATION_RULES_CACHE_MS'];
+    else process.env['ESCALATION_RULES_CACHE_MS'] = env;
+    expect(store.expansionEvents()).toBeUndefined(); // not read yet: every name may matter
+    const original = await store.current();
+    const names = store.expansionEvents();
+    expect(names?.has('seat limit reached')).toBe(true);
+    expect(names?.has('report shared')).toBe(false);
+    try {
+      await store.saveNewVersion(
+        { ...original, rules: { ...original.rules, expansionSignal: { ...original.rules.expansionSignal, productEvents: [...original.rules.expansionSignal.productEvents, 'Quota Exceeded'] } } },
+        'ops',
+      );
+      expect(store.expansionEvents()).toBeUndefined(); // the edit emptied the cache: nothing is passed over until it is read again
+      await store.current();
+      expect(store.expansionEvents()?.has('quota exceeded')).toBe(true);
+    } finally {
+      await store.saveNewVersion(original, 'ops');
+    }
   });
 
   it('runs the workflow with every change audited: acknowledge, reassign, resolve, hand back; no ping-pong after a hand-back', async () => {

@@ -54,18 +54,17 @@ export class RulesStore implements OnModuleInit {
 
   /**
    * The product event names the rules in force react to (expansionProductEvents), without waiting:
-   * from the cache, which is refreshed in the background once it is older than
-   * ESCALATION_RULES_CACHE_MS (the same freshness as current()). Undefined until the rules were
-   * read once: every name may matter then.
+   * from the cache while it is younger than ESCALATION_RULES_CACHE_MS (the same freshness as
+   * current()). Otherwise undefined, every name may matter (the caller then reads the event and the
+   * rules), and the cache is refreshed in the background.
    */
   expansionEvents(): ReadonlySet<string> | undefined {
     const c = this.cached;
-    if ((!c || Date.now() - c.at >= this.config.ESCALATION_RULES_CACHE_MS) && !this.refreshing) {
-      this.refreshing = this.current()
-        .catch(() => undefined) // read again at the next call; current() reports its own failures to its callers
-        .finally(() => (this.refreshing = undefined));
-    }
-    return c?.expansionEvents;
+    if (c && Date.now() - c.at < this.config.ESCALATION_RULES_CACHE_MS) return c.expansionEvents;
+    this.refreshing ??= this.current()
+      .catch(() => undefined) // read again at the next call; current() reports its own failures to its callers
+      .finally(() => (this.refreshing = undefined));
+    return undefined;
   }
 
   async get(version: number): Promise<EscalationRuleSet> {
