@@ -6,7 +6,7 @@
 #
 # Entry point of a service: dist/apps/<service>/src/main.js (SWC output mirroring the source tree).
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------------------
 # build: install all dependencies (dev included) and compile every app and lib

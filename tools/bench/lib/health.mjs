@@ -270,7 +270,7 @@ export async function latencyScenario({ label, tag, runId, kafka, admin, databas
     },
   });
 
-  const { Pool } = require('undici'); // loaded here: it needs Node 22 (the project's), --from does not
+  const { Pool } = require('undici'); // loaded here: it needs the project's Node (node_modules/.bin), --from does not
   const http = new Pool(`http://127.0.0.1:${ingestion.port}`, { connections: 32, pipelining: 1 });
   const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
   let n = 0;

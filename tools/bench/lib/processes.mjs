@@ -14,6 +14,9 @@ export function onProcessStart(fn) {
 
 /** Starts a long-running child whose stdout/stderr go to logFile. */
 export function startProcess(name, cmd, args, { env = process.env, cwd, logFile, capture = false, command = false } = {}) {
+  // BENCH_NODE_ARGS: extra Node flags for the services the bench starts (e.g. --trace-gc), for diagnosis.
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (extra.length && cmd === process.execPath && args.some((a) => /dist\/apps\//.test(a))) args = [...extra, ...args];
   const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (logFile) {
     const out = createWriteStream(logFile, { flags: 'a' });
