@@ -67,6 +67,28 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     expect(await processOnce(ds, 'group-a', e, async () => undefined)).toBe(true);
   });
 
+  it('writes outbox rows in the order given, each with its own trace context, and leaves out an existing id only when asked', async () => {
+    const account = `acc-${randomUUID()}`;
+    const events = Array.from({ length: 300 }, () => healthEvent(account));
+    const traceId = randomUUID().replace(/-/g, '');
+    const own = trace.setSpanContext(context.active(), { traceId, spanId: 'fedcba0987654321', traceFlags: TraceFlags.SAMPLED });
+    await ds.transaction((m) => enqueueOutbox(m, events.map((event, i) => ({ topic: Topics.health, event, ...(i === 7 ? { traceContext: own } : {}) }))));
+    const rows: { event_id: string; envelope: unknown; headers: Record<string, string> }[] = await ds.query(
+      `SELECT event_id, envelope, headers FROM "${schema}".outbox WHERE message_key = $1 ORDER BY seq`,
+      [account],
+    );
+    expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => e.id));
+    expect(rows[0]?.envelope).toEqual(JSON.parse(JSON.stringify(events[0])));
+    expect(rows[7]?.headers['traceparent']).toBe(`00-${traceId}-fedcba0987654321-01`);
+    expect(rows[8]?.headers['traceparent']).toBeUndefined(); // no active trace here: nothing to continue
+
+    const again = [events[0], healthEvent(account)].map((event) => ({ topic: Topics.health, event: event as (typeof events)[number] }));
+    await expect(ds.transaction((m) => enqueueOutbox(m, again))).rejects.toThrow(/duplicate key/);
+    await ds.transaction((m) => enqueueOutbox(m, again, { skipDuplicates: true }));
+    const count: { n: string }[] = await ds.query(`SELECT count(*) AS n FROM "${schema}".outbox WHERE message_key = $1`, [account]);
+    expect(Number(count[0]?.n)).toBe(301);
+  });
+
   it('publishes committed outbox rows with their trace context and type header, one producer span per trace, and nothing from a rolled-back transaction', async () => {
     const account = `acc-${randomUUID()}`;
     const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();

@@ -1,6 +1,5 @@
 import { context, propagation, trace, type Context } from '@opentelemetry/api';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { CloudEvent } from '@kizuna/shared/contracts';
 import { InboxEntry, OutboxEntry } from './inbox-outbox.entities';
 
@@ -10,15 +9,14 @@ import { InboxEntry, OutboxEntry } from './inbox-outbox.entities';
  */
 export async function claimInbox(manager: EntityManager, consumer: string, event: CloudEvent): Promise<boolean> {
   const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
-  const result = await manager
-    .createQueryBuilder()
-    .insert()
-    .into(InboxEntry)
-    .values({ consumer, eventId: event.id, eventType: event.type, accountId: event.subject, traceId })
-    .orIgnore()
-    .returning(['eventId'])
-    .execute();
-  return (result.raw as unknown[]).length > 0;
+  const table = manager.connection.getMetadata(InboxEntry).tablePath;
+  // Plain SQL: TypeORM's insert builder cost more CPU than the statement itself on this hot path.
+  const rows: unknown[] = await manager.query(
+    `INSERT INTO ${table} (consumer, event_id, event_type, account_id, trace_id) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, event.id, event.type, event.subject, traceId],
+  );
+  return rows.length > 0;
 }
 
 /**
@@ -59,21 +57,18 @@ export async function enqueueOutbox(
     propagation.inject(c, own);
     return own;
   };
-  await manager
-    .createQueryBuilder()
-    .insert()
-    .into(OutboxEntry)
-    .values(
-      events.map(({ topic, event, traceContext }) => ({
-        eventId: event.id,
-        topic,
-        messageKey: event.subject,
-        envelope: event as unknown as Record<string, unknown>,
-        headers: headersOf(traceContext),
-      })) as QueryDeepPartialEntity<OutboxEntry>[],
-    )
-    .orIgnore(options.skipDuplicates === true)
-    .execute();
+  const table = manager.connection.getMetadata(OutboxEntry).tablePath;
+  // One JSON document for all rows, inserted in the given order (seq follows it: the relay publishes
+  // by seq). TypeORM's insert builder checked every parameter against all earlier ones: quadratic in
+  // the rows, and most of the CPU of writing a rescored batch's changes.
+  const rows = events.map(({ topic, event, traceContext }) => ({ i: event.id, t: topic, k: event.subject, e: event, h: headersOf(traceContext) }));
+  await manager.query(
+    `INSERT INTO ${table} (event_id, topic, message_key, envelope, headers)
+     SELECT x.i, x.t, x.k, x.e, x.h
+       FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (i text, t text, k text, e jsonb, h jsonb)) WITH ORDINALITY AS x(i, t, k, e, h, n)
+      ORDER BY x.n${options.skipDuplicates === true ? '\n     ON CONFLICT DO NOTHING' : ''}`,
+    [JSON.stringify(rows)],
+  );
 }
 
 /**
