@@ -3,6 +3,8 @@ import { createEvent } from './envelope';
 import { EventMap, eventTypesOn, isEventType, topicOf } from './event-map';
 import { ALL_TOPICS, Topics, deadLetterTopic } from './topics';
 import { HealthBand } from './enums';
+import { ProductEventV1, isValidProductEvent } from './events/product';
+import { validateSync } from 'class-validator';
 
 const track = {
   kind: 'track', sourceId: 's', messageId: 'm1', accountId: 'acc-1', userId: 'u1', event: 'Login',
@@ -67,5 +69,59 @@ describe('validatePayload', () => {
         topMovers: [{ component: 'engagement' }], computedAt: 'now',
       }),
     ).toThrow(/score: score must not be greater than 100.*band.*topMovers.0.measure.*computedAt/);
+  });
+});
+
+describe('the hand-written check of product events', () => {
+  // A small seeded generator: the same cases on every run.
+  let seed = 20261202;
+  const rand = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const fields = ['kind', 'sourceId', 'messageId', 'accountId', 'userId', 'anonymousId', 'event', 'name', 'properties', 'context', 'timestamp', 'receivedAt'];
+  const values: unknown[] = [
+    undefined, null, '', 'x', 0, 1.5, true, [], ['a'], {}, { a: 1 }, 'track', 'page', 'screen', 'identify',
+    'a'.repeat(128), 'a'.repeat(129), 'a'.repeat(256), 'a'.repeat(257), 'a'.repeat(512), 'a'.repeat(513),
+    '😀'.repeat(128), '😀'.repeat(129), '😀'.repeat(200), '\uFE0F'.repeat(300),
+    '2026-01-01', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000+09:00', '2026-13-01T00:00:00Z', 'yesterday', '20260101T000000Z',
+  ];
+  const base = () => ({ ...track, anonymousId: 'anon-1', context: { ip: '1.2.3.4' } }) as Record<string, unknown>;
+  // class-validator itself, with validatePayload's options (validatePayload would take the hand check).
+  const strict = (data: object) =>
+    validateSync(Object.assign(new ProductEventV1(), data), { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }).length === 0;
+
+  it('takes the valid events itself and never accepts one class-validator rejects', () => {
+    let accepted = 0;
+    let rejected = 0;
+    for (let i = 0; i < 5000; i++) {
+      const data = base();
+      const mutations = i % 5 === 0 ? 0 : 1 + Math.floor(rand() * 3);
+      for (let j = 0; j < mutations; j++) {
+        const field = rand() < 0.1 ? `extra${j}` : pick(fields);
+        const value = pick(values);
+        if (value === undefined) delete data[field];
+        else data[field] = value;
+      }
+      const plain = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
+      const fast = isValidProductEvent(plain);
+      const slow = strict(plain);
+      if (fast) expect({ plain, slow }).toEqual({ plain, slow: true });
+      if (mutations === 0) expect(fast).toBe(true);
+      if (fast) accepted++;
+      if (!slow) rejected++;
+    }
+    expect(accepted).toBeGreaterThan(1000);
+    expect(rejected).toBeGreaterThan(1000);
+  });
+
+  it('leaves the wording of errors to class-validator', () => {
+    expect(() => validatePayload('cs.product.track.v1', { ...track, sourceId: '', extra: 1 })).toThrow(
+      'data.extra: property extra should not exist; data.sourceId: sourceId should not be empty',
+    );
   });
 });
