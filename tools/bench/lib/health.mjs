@@ -481,9 +481,16 @@ export function generationStatements(n) {
        SELECT 'bench:' || i, ${ID}, 'nps', 5 + i % 6, now() - (i % 60) * interval '1 day' FROM generate_series(1, ${n}) i WHERE i % 3 = 0`,
     ],
     [
-      `account_health (${rows(1)} rows: scorecard smb v1, segment smb, no features, emitted as scored)`,
+      `account_health (${rows(1)} rows: scorecard smb v1, segment smb, the 17 features of a scored account, emitted as scored)`,
+      // Features of the shape and size a scored account has (a running system has no row without
+      // them): a rescore then rewrites a row of about its own size, as it would in production.
       `INSERT INTO ${S}.account_health (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features, emitted_score, emitted_band)
-       SELECT ${ID}, ${score}, ${band}, 'smb', 1, now() - interval '1 day', 'bench-setup', 'smb', '{}', ${score}, ${band} FROM generate_series(1, ${n}) i`,
+       SELECT ${ID}, ${score}, ${band}, 'smb', 1, now() - interval '1 day', 'bench-setup', 'smb',
+              jsonb_build_object('nps_latest', i % 11, 'sessions_7d', i % 9, 'csat_avg_90d', NULL, 'sessions_30d', i % 40, 'downgraded_90d', 0,
+                'active_users_7d', i % 5, 'reopen_rate_90d', NULL, 'active_users_30d', i % 6, 'engagement_trend', (i % 997)::float8 / 991 - 0.5,
+                'open_escalations', 0, 'seat_utilisation', (i % 7)::float8 / 3, 'value_milestones', i % 3, 'payment_failed_30d', 0,
+                'key_features_used_30d', (i % 5)::float8 / 4, 'negative_contacts_30d', 0, 'days_since_last_activity', i % 30, 'tickets_per_active_user_30d', 0),
+              ${score}, ${band} FROM generate_series(1, ${n}) i`,
     ],
     [
       `health_change (${rows(1)} rows: the last emitted score of each account)`,
