@@ -5,6 +5,7 @@ import {
 } from '@kizuna/shared/contracts';
 import { KizunaAttr, MessagingAttr } from './semconv';
 import { messagingMetrics } from './messaging-metrics';
+import { installFastRecordEncoder } from './kafkajs-record-encoder';
 
 export type AnyNewEvent = { [K in EventType]: NewEvent<K> }[EventType];
 
@@ -58,6 +59,7 @@ export class EventPublisher {
     readonly source: string,
     private readonly clock: Clock,
   ) {
+    installFastRecordEncoder(); // before the first produce: see kafkajs-record-encoder.ts
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
