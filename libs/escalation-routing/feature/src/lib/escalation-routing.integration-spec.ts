@@ -68,9 +68,14 @@ describe('escalation-routing service', () => {
   function event<T extends EventType>(type: T, accountId: string, data: PayloadOf<T>): CloudEvent<T> {
     return createEvent('kizuna/test', { type, subject: accountId, data }, clock.now());
   }
+  /** Ids of the events this suite sent: other suites' services emit events for these accounts too (same broker). */
+  const sent = new Set<string>();
   const send = async (...events: CloudEvent[]) => {
     // With the headers the publisher adds (EventHeader), as in production.
-    for (const e of events) await producer.send({ topic: topicOf(e.type), messages: [{ key: e.subject, value: JSON.stringify(e), headers: eventHeaders(e) }] });
+    for (const e of events) {
+      sent.add(e.id);
+      await producer.send({ topic: topicOf(e.type), messages: [{ key: e.subject, value: JSON.stringify(e), headers: eventHeaders(e) }] });
+    }
   };
   /** Calls the API as `actor` (the token's subject, recorded in the audit) with the admin role. */
   const api = async (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown, actor = 'test-admin') => {
@@ -102,7 +107,12 @@ describe('escalation-routing service', () => {
    */
   const applied = (accountId: string, n: number) =>
     waitFor(`${n} events applied for ${accountId}`, async () => {
-      const [r] = await app.get(DataSource).query('SELECT count(*)::int AS n FROM escalation_routing.inbox WHERE account_id = $1 AND consumer = $2', [accountId, group]);
+      // Only the events this suite sent: other suites' lifecycle and health-scoring read these accounts'
+      // events on the shared broker and emit their own for them, which this instance applies as well.
+      const [r] = await app.get(DataSource).query(
+        'SELECT count(*)::int AS n FROM escalation_routing.inbox WHERE account_id = $1 AND consumer = $2 AND event_id = ANY($3::text[])',
+        [accountId, group, [...sent]],
+      );
       return r.n >= n ? true : undefined;
     });
   const ago = (ms: number) => new Date(clock.now().getTime() - ms).toISOString();
@@ -261,7 +271,10 @@ describe('escalation-routing service', () => {
     expect(events.find((e) => e.type === 'cs.escalation.assigned.v1')?.data).toMatchObject({
       reason: 'expansion-signal', assignee: { csmId: id('xavier') }, evidence: [{ kind: 'product', summary: 'product event "Seat Limit Reached"' }],
     });
-    const inbox = await app.get(DataSource).query(`SELECT event_type FROM escalation_routing.inbox WHERE account_id = $1 AND consumer = $2 ORDER BY received_at`, [acc, group]);
+    const inbox = await app.get(DataSource).query(
+      `SELECT event_type FROM escalation_routing.inbox WHERE account_id = $1 AND consumer = $2 AND event_id = ANY($3::text[]) ORDER BY received_at`,
+      [acc, group, [...sent]],
+    );
     expect(inbox.map((r: { event_type: string }) => r.event_type)).toEqual(['cs.directory.account.updated.v1', 'cs.product.track.v1']);
   });
 

@@ -5,7 +5,7 @@ import {
 } from '@kizuna/shared/contracts';
 import { KizunaAttr, MessagingAttr } from './semconv';
 import { messagingMetrics } from './messaging-metrics';
-import { installFastRecordEncoder } from './kafkajs-record-encoder';
+import { installFastRecordCodecs } from './kafkajs-record-codecs';
 
 export type AnyNewEvent = { [K in EventType]: NewEvent<K> }[EventType];
 
@@ -59,7 +59,7 @@ export class EventPublisher {
     readonly source: string,
     private readonly clock: Clock,
   ) {
-    installFastRecordEncoder(); // before the first produce: see kafkajs-record-encoder.ts
+    installFastRecordCodecs(); // before the first produce or fetch (ConsumerRunner takes a publisher): see kafkajs-record-codecs.ts
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,

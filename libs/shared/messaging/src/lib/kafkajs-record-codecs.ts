@@ -1,5 +1,5 @@
 /**
- * A faster encoder for kafkajs's produce records, byte for byte the same as its own.
+ * A faster encoder and decoder for kafkajs's records, giving the same bytes and the same objects.
  *
  * kafkajs (2.2.4, its last release) encodes each record through a chain of small writers: a zeroed
  * 512-byte buffer per record and per header, a temporary array and Buffer per varint, 64-bit Long
@@ -10,7 +10,9 @@
  *
  * kafkajs loads its produce request modules on first use and they take the record encoder from
  * Node's module cache, so installing it before the first produce is enough (EventPublisher does).
- * The spec compares both encoders on generated records.
+ * The decoder: kafkajs parses each record's offset and timestamp through its Int64 class (from and
+ * to decimal strings) and copies the headers object once per header; see {@link decodeRecord}.
+ * The spec compares both encoders and both decoders on generated records.
  */
 
 interface KafkajsEncoder {
@@ -41,6 +43,7 @@ function load(): void {
   if (EncoderCtor) return;
   EncoderCtor = require('kafkajs/src/protocol/encoder') as EncoderClass;
   original = require(RECORD_MODULE) as RecordEncoder;
+  originalDecoder = require(RECORD_DECODER_MODULE) as RecordDecoder;
 }
 
 /** Zigzag of a 32-bit value, as kafkajs's Encoder.encodeZigZag. */
@@ -148,13 +151,122 @@ export function encodeRecord(record: RecordInput): KafkajsEncoder {
   return encoder;
 }
 
-/** Puts {@link encodeRecord} in place of kafkajs's record encoder (once; before the first produce). */
-export function installFastRecordEncoder(): void {
+// ---- decoding ----------------------------------------------------------------------------------
+
+interface KafkajsDecoder {
+  buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readVarInt(): number;
+  readVarIntBytes(): Buffer | null;
+  readVarIntString(): string | null;
+}
+interface BatchContext {
+  firstOffset?: string;
+  firstTimestamp?: string;
+  magicByte?: number;
+  isControlBatch?: boolean;
+  timestampType?: number;
+  maxTimestamp?: string;
+}
+type RecordDecoder = (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown;
+
+const RECORD_DECODER_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/decoder';
+let originalDecoder: RecordDecoder;
+/** kafkajs's own record decoder (the module's original export). */
+export const kafkajsRecordDecoder = (): RecordDecoder => (load(), originalDecoder);
+const LOG_APPEND_TIME = 1; // kafkajs's TimestampTypes.LOG_APPEND_TIME
+
+/** A decimal string kafkajs made from an Int64, as a number when it is a safe integer. */
+function safeNumber(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) && String(n) === text ? n : undefined;
+}
+/** The batch's first offset and timestamp as numbers, parsed once per batch (every record shares the context). */
+const bases = new WeakMap<BatchContext, { offset: number; timestamp: number } | null>();
+function baseOf(ctx: BatchContext) {
+  let base = bases.get(ctx);
+  if (base === undefined) {
+    const offset = safeNumber(ctx.firstOffset);
+    const timestamp = safeNumber(ctx.firstTimestamp);
+    base = offset === undefined || timestamp === undefined ? null : { offset, timestamp };
+    bases.set(ctx, base);
+  }
+  return base;
+}
+
+/** A zigzag varlong as a number, or undefined beyond 7 bytes (49 bits) or at the end of the buffer. */
+function readVarLong(d: KafkajsDecoder): number | undefined {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    const byte = d.buffer[d.offset++];
+    if (byte === undefined) return undefined;
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+    scale *= 128;
+  }
+  return undefined;
+}
+
+/**
+ * The same record object as kafkajs's record v0 decoder (offset and timestamp as decimal strings,
+ * key and value as Buffers, repeated header keys as arrays), with plain numbers instead of its
+ * Int64 arithmetic and one headers object instead of a copy per header. Anything beyond safe
+ * integers, or a header named __proto__, goes to kafkajs's own decoder.
+ */
+export function decodeRecord(decoder: KafkajsDecoder, batchContext: BatchContext = {}): unknown {
+  load();
+  const base = baseOf(batchContext);
+  if (!base) return originalDecoder(decoder, batchContext);
+  const start = decoder.offset;
+  const attributes = decoder.readInt8();
+  const timestampDelta = readVarLong(decoder);
+  const offsetDelta = timestampDelta === undefined ? 0 : decoder.readVarInt();
+  const timestampAt = timestampDelta === undefined ? Number.NaN : base.timestamp + timestampDelta;
+  if (!Number.isSafeInteger(timestampAt) || !Number.isSafeInteger(base.offset + offsetDelta)) {
+    decoder.offset = start;
+    return originalDecoder(decoder, batchContext);
+  }
+  const { magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
+  const key = decoder.readVarIntBytes();
+  const value = decoder.readVarIntBytes();
+  const headers: Record<string, unknown> = {};
+  const count = decoder.readVarInt();
+  for (let i = 0; i < count; i++) {
+    const name = String(decoder.readVarIntString());
+    const v = decoder.readVarIntBytes();
+    if (name === '__proto__') {
+      decoder.offset = start;
+      return originalDecoder(decoder, batchContext);
+    }
+    const had = headers[name];
+    headers[name] = had === undefined ? v : Array.isArray(had) ? had.concat([v]) : [had, v];
+  }
+  return {
+    magicByte,
+    attributes,
+    timestamp: timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : String(timestampAt),
+    offset: String(base.offset + offsetDelta),
+    key,
+    value,
+    headers,
+    isControlRecord: isControlBatch,
+    batchContext,
+  };
+}
+
+/**
+ * Puts {@link encodeRecord} and {@link decodeRecord} in place of kafkajs's record encoder and decoder
+ * (once; before the first produce and the first fetch: EventPublisher and ConsumerRunner call it).
+ */
+export function installFastRecordCodecs(): void {
   if (installed) return;
   load();
-  const path = require.resolve(RECORD_MODULE);
-  const cached = require.cache[path];
-  if (!cached) return;
-  cached.exports = encodeRecord;
+  for (const [module, replacement] of [[RECORD_MODULE, encodeRecord], [RECORD_DECODER_MODULE, decodeRecord]] as const) {
+    const cached = require.cache[require.resolve(module)];
+    if (cached) cached.exports = replacement;
+  }
   installed = true;
 }
