@@ -185,7 +185,11 @@ describe('notification service', () => {
     expect(events[0]?.data).toMatchObject({ triggerEventId: e.id, recipient: aiko.csmId, trigger: 'escalation.assigned' });
     // The e-mail's outcome continues the trace the escalation event arrived on.
     const [consumed] = await app.get(DataSource).query('SELECT trace_id FROM notification.inbox WHERE event_id = $1', [e.id]);
-    const emailOutcome = outcomes.messages.find((m) => m.key === acc && (JSON.parse(m.value ?? '{}') as { data: { channel: string } }).data.channel === 'email');
+    // This instance's (another suite's instance continues the trace it started on consuming the same event).
+    const emailOutcome = outcomes.messages.find((m) => {
+      const data = (JSON.parse(m.value ?? '{}') as { data: { channel: string; deliveryId: string } }).data;
+      return m.key === acc && data.channel === 'email' && own.has(data.deliveryId);
+    });
     expect(consumed.trace_id).toMatch(/^[0-9a-f]{32}$/);
     expect(emailOutcome?.headers['traceparent']?.split('-')[1]).toBe(consumed.trace_id);
   });
