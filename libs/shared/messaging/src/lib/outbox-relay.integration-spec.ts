@@ -5,11 +5,11 @@ import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { ALL_TOPICS, EventHeader, ManualClock, Topics } from '@kizuna/shared/contracts';
 import {
-  INBOX_OUTBOX_ENTITIES, InboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
+  INBOX_OUTBOX_ENTITIES, InboxEntry, OutboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
 } from '@kizuna/shared/persistence';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
 import { EventPublisher } from './event-publisher';
-import { OutboxRelay } from './outbox-relay';
+import { OutboxRelay, outboxRelayLockName } from './outbox-relay';
 import { ensureTopics } from './topics-admin';
 
 const clock = new ManualClock('2026-02-01T00:00:00Z');
@@ -87,6 +87,22 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     await ds.transaction((m) => enqueueOutbox(m, again, { skipDuplicates: true }));
     const count: { n: string }[] = await ds.query(`SELECT count(*) AS n FROM "${schema}".outbox WHERE message_key = $1`, [account]);
     expect(Number(count[0]?.n)).toBe(301);
+  });
+
+  it('publishes nothing while another relay holds this outbox, so rows go out in seq order whatever the number of instances', async () => {
+    const account = `acc-${randomUUID()}`;
+    await ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: healthEvent(account) }]));
+    const other = new OutboxRelay(ds, publisher, pino({ level: 'silent' }));
+    const qr = ds.createQueryRunner();
+    await qr.startTransaction();
+    try {
+      await qr.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [outboxRelayLockName(ds.getMetadata(OutboxEntry).tablePath)]);
+      expect(await other.drainOnce()).toBe(0);
+    } finally {
+      await qr.rollbackTransaction();
+      await qr.release();
+    }
+    expect(await other.drainOnce()).toBeGreaterThan(0);
   });
 
   it('publishes committed outbox rows with their trace context and type header, one producer span per trace, and nothing from a rolled-back transaction', async () => {

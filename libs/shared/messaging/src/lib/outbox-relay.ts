@@ -31,6 +31,9 @@ interface OutboxRow {
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The advisory lock (text, hashed by hashtextextended) a relay holds while it publishes `table`. */
+export const outboxRelayLockName = (table: string) => `kizuna-outbox-relay:${table}`;
+
 /**
  * Publishes outbox rows in commit order and marks them sent. Rows are locked with
  * FOR UPDATE SKIP LOCKED, so several instances can run; a crash after the send and before the
@@ -85,10 +88,16 @@ export class OutboxRelay {
     await this.loop;
   }
 
-  /** Publishes up to one batch; returns how many rows were sent. */
+  /** Publishes up to one batch (none while another relay publishes this outbox); returns how many rows were sent. */
   async drainOnce(): Promise<number> {
     const batchSize = this.options.batchSize ?? 500;
     return this.dataSource.transaction(async (manager) => {
+      // One relay at a time per outbox: with several instances of a service, SKIP LOCKED alone let one
+      // instance send a transaction's later row while another still held its earlier one (an account's
+      // "assigned" before its "opened"). The instance holding the lock publishes in seq order; the others
+      // find it taken and try again at their next round.
+      const [lock] = (await manager.query('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [outboxRelayLockName(this.table)])) as { ok: boolean }[];
+      if (!lock?.ok) return 0;
       const rows: OutboxRow[] = await manager.query(
         `SELECT seq, event_id, topic, message_key, envelope::text AS value, envelope->>'type' AS type,
                 envelope->'data'->>'event' AS product_event, envelope->'data'->>'timestamp' AS product_time, headers::text AS trace
