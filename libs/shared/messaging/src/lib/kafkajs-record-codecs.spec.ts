@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { decodeRecord, encodeRecord, installFastRecordCodecs, kafkajsRecordDecoder, kafkajsRecordEncoder, type RecordInput } from './kafkajs-record-codecs';
 
 const bytes = (e: { buf: Buffer; offset: number }) => Buffer.from(e.buf.subarray(0, e.offset));
@@ -80,6 +82,23 @@ describe('the record encoder and decoder put in place of kafkajs', () => {
       if (!ctx.firstOffset.startsWith('9') && !ctx.firstOffset.startsWith('-9') && !ctx.firstOffset.startsWith('18')) fast++;
     }
     expect(fast).toBeGreaterThan(6000);
+  });
+
+  it('is what kafkajs takes once installed under OpenTelemetry, whose require hook remembers modules it has seen', () => {
+    // In a Node process of its own: Jest's module registry is not Node's, and the hook patches Node's require.
+    const script = `
+      const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
+      new PgInstrumentation(); // enabled on construction: require-in-the-middle now sees every require
+      require('kafkajs/src/protocol/recordBatch/record/v0'); // the hook remembers these exports
+      require('kafkajs/src/protocol/recordBatch/record/v0/decoder');
+      const codecs = require(${JSON.stringify(require.resolve('./kafkajs-record-codecs'))});
+      codecs.installFastRecordCodecs();
+      console.log(JSON.stringify({
+        encoder: require('kafkajs/src/protocol/recordBatch/record/v0') === codecs.encodeRecord,
+        decoder: require('kafkajs/src/protocol/recordBatch/record/v0/decoder') === codecs.decodeRecord,
+      }));`;
+    const out = execFileSync(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: join(__dirname, '../../../../..'), encoding: 'utf8' });
+    expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual({ encoder: true, decoder: true });
   });
 
   it('is what kafkajs takes once installed', () => {

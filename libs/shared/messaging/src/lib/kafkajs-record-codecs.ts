@@ -9,11 +9,14 @@
  * for (a timestamp delta beyond 2^53, a header or key of another type) goes to kafkajs's own encoder.
  *
  * kafkajs loads its produce request modules on first use and they take the record encoder from
- * Node's module cache, so installing it before the first produce is enough (EventPublisher does).
+ * Node's module cache, so installing it before the first produce is enough (EventPublisher does;
+ * see {@link replaceModuleExports} for how, under OpenTelemetry's require hook).
  * The decoder: kafkajs parses each record's offset and timestamp through its Int64 class (from and
  * to decimal strings) and copies the headers object once per header; see {@link decodeRecord}.
  * The spec compares both encoders and both decoders on generated records.
  */
+
+import { Module as NodeModule } from 'node:module';
 
 interface KafkajsEncoder {
   buf: Buffer;
@@ -264,9 +267,26 @@ export function decodeRecord(decoder: KafkajsDecoder, batchContext: BatchContext
 export function installFastRecordCodecs(): void {
   if (installed) return;
   load();
-  for (const [module, replacement] of [[RECORD_MODULE, encodeRecord], [RECORD_DECODER_MODULE, decodeRecord]] as const) {
-    const cached = require.cache[require.resolve(module)];
-    if (cached) cached.exports = replacement;
-  }
+  replaceModuleExports(RECORD_MODULE, encodeRecord);
+  replaceModuleExports(RECORD_DECODER_MODULE, decodeRecord);
   installed = true;
+}
+
+/**
+ * Makes `require(id)` return `replacement` from now on. The cache entry becomes a new Module object
+ * rather than the old one with new exports: require hooks that remember a module's exports on its
+ * cached Module object would otherwise keep handing out the original. OpenTelemetry's
+ * require-in-the-middle does that for every file inside a package it does not instrument (kafkajs's
+ * record modules included), so under telemetry the old way left kafkajs's own codec in use.
+ */
+function replaceModuleExports(id: string, replacement: unknown): void {
+  const filename = require.resolve(id);
+  const cached = require.cache[filename];
+  if (cached) cached.exports = replacement; // Jest's module registry reads this one
+  const fresh = new NodeModule(filename, cached?.parent ?? undefined);
+  fresh.filename = filename;
+  fresh.paths = cached?.paths ?? [];
+  fresh.exports = replacement;
+  fresh.loaded = true;
+  require.cache[filename] = fresh;
 }
