@@ -66,6 +66,8 @@ export function rescoreParams(
  * The accounts of a scorecard in one range of ids with their facts counted over the rolling windows
  * ending at $5 (the same windows as loadAccountFacts), in one pass over each facts table's range,
  * and the features deriveFeatures would compute from them, the segment and the scorecard index.
+ * Active users are counted per (account, user) first, then per account: the same numbers as
+ * loadAccountFacts' count(DISTINCT user_key), without a sort per account and window.
  */
 function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: string[] } {
   const range = (col: string) => `${col} > $2 AND ${col} <= $3`;
@@ -80,11 +82,11 @@ function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: strin
       LEFT JOIN ${t(AccountProfile)} p ON p.account_id = a.account_id AND ${range('p.account_id')}
       LEFT JOIN ${t(AccountSegment)} seg ON seg.account_id = a.account_id AND ${range('seg.account_id')}
       LEFT JOIN (SELECT account_id,
-                   count(DISTINCT user_key) FILTER (WHERE day > $10::date) AS au7,
-                   count(DISTINCT user_key) AS au30,
-                   count(*) FILTER (WHERE day > $10::date) AS s7,
-                   count(*) AS s30
-                 FROM ${t(AccountUserDay)} WHERE ${range('account_id')} AND day > $12::date AND day <= $4::date GROUP BY account_id) ud
+                   count(*) FILTER (WHERE d7 > 0) AS au7, count(*) AS au30, sum(d7)::bigint AS s7, sum(d30)::bigint AS s30
+                   FROM (SELECT account_id, user_key, count(*) FILTER (WHERE day > $10::date) AS d7, count(*) AS d30
+                           FROM ${t(AccountUserDay)} WHERE ${range('account_id')} AND day > $12::date AND day <= $4::date
+                          GROUP BY account_id, user_key) du
+                  GROUP BY account_id) ud
         ON ud.account_id = a.account_id
       LEFT JOIN (SELECT account_id,
                    sum(events) FILTER (WHERE day > $10::date AND day <= $4::date) AS e7,
