@@ -35,8 +35,8 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export const outboxRelayLockName = (table: string) => `kizuna-outbox-relay:${table}`;
 
 /**
- * Publishes outbox rows in commit order and marks them sent. Rows are locked with
- * FOR UPDATE SKIP LOCKED, so several instances can run; a crash after the send and before the
+ * Publishes outbox rows in commit order and marks them sent. One relay publishes an outbox at a time
+ * (an advisory lock per drain), so several instances can run; a crash after the send and before the
  * mark re-sends the same event ids, which consumers' inboxes deduplicate.
  */
 export class OutboxRelay {
@@ -95,13 +95,14 @@ export class OutboxRelay {
       // One relay at a time per outbox: with several instances of a service, SKIP LOCKED alone let one
       // instance send a transaction's later row while another still held its earlier one (an account's
       // "assigned" before its "opened"). The instance holding the lock publishes in seq order; the others
-      // find it taken and try again at their next round.
+      // find it taken and try again at their next round. No row locks (FOR UPDATE) either, then: only the
+      // lock holder marks rows, and a row lock is a write per row (a backfill's outbox has a million).
       const [lock] = (await manager.query('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [outboxRelayLockName(this.table)])) as { ok: boolean }[];
       if (!lock?.ok) return 0;
       const rows: OutboxRow[] = await manager.query(
         `SELECT seq, event_id, topic, message_key, envelope::text AS value, envelope->>'type' AS type,
                 envelope->'data'->>'event' AS product_event, envelope->'data'->>'timestamp' AS product_time, headers::text AS trace
-           FROM ${this.table} WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+           FROM ${this.table} WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
         [batchSize],
       );
       if (rows.length === 0) return 0;
