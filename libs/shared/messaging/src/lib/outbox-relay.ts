@@ -97,7 +97,13 @@ export class OutboxRelay {
       // "assigned" before its "opened"). The instance holding the lock publishes in seq order; the others
       // find it taken and try again at their next round. No row locks (FOR UPDATE) either, then: only the
       // lock holder marks rows, and a row lock is a write per row (a backfill's outbox has a million).
-      const [lock] = (await manager.query('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [outboxRelayLockName(this.table)])) as { ok: boolean }[];
+      // The marks commit without waiting for the WAL flush (synchronous_commit off, this transaction
+      // only): a mark lost in a server crash re-sends its rows, which is at-least-once as before, and the
+      // next drain does not wait for a disk flush per batch.
+      const [lock] = (await manager.query(
+        `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok, set_config('synchronous_commit', 'off', true) AS sync`,
+        [outboxRelayLockName(this.table)],
+      )) as { ok: boolean }[];
       if (!lock?.ok) return 0;
       const rows: OutboxRow[] = await manager.query(
         `SELECT seq, event_id, topic, message_key, envelope::text AS value, envelope->>'type' AS type,
