@@ -14,6 +14,8 @@ import { signLocalToken } from '../../scripts/dev-auth.mjs';
 const require = createRequire(import.meta.url);
 
 export const ESCALATION_TOPIC = 'cs.escalation.v1';
+/** Where ingestion puts the tickets it accepted (their record timestamp: the moment of acceptance). */
+const SUPPORT_TOPIC = 'cs.support.v1';
 /** Every topic of the platform (libs/shared/contracts topics.ts): the groups start at their end. */
 export const ALL_TOPICS = [
   'cs.product.v1', 'cs.directory.v1', 'cs.support.v1', 'cs.survey.v1', 'cs.billing.v1', 'cs.ingest.rejected.v1',
@@ -127,11 +129,14 @@ export async function configureRoster(baseUrl, { runId, csms }) {
   return { team, csms: ids };
 }
 
-/** Reads cs.escalation.v1 from its current end; calls onAssigned(accountId, arrival, record) for ours. */
-async function escalationReader(kafka, { groupId, prefix, onAssigned }) {
+/**
+ * Reads cs.escalation.v1 and cs.support.v1 from their current ends; calls onAssigned(accountId, arrival,
+ * record) for our assigned events and onTicket(accountId, record timestamp) for our accepted tickets.
+ */
+async function escalationReader(kafka, { groupId, prefix, onAssigned, onTicket }) {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 30000 });
   await consumer.connect();
-  await consumer.subscribe({ topic: ESCALATION_TOPIC, fromBeginning: false });
+  await consumer.subscribe({ topics: [ESCALATION_TOPIC, SUPPORT_TOPIC], fromBeginning: false });
   let joined;
   const joinedP = new Promise((r) => (joined = r));
   consumer.on(consumer.events.GROUP_JOIN, () => joined());
@@ -142,6 +147,10 @@ async function escalationReader(kafka, { groupId, prefix, onAssigned }) {
         const t = performance.now();
         const key = m.key?.toString();
         if (!key?.startsWith(prefix)) continue;
+        if (batch.topic === SUPPORT_TOPIC) {
+          onTicket(key, Number(m.timestamp));
+          continue;
+        }
         let event;
         try {
           event = JSON.parse(m.value.toString());
@@ -215,6 +224,7 @@ export async function escalationScenario({
     // --- correlation: account → ticket send/answer, assigned event, e-mail ----------------------
     const tickets = new Map(); // accountId → { sent, answered, status, measured }
     const assigned = new Map(); // accountId → { arrival, timestamp, eventTime, escalationId, assignee }
+    const ticketAccepted = new Map(); // accountId → record timestamp (wall ms) of its ticket on cs.support.v1 (the first)
     let strayAssigned = 0;
     reader = await escalationReader(kafka, {
       groupId: `kizuna-bench-escalation-${runId}-${tag}`,
@@ -222,6 +232,9 @@ export async function escalationScenario({
       onAssigned: (account, arrival, { timestamp, event }) => {
         if (assigned.has(account)) return void strayAssigned++;
         assigned.set(account, { arrival, timestamp, eventTime: Date.parse(event.time), escalationId: event.data?.escalationId, assignee: event.data?.assignee?.csmId });
+      },
+      onTicket: (account, timestamp) => {
+        if (!ticketAccepted.has(account)) ticketAccepted.set(account, timestamp);
       },
     });
 
@@ -343,7 +356,9 @@ export async function escalationScenario({
     const waitedSec = round((performance.now() - sendEnd) / 1000, 1);
     const lagAfter = await Promise.all(groups.map((g) => groupLag(admin, g.id, g.topics)));
 
-    // Ticket answered 2xx → assigned event read by the bench (and from the send of the ticket).
+    // Ticket accepted (its record on cs.support.v1, timestamped by ingestion's producer) → assigned event
+    // read by the bench; also from the 2xx answer and from the send of the ticket.
+    const fromAccepted = [];
     const fromAnswer = [];
     const fromSend = [];
     const toEmailFromRecord = [];
@@ -354,6 +369,8 @@ export async function escalationScenario({
       const a = assigned.get(account);
       if (a) {
         fromAnswer.push(a.arrival - e.answered);
+        const acceptedAt = ticketAccepted.get(account);
+        if (acceptedAt !== undefined) fromAccepted.push(performance.timeOrigin + a.arrival - acceptedAt);
         fromSend.push(a.arrival - e.sent);
         assignees.set(a.assignee, (assignees.get(a.assignee) ?? 0) + 1);
       }
@@ -374,6 +391,7 @@ export async function escalationScenario({
       waitAfterSendingSec: waitedSec,
       tickets: { sent: ticketStats.sent, accepted: ticketStats.accepted, failed: ticketStats.failed, errorSamples: ticketStats.errorSamples, httpMs: percentiles(ticketStats.httpMs) },
       product: { eventsPerSecSent: Math.round(product.sent / window.seconds), accepted: product.accepted, failed: product.failed, errorSamples: product.errorSamples, senderBehindTicks: behind },
+      ticketAcceptedToAssignedMs: percentiles(fromAccepted, ticketStats.accepted),
       ticketToAssignedMs: percentiles(fromAnswer, ticketStats.accepted),
       ticketSendToAssignedMs: percentiles(fromSend, ticketStats.accepted),
       assignedMatched: assignedSeen.length,
@@ -399,7 +417,7 @@ export async function escalationScenario({
     out.saturated = out.assignedMatched < ticketStats.accepted || Object.values(out.consumerLag.afterWait).some((lag) => lag > productEventsPerSec);
     for (const r of Object.values(rss)) r.stop();
     const f = (l) => `p50 ${l.p50 ?? '–'} / p95 ${l.p95 ?? '–'} / p99 ${l.p99 ?? '> wait'} / max ${l.max ?? '–'} ms`;
-    log(`ticket answered → escalation assigned on Kafka: ${f(out.ticketToAssignedMs)} (${out.assignedMatched} of ${ticketStats.accepted} tickets; ${out.product.eventsPerSecSent.toLocaleString('en-US')} product events/s sent)`);
+    log(`ticket accepted → escalation assigned on Kafka: ${f(out.ticketAcceptedToAssignedMs)}; from the 2xx answer ${f(out.ticketToAssignedMs)} (${out.assignedMatched} of ${ticketStats.accepted} tickets; ${out.product.eventsPerSecSent.toLocaleString('en-US')} product events/s sent)`);
     log(`escalation assigned → e-mail accepted by SMTP: ${f(out.assignedToEmailMs)} (${emailsOfAssigned} of ${assignedSeen.length} assigned; waited ${waitedSec} s after sending)`);
     for (const s of [...ticketStats.errorSamples, ...product.errorSamples]) log(`  error answer: ${s}`);
   } finally {

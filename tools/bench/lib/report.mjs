@@ -423,7 +423,7 @@ const within = (l, limit) => l?.p99 !== null && l?.p99 !== undefined && l.p99 <=
 
 export function escalationChecks(e) {
   return {
-    escalationAssignedP99: within(e.ticketToAssignedMs, E.assignedP99Ms),
+    escalationAssignedP99: within(ticketLatency(e), E.assignedP99Ms),
     escalationAllAssigned: e.tickets.accepted > 0 && e.assignedMatched === e.tickets.accepted,
     notificationEmailP99: within(e.assignedToEmailMs, E.emailP99Ms),
     notificationAllEmailed: e.assignedMatched > 0 && e.emailsMatched === e.assignedMatched,
@@ -441,6 +441,9 @@ export function escalationRows(r) {
   return [...escalationScenarioRows(e, { main: true }), ...(e.withinCapacity ? escalationScenarioRows(e.withinCapacity, { main: false }) : [])];
 }
 
+/** Ticket accepted → assigned (results before it was measured: from the 2xx answer). */
+const ticketLatency = (e) => e.ticketAcceptedToAssignedMs ?? e.ticketToAssignedMs;
+
 function escalationScenarioRows(e, { main }) {
   const s = e.settings;
   const target = (t) => (main ? t : 'report');
@@ -450,11 +453,11 @@ function escalationScenarioRows(e, { main }) {
   const lagAfter = Object.entries(e.consumerLag.afterWait).map(([g, v]) => `${g} ${n(v)}`).join(', ');
   return [
     [
-      `${main ? '' : 'within capacity: '}ticket answered 2xx → cs.escalation.assigned.v1 on Kafka, p50 / p95 / p99 (${s.ticketsPerSec} tickets/s, ${n(e.product.eventsPerSecSent)} product events/s on /v1/batch)`,
-      pcts(e.ticketToAssignedMs, w),
+      `${main ? '' : 'within capacity: '}ticket accepted (on cs.support.v1) → cs.escalation.assigned.v1 on Kafka, p50 / p95 / p99 (${s.ticketsPerSec} tickets/s, ${n(e.product.eventsPerSecSent)} product events/s on /v1/batch)`,
+      pcts(ticketLatency(e), w),
       target(`p99 ≤ ${n(E.assignedP99Ms)} ms`),
-      result(within(e.ticketToAssignedMs, E.assignedP99Ms)),
-      `from the send of the ticket: ${pcts(e.ticketSendToAssignedMs, w)}; ticket HTTP answer p50 / p99 ${n(e.tickets.httpMs.p50)} / ${n(e.tickets.httpMs.p99)} ms`,
+      result(within(ticketLatency(e), E.assignedP99Ms)),
+      `${e.ticketAcceptedToAssignedMs ? `from the 2xx answer of the ticket call: ${pcts(e.ticketToAssignedMs, w)}; ` : ''}from the send of the ticket: ${pcts(e.ticketSendToAssignedMs, w)}; ticket HTTP answer p50 / p99 ${n(e.tickets.httpMs.p50)} / ${n(e.tickets.httpMs.p99)} ms`,
       `product load ${pct(e.product.eventsPerSecSent, s.productEventsPerSec)} of the planned ${n(s.productEventsPerSec)} events/s (${s.productRateSource})`,
     ],
     [
@@ -573,7 +576,7 @@ function escalationSection(r) {
     `- escalation-routing and notification run as built (\`node dist/apps/<service>/src/main.js\`, \`LOG_LEVEL=warn\`, same broker, database and partitions; escalation-routing with ${['ESCALATION_SLA_SWEEP_INTERVAL_MS=3600000', ...Object.entries(s.escalationEnv ?? {}).map(([k, v]) => `${k}=${v}`)].map((x) => `\`${x}\``).join(', ')}, notification with ${Object.entries(s.notificationEnv ?? {}).map(([k, v]) => `\`${k}=${v}\``).join(', ')}), their groups moved to the end of every topic before they start. notification sends to an SMTP server in the bench process (\`smtp-server\`).`,
     `- The roster is configured through escalation-routing's admin API (an admin token signed with the development key): one team on duty around the clock and ${s.csms} CSMs with room for 10,000 escalations each.`,
     `- For ${s.warmupSec} s (warm-up after the services started, not measured: \`--escalation-warmup\`) and then ${s.durationSec} s, the bench posts ${s.ticketsPerSec} tickets/s to \`POST /v1/support/tickets\` (a simulated ticket's subject, category, tags, channel and priority, each for a new account, status open, the agent's "needs CS" flag set: each opens one agent-flagged escalation, routed to the least-loaded CSM) while \`POST /v1/batch\` carries ${n(s.productEventsPerSec)} product events/s (the simulator's track calls, on 5,000 bench accounts; its "Seat Limit Reached" calls open expansion escalations too) in batches of ${s.batchSize} (${s.productRateSource}), both paced (open model). escalation-routing and notification read the product stream in a lane of their own (\`<group>.product\`), so a ticket does not wait behind product batches, but they share the cores with it.`,
-    '- A kafkajs consumer in the bench reads `cs.escalation.v1`; an assigned event ties back to its ticket by its key (the account). Ticket latency = arrival of the assigned event − the 2xx answer of the ticket call (and − the send), on the bench\'s monotonic clock.',
+    '- A kafkajs consumer in the bench reads `cs.escalation.v1`; an assigned event ties back to its ticket by its key (the account). Ticket latency = arrival of the assigned event − the moment the ticket was accepted: the timestamp of its record on `cs.support.v1` (set by ingestion\'s producer when it sends the ticket to Kafka, before the broker\'s acknowledgement and the 2xx answer; the bench reads that topic too), on the machine\'s clock. Also shown: − the 2xx answer of the ticket call, and − the send (bench\'s monotonic clock). The answer can reach the bench after the assigned event when the HTTP path is the slower one, so that figure can be negative.',
     '- E-mail latency = the moment the SMTP server accepted the message (end of DATA) − the Kafka record timestamp of the assigned event (set by escalation-routing\'s producer, same machine clock), tied together by the subject ("Escalation assigned: <account>"). Also shown from the moment the bench read the assigned event.',
     `- Whatever is not seen within ${e.waitAfterSendingSec} s after sending stopped counts as slower than any seen ("> wait").`,
     ...(e.withinCapacity
@@ -630,12 +633,12 @@ export function summaryRows(r) {
   }
   const e = r.escalation;
   if (e) {
-    out.push([`ticket → escalation assigned p50 / p95 / p99 (${n(e.product.eventsPerSecSent)} product events/s beside)`, lat(e.ticketToAssignedMs), `p99 ≤ ${n(TARGETS.escalation.assignedP99Ms)} ms`,
+    out.push([`ticket accepted → escalation assigned p50 / p95 / p99 (${n(e.product.eventsPerSecSent)} product events/s beside)`, lat(ticketLatency(e)), `p99 ≤ ${n(TARGETS.escalation.assignedP99Ms)} ms`,
       passFail(c.escalationAssignedP99), `ticket HTTP answer p50 / p99 ${n(e.tickets.httpMs.p50)} / ${n(e.tickets.httpMs.p99)} ms`, '']);
     out.push(['escalation assigned → e-mail accepted by SMTP p50 / p95 / p99', lat(e.assignedToEmailMs), `p99 ≤ ${n(TARGETS.escalation.emailP99Ms)} ms`, passFail(c.notificationEmailP99), '', '']);
     const w = e.withinCapacity;
     if (w) {
-      out.push([`  within capacity (${n(w.product.eventsPerSecSent)} product events/s): ticket → assigned; assigned → e-mail`, `${lat(w.ticketToAssignedMs)}; ${lat(w.assignedToEmailMs)}`, 'report', '', '', '']);
+      out.push([`  within capacity (${n(w.product.eventsPerSecSent)} product events/s): ticket → assigned; assigned → e-mail`, `${lat(ticketLatency(w))}; ${lat(w.assignedToEmailMs)}`, 'report', '', '', '']);
     }
   }
   if (h?.backfill) {
