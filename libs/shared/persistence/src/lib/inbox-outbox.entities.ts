@@ -6,6 +6,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGenerate
  * Lives in each service's own schema.
  */
 @Entity({ name: 'inbox' })
+// The retention cleanup finds expired rows through it (received_at only grows: inserts go to its right edge).
+@Index('inbox_received_idx', ['receivedAt'])
 export class InboxEntry {
   @PrimaryColumn({ type: 'text' })
   consumer!: string;

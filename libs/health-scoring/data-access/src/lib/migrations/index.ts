@@ -6,6 +6,7 @@ import { AddProfileOwnerCsmEmail1796133195359 } from './1796133195359-add-profil
 import { AddRosterMemberProjection1796141898830 } from './1796141898830-add-roster-member-projection';
 import { CompactAccountHealth1796400000000 } from './1796400000000-compact-account-health';
 import { AccountHealthFillfactor1796500000000 } from './1796500000000-account-health-fillfactor';
+import { InboxReceivedIndex1796600000000 } from './1796600000000-inbox-received-index';
 
 /** In the order they run. Written by `npm run db:generate`. */
-export const MIGRATIONS: (new () => unknown)[] = [InitHealthScoringSchema1795454401110, AddDearFactsScorecardsHistory1795459065306, AddBackfillJobs1795460210036, AddEscalationFactsAndSegment1796132996131, AddProfileOwnerCsmEmail1796133195359, AddRosterMemberProjection1796141898830, CompactAccountHealth1796400000000, AccountHealthFillfactor1796500000000];
+export const MIGRATIONS: (new () => unknown)[] = [InitHealthScoringSchema1795454401110, AddDearFactsScorecardsHistory1795459065306, AddBackfillJobs1795460210036, AddEscalationFactsAndSegment1796132996131, AddProfileOwnerCsmEmail1796133195359, AddRosterMemberProjection1796141898830, CompactAccountHealth1796400000000, AccountHealthFillfactor1796500000000, InboxReceivedIndex1796600000000];

@@ -1,0 +1,13 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export class InboxReceivedIndex1796600000000 implements MigrationInterface {
+  name = 'InboxReceivedIndex1796600000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX "inbox_received_idx" ON "notification"."inbox" ("received_at") `);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX "notification"."inbox_received_idx"`);
+  }
+}
