@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { context, trace, TraceFlags } from '@opentelemetry/api';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { ALL_TOPICS, EventHeader, ManualClock, Topics } from '@kizuna/shared/contracts';
 import {
   INBOX_OUTBOX_ENTITIES, InboxEntry, OutboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
 } from '@kizuna/shared/persistence';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
-import { EventPublisher } from './event-publisher';
+import { EventPublisher, MAX_REQUEST_BYTES } from './event-publisher';
 import { OutboxRelay, outboxRelayLockName } from './outbox-relay';
 import { ensureTopics } from './topics-admin';
 
@@ -103,6 +103,30 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
       await qr.release();
     }
     expect(await other.drainOnce()).toBeGreaterThan(0);
+  });
+
+  it('sends a call larger than MAX_REQUEST_BYTES as several produce requests, none of them a broker-side humongous buffer, in order', async () => {
+    const account = `acc-${randomUUID()}`;
+    const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();
+    const own = new EventPublisher(kafka, 'kizuna/test', clock);
+    const sizes: number[] = [];
+    // kafkajs reports every request it writes, with its size in bytes.
+    (own as unknown as { producer: Producer }).producer.on('producer.network.request', (e) => {
+      if (e.payload.apiName === 'Produce') sizes.push(e.payload.size);
+    });
+    try {
+      const pad = 'x'.repeat(2000);
+      const values = Array.from({ length: 600 }, (_, i) => JSON.stringify({ i, pad })); // about 1.2 MB in one call
+      await own.send(values.map((value) => ({ topic: Topics.health, key: account, value })));
+      expect(sizes.length).toBeGreaterThanOrEqual(4);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_REQUEST_BYTES * 1.05);
+      expect(Math.max(...sizes)).toBeLessThan(512 * 1024); // humongous for G1 with 1 MB regions (Kafka's default 1 GB heap)
+      await waitFor('all 600 on Kafka', () => recorder.messages.length >= 600);
+      expect(recorder.messages.map((m) => (JSON.parse(m.value ?? '{}') as { i: number }).i)).toEqual(values.map((_, i) => i));
+    } finally {
+      await own.disconnect();
+      await recorder.stop();
+    }
   });
 
   it('publishes committed outbox rows with their trace context and type header, one producer span per trace, and nothing from a rolled-back transaction', async () => {
