@@ -58,6 +58,14 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(0) @Max(10000)
   KAFKA_LANE_YIELD_MS = 250;
 
+  /**
+   * Most bytes a lane's fetch asks for per partition (its whole fetch: 8 times that). kafkajs decodes a
+   * fetch response in one go: with its default (1 MB per partition) a product-stream fetch was several
+   * thousand records decoded at once, during which the service's own group's fetch waited.
+   */
+  @Type(() => Number) @IsInt() @Min(1024) @Max(10485760)
+  KAFKA_LANE_FETCH_BYTES = 65536;
+
   /** Most events a batch handler applies together (one transaction in health-scoring). */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   KAFKA_MAX_BATCH = 500;

@@ -95,6 +95,13 @@ export interface ConsumerRunnerOptions {
    * product stream is applied in the gaps (its lag grows under load, it is never starved).
    */
   laneYieldMs?: number;
+  /**
+   * Most bytes a lane's fetch asks for per partition (default 64 KiB; the whole fetch 8 times that).
+   * kafkajs decodes a fetch response at once, in one turn of the event loop: a lane's fetches stay
+   * small so that the service's own group's fetches are not kept waiting behind them. The broker
+   * still returns a record batch larger than that whole.
+   */
+  laneFetchBytes?: number;
   logger: Logger;
   clock: Clock;
 }
@@ -251,6 +258,7 @@ export class ConsumerRunner {
         heartbeatInterval: this.options.heartbeatIntervalMs ?? 3000,
         rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60000,
         maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
+        ...(plan.lane ? { maxBytesPerPartition: this.options.laneFetchBytes ?? 65536, maxBytes: 8 * (this.options.laneFetchBytes ?? 65536) } : {}),
         allowAutoTopicCreation: false,
         retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
       });

@@ -94,6 +94,7 @@ export class KizunaServiceModule {
               partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
               maxBatchSize: config.KAFKA_MAX_BATCH,
               laneYieldMs: config.KAFKA_LANE_YIELD_MS,
+              laneFetchBytes: config.KAFKA_LANE_FETCH_BYTES,
               lagCacheMs: config.KAFKA_LAG_CACHE_MS,
               sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
               heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
