@@ -6,6 +6,7 @@ import {
 import { KizunaAttr, MessagingAttr } from './semconv';
 import { messagingMetrics } from './messaging-metrics';
 import { installFastRecordCodecs } from './kafkajs-record-codecs';
+import { installRequestQueueTimerFix } from './kafkajs-request-queue';
 
 export type AnyNewEvent = { [K in EventType]: NewEvent<K> }[EventType];
 
@@ -99,6 +100,7 @@ export class EventPublisher {
     private readonly clock: Clock,
   ) {
     installFastRecordCodecs(); // before the first produce or fetch (ConsumerRunner takes a publisher): see kafkajs-record-codecs.ts
+    installRequestQueueTimerFix(); // no TimeoutNegativeWarning from kafkajs's request queue: see kafkajs-request-queue.ts
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
+import { installRequestQueueTimerFix } from './kafkajs-request-queue';
 
 export interface KafkaClientOptions {
   clientId: string;
@@ -28,6 +29,7 @@ function pinoLogCreator(logger: Logger): logCreator {
 
 /** One kafkajs client per service; producers, consumers and admin clients hang off it. */
 export function createKafka(options: KafkaClientOptions): Kafka {
+  installRequestQueueTimerFix(); // before its first connection: see kafkajs-request-queue.ts
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
