@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_KAFKA_BROKERS } from '@kizuna/shared/config';
 import { DEAD_LETTER_SUFFIX } from '@kizuna/shared/contracts';
-import { replayDeadLetters, type DeadLetter } from '@kizuna/shared/messaging';
+import { installRequestQueueTimerFix, replayDeadLetters, type DeadLetter } from '@kizuna/shared/messaging';
 
 const USAGE = 'Usage: npm run dlq -- list|replay <topic>.dlq [--reason <reason>] [--group <consumer group>] | topics';
 
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     options: { reason: { type: 'string' }, group: { type: 'string' } },
   });
   const [command, topic] = positionals;
+  installRequestQueueTimerFix();
   const kafka = new Kafka({
     clientId: 'kizuna-dlq',
     brokers: (process.env['KAFKA_BROKERS'] || DEFAULT_KAFKA_BROKERS).split(','),

@@ -98,7 +98,14 @@ export async function postgresVersion(url) {
   }
 }
 
+/**
+ * The bench's own kafkajs clients, with the services' fix of kafkajs's request-queue timer (an idle
+ * connection re-checked its empty queue every millisecond: libs/shared/messaging's
+ * kafkajs-request-queue.ts), taken from the build the bench runs.
+ */
 export function kafkaClient(brokers) {
+  const fix = join(import.meta.dirname, '../../../dist/libs/shared/messaging/src/lib/kafkajs-request-queue.js');
+  if (existsSync(fix)) require(fix).installRequestQueueTimerFix();
   return new Kafka({ clientId: 'kizuna-bench', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 5 } });
 }
 

@@ -1,4 +1,5 @@
 export * from './lib/kafka-client';
+export { installRequestQueueTimerFix } from './lib/kafkajs-request-queue';
 export * from './lib/topics-admin';
 export * from './lib/trace-headers';
 export * from './lib/semconv';

@@ -1,41 +1,68 @@
 import { installRequestQueueTimerFix } from './kafkajs-request-queue';
 
-type Queue = { pending: unknown[]; throttledUntil: number; scheduleCheckPendingRequests(): void; checkPendingRequests(): void };
+interface Queue {
+  pending: unknown[];
+  throttledUntil: number;
+  inflight: Map<number, unknown>;
+  scheduleCheckPendingRequests(): void;
+  checkPendingRequests(): void;
+  sendSocketRequest(r: unknown): void;
+  destroy(): void;
+}
 const RequestQueue = require('kafkajs/src/network/requestQueue') as new (o: Record<string, unknown>) => Queue;
-const queue = () => new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: false, clientId: 'test', broker: 'b:1', logger: { debug: () => undefined, error: () => undefined } });
+const queue = () =>
+  new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: false, clientId: 'test', broker: 'b:1', logger: { debug: () => undefined, error: () => undefined } });
 
 describe("kafkajs's request queue timer", () => {
-  afterEach(() => jest.restoreAllMocks());
-
-  it('checks the queue a millisecond later without a negative timeout when never throttled, as before', async () => {
-    installRequestQueueTimerFix();
-    const warnings = jest.spyOn(process, 'emitWarning');
-    const timers = jest.spyOn(global, 'setTimeout');
-    const q = queue();
-    let checked = 0;
-    q.checkPendingRequests = () => void checked++;
-    q.scheduleCheckPendingRequests();
-    q.scheduleCheckPendingRequests(); // one check at a time
-    expect(timers).toHaveBeenCalledTimes(1);
-    expect(timers.mock.calls[0]?.[1]).toBe(1);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(checked).toBe(1);
-    expect(warnings).not.toHaveBeenCalled();
+  beforeAll(() => installRequestQueueTimerFix());
+  beforeEach(() => jest.useFakeTimers({ now: new Date('2026-12-02T12:00:00Z') }));
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
   });
 
-  it('waits out a throttle, and re-checks pending requests after 10 ms when the throttle is over', () => {
-    installRequestQueueTimerFix();
-    const timers = jest.spyOn(global, 'setTimeout');
-    const throttled = queue();
-    throttled.checkPendingRequests = () => undefined;
-    throttled.throttledUntil = Date.now() + 5000;
-    throttled.scheduleCheckPendingRequests();
-    expect(timers.mock.calls[0]?.[1]).toBeGreaterThan(4900);
-    const waiting = queue();
-    waiting.checkPendingRequests = () => undefined;
-    waiting.pending.push({});
-    waiting.scheduleCheckPendingRequests();
-    expect(timers.mock.calls[1]?.[1]).toBe(10);
-    for (const c of timers.mock.results) clearTimeout(c.value as ReturnType<typeof setTimeout>);
+  it('schedules nothing for an idle connection (kafkajs re-checked an empty queue every millisecond)', () => {
+    const warnings = jest.spyOn(process, 'emitWarning');
+    const q = queue();
+    q.checkPendingRequests(); // what kafkajs runs after every response
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(1000);
+    expect(warnings).not.toHaveBeenCalled();
+    q.destroy();
+  });
+
+  it('sends a request queued during a throttle when the throttle ends, and checks the queue no more after', () => {
+    const q = queue();
+    const sent: unknown[] = [];
+    q.sendSocketRequest = (r) => void sent.push(r);
+    q.throttledUntil = Date.now() + 5000;
+    q.pending.push('produce');
+    q.scheduleCheckPendingRequests();
+    q.scheduleCheckPendingRequests(); // one check at a time
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(4999);
+    expect(sent).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(sent).toEqual(['produce']);
+    expect(q.pending).toEqual([]);
+    expect(jest.getTimerCount()).toBe(0);
+    q.destroy();
+  });
+
+  it('re-checks after 10 ms while a request waits for a free in-flight slot', () => {
+    const q = queue();
+    const sent: unknown[] = [];
+    q.sendSocketRequest = (r) => void sent.push(r);
+    q.inflight.set(1, {}); // maxInFlightRequests: 1
+    q.pending.push('fetch');
+    q.scheduleCheckPendingRequests();
+    jest.advanceTimersByTime(10);
+    expect(sent).toEqual([]); // still full: checked again 10 ms later
+    expect(jest.getTimerCount()).toBe(1);
+    q.inflight.clear();
+    jest.advanceTimersByTime(10);
+    expect(sent).toEqual(['fetch']);
+    expect(jest.getTimerCount()).toBe(0);
+    q.destroy();
   });
 });
