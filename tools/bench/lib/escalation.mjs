@@ -3,6 +3,7 @@
 // flow through /v1/batch at a fixed rate; a kafkajs reader stamps each `cs.escalation.assigned.v1`
 // and an SMTP server in this process stamps each e-mail when it accepts the DATA.
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { servicePort, sleep, startProcess, stopProcess, waitForHttp } from './processes.mjs';
@@ -344,7 +345,12 @@ export async function escalationScenario({
     const c0 = cpuSnapshot(pids);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const lagStart = await Promise.all(groups.map((g) => groupLag(admin, g.id, g.topics)));
+    // The bench's own event loop (load sender, Kafka reader, SMTP sink) during the window: a reading it
+    // takes late (an assigned event, the end of an e-mail's DATA) is late by this much.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const window = await paced(durationSec, true);
+    loopDelay.disable();
     const sendEnd = performance.now();
     const c1 = cpuSnapshot(pids);
     const toUs = Number(process.hrtime.bigint() / 1000n);
@@ -359,6 +365,7 @@ export async function escalationScenario({
     // Ticket accepted (its record on cs.support.v1, timestamped by ingestion's producer) → assigned event
     // read by the bench; also from the 2xx answer and from the send of the ticket.
     const fromAccepted = [];
+    const acceptedToRecord = [];
     const fromAnswer = [];
     const fromSend = [];
     const toEmailFromRecord = [];
@@ -370,7 +377,10 @@ export async function escalationScenario({
       if (a) {
         fromAnswer.push(a.arrival - e.answered);
         const acceptedAt = ticketAccepted.get(account);
-        if (acceptedAt !== undefined) fromAccepted.push(performance.timeOrigin + a.arrival - acceptedAt);
+        if (acceptedAt !== undefined) {
+          fromAccepted.push(performance.timeOrigin + a.arrival - acceptedAt);
+          acceptedToRecord.push(a.timestamp - acceptedAt);
+        }
         fromSend.push(a.arrival - e.sent);
         assignees.set(a.assignee, (assignees.get(a.assignee) ?? 0) + 1);
       }
@@ -392,6 +402,10 @@ export async function escalationScenario({
       tickets: { sent: ticketStats.sent, accepted: ticketStats.accepted, failed: ticketStats.failed, errorSamples: ticketStats.errorSamples, httpMs: percentiles(ticketStats.httpMs) },
       product: { eventsPerSecSent: Math.round(product.sent / window.seconds), accepted: product.accepted, failed: product.failed, errorSamples: product.errorSamples, senderBehindTicks: behind },
       ticketAcceptedToAssignedMs: percentiles(fromAccepted, ticketStats.accepted),
+      // Both ends as producers' record timestamps (ingestion's for the ticket, escalation-routing's relay
+      // for the assigned event): without the bench reader's fetch and event loop.
+      ticketAcceptedToAssignedRecordMs: percentiles(acceptedToRecord, ticketStats.accepted),
+      benchLoopDelayMs: { p50: round(loopDelay.percentile(50) / 1e6, 1), p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) },
       ticketToAssignedMs: percentiles(fromAnswer, ticketStats.accepted),
       ticketSendToAssignedMs: percentiles(fromSend, ticketStats.accepted),
       assignedMatched: assignedSeen.length,
@@ -419,6 +433,7 @@ export async function escalationScenario({
     const f = (l) => `p50 ${l.p50 ?? '–'} / p95 ${l.p95 ?? '–'} / p99 ${l.p99 ?? '> wait'} / max ${l.max ?? '–'} ms`;
     log(`ticket accepted → escalation assigned on Kafka: ${f(out.ticketAcceptedToAssignedMs)}; from the 2xx answer ${f(out.ticketToAssignedMs)} (${out.assignedMatched} of ${ticketStats.accepted} tickets; ${out.product.eventsPerSecSent.toLocaleString('en-US')} product events/s sent)`);
     log(`escalation assigned → e-mail accepted by SMTP: ${f(out.assignedToEmailMs)} (${emailsOfAssigned} of ${assignedSeen.length} assigned; waited ${waitedSec} s after sending)`);
+    log(`ticket record → assigned record (both producers' timestamps): ${f(out.ticketAcceptedToAssignedRecordMs)}; bench event-loop delay p50 ${out.benchLoopDelayMs.p50} / p99 ${out.benchLoopDelayMs.p99} / max ${out.benchLoopDelayMs.max} ms`);
     for (const s of [...ticketStats.errorSamples, ...product.errorSamples]) log(`  error answer: ${s}`);
   } finally {
     await reader?.disconnect().catch(() => undefined);
