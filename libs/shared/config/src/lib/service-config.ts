@@ -45,6 +45,13 @@ export class ServiceConfig {
   KAFKA_PARTITIONS_CONCURRENCY = 3;
 
   /**
+   * Accounts of one partition whose events the service's own group handles at the same time (each
+   * account's in order; 1: one event after the other). See docs/operations.md.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  KAFKA_KEY_CONCURRENCY = 1;
+
+  /**
    * How long a consumer lag reading (GET /metrics) is reused before the broker is asked again. A
    * simulation played step by step sets 0, so a scrape right after a step's events shows their lag.
    */

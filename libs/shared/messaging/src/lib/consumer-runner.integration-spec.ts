@@ -85,6 +85,36 @@ describe('ConsumerRunner against a real broker', () => {
     await waitFor('offsets committed', async () => (await committedOffsets(group)) >= 3);
   });
 
+  it('with keyConcurrency, handles the accounts of a partition side by side, each in its order, and commits when all are done', async () => {
+    const [a, b] = [`acc-a-${randomUUID()}`, `acc-b-${randomUUID()}`];
+    const seen: string[] = [];
+    let bHandled!: () => void;
+    const bDone = new Promise<void>((resolve) => (bHandled = resolve));
+    const group = `test-keys-${randomUUID()}`;
+    await runner(group, 3, { keyConcurrency: 2 })
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject === a && e.data.event === 'E1') await bDone; // one at a time, this never ends: b comes after a's events
+        if (e.subject === a || e.subject === b) seen.push(`${e.subject === a ? 'a' : 'b'}:${e.data.event}`);
+        if (e.subject === b) bHandled();
+      })
+      .start();
+    const record = (e: CloudEvent) => ({ key: e.subject, value: JSON.stringify(e), partition: 0, headers: { [EventHeader.type]: e.type } });
+    const [sent] = await rawProducer.send({ topic: Topics.product, messages: [record(trackEvent(a, 1)), record(trackEvent(a, 2)), record(trackEvent(b, 1))] });
+    await waitFor('both accounts handled', () => seen.length === 3);
+    expect(seen).toEqual(['b:E1', 'a:E1', 'a:E2']);
+    const last = Number(sent?.baseOffset ?? 0) + 2;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor('the three committed', async () => {
+        const [t] = await admin.fetchOffsets({ groupId: group, topics: [Topics.product] });
+        return Number(t?.partitions.find((p) => p.partition === 0)?.offset ?? -1) > last;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('retries a failing handler with backoff until it succeeds', async () => {
     const account = `acc-${randomUUID()}`;
     let calls = 0;

@@ -75,6 +75,13 @@ export interface ConsumerRunnerOptions {
   maxBackoffMs?: number;
   /** Partitions processed in parallel (ordering holds within a partition). */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Keys (accounts) of one partition whose events the service's own group handles at the same time
+   * (default 1: one event after the other). Above 1, a run of consecutive events of a partition for
+   * per-event handlers is split by key: each key's events in order, up to this many keys at once, and
+   * the run's offsets are committed when all of them are done. Lanes and batch handlers are unchanged.
+   */
+  keyConcurrency?: number;
   /** How long a lag reading is reused (default 1000 ms; 0 asks the broker at every scrape). */
   lagCacheMs?: number;
   /** Most events handed to one call of a batch handler (default 500). */
@@ -422,7 +429,17 @@ export class ConsumerRunner {
     // Messages passed over unparsed (see skippable) while a run was pending: done once the run is.
     let skippedTail: string | undefined;
     let skipped = 0;
+    // Per-event messages handled by key, concurrently (keyConcurrency > 1, the service's own group only).
+    const byKey = !lane && (this.options.keyConcurrency ?? 1) > 1;
+    let keyed: Parsed[] = [];
+    const flushKeyed = async () => {
+      if (keyed.length === 0) return;
+      const items = keyed;
+      keyed = [];
+      if (await this.processByKey(batch.topic, batch.partition, items, heartbeat)) await done((items[items.length - 1] as Parsed).message.offset);
+    };
     const flush = async () => {
+      await flushKeyed();
       if (run.length === 0 || !runHandler) return;
       if (lane) await this.yieldToPriority();
       const items = run;
@@ -445,6 +462,7 @@ export class ConsumerRunner {
         if (!isRunning() || isStale()) break;
         if (this.skippable(message)) {
           skipped++;
+          if (keyed.length) await flushKeyed();
           if (run.length) skippedTail = message.offset;
           else await done(message.offset);
           continue;
@@ -455,6 +473,12 @@ export class ConsumerRunner {
           if (runHandler !== batchHandler || run.length >= maxBatch) await flush();
           run.push(parsed);
           runHandler = batchHandler;
+          continue;
+        }
+        if (byKey) {
+          if (run.length) await flush();
+          keyed.push(parsed);
+          if (keyed.length >= maxBatch) await flushKeyed();
           continue;
         }
         await flush();
@@ -562,6 +586,42 @@ export class ConsumerRunner {
       await this.processMessage(topic, partition, p, heartbeat);
       await done(p.message.offset);
     }
+  }
+
+  /**
+   * Messages of one partition for per-event handlers, by key: each key's messages in their order, up to
+   * keyConcurrency keys at once (a message without a key is a key of its own kind: those stay in order
+   * too). True when every message was processed; false when the runner stopped first, so the caller
+   * commits nothing of them (they are redelivered, and the inboxes absorb what was applied). A failure
+   * that processMessage could not turn into a dead letter is thrown once every key has finished.
+   */
+  private async processByKey(topic: string, partition: number, items: Parsed[], heartbeat: () => Promise<void>): Promise<boolean> {
+    const keys = new Map<string, Parsed[]>();
+    for (const p of items) {
+      const key = p.message.key === null ? '\u0000' : p.message.key.toString('latin1');
+      const chain = keys.get(key);
+      if (chain) chain.push(p);
+      else keys.set(key, [p]);
+    }
+    const chains = [...keys.values()];
+    let next = 0;
+    let complete = true;
+    const worker = async () => {
+      for (let chain = chains[next++]; chain; chain = chains[next++]) {
+        for (const p of chain) {
+          if (!this.running) {
+            complete = false;
+            return;
+          }
+          await this.processMessage(topic, partition, p, heartbeat);
+        }
+      }
+    };
+    const workers = Math.min(this.options.keyConcurrency ?? 1, chains.length);
+    const results = await Promise.allSettled(Array.from({ length: workers }, worker));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return complete;
   }
 
   private async processMessage(topic: string, partition: number, parsed: Parsed, heartbeat: () => Promise<void>): Promise<void> {

@@ -92,6 +92,7 @@ export class KizunaServiceModule {
               maxAttempts: config.KAFKA_MAX_ATTEMPTS,
               retryBackoffMs: config.KAFKA_RETRY_BACKOFF_MS,
               partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
+              keyConcurrency: config.KAFKA_KEY_CONCURRENCY,
               maxBatchSize: config.KAFKA_MAX_BATCH,
               laneYieldMs: config.KAFKA_LANE_YIELD_MS,
               laneFetchBytes: config.KAFKA_LANE_FETCH_BYTES,
