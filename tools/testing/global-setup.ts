@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataSource, ensureDatabase, runServiceMigrations } from '@kizuna/shared/persistence';
-import { installRequestQueueTimerFix } from '@kizuna/shared/messaging';
 import { provisionTestInfrastructure, repoRoot } from '@kizuna/shared/testing';
 import { SERVICE_DATA } from '../db/data-specs';
 
@@ -15,7 +14,6 @@ export const STATE_FILE = join(repoRoot(), '.kizuna', 'test-infra.json');
  * suite: a suite's rebuild removed dist/ under another suite's starting services).
  */
 export default async function globalSetup(): Promise<void> {
-  installRequestQueueTimerFix(); // its kafkajs clients without kafkajs's idle millisecond timer
   const log = (m: string) => process.stderr.write(`[test-infra] ${m}\n`);
   execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
   const infra = await provisionTestInfrastructure(log);

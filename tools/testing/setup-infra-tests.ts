@@ -1,11 +1,8 @@
 // Integration and e2e tests run with the same OpenTelemetry setup as the services
 // (W3C propagation, async context), without exporting; real brokers need longer timeouts.
 import { startTelemetry } from '@kizuna/shared/telemetry';
-import { installRequestQueueTimerFix } from '@kizuna/shared/messaging';
 
 startTelemetry({ serviceName: 'kizuna-tests', otlpEndpoint: '' });
-// The tests' own kafkajs clients (testKafka) without kafkajs's idle millisecond timer, as the services.
-installRequestQueueTimerFix();
 jest.setTimeout(Number(process.env['KIZUNA_TEST_TIMEOUT_MS'] ?? 90_000));
 
 // Services under test verify bearer tokens signed with the test keys (libs/shared/testing auth-tokens).

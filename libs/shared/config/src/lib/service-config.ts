@@ -51,10 +51,6 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   KAFKA_KEY_CONCURRENCY = 1;
 
-  /** Members of the service's own consumer group in this process, each fetching on its own (see docs/operations.md). */
-  @Type(() => Number) @IsInt() @Min(1) @Max(32)
-  KAFKA_GROUP_MEMBERS = 1;
-
   /**
    * How long a consumer lag reading (GET /metrics) is reused before the broker is asked again. A
    * simulation played step by step sets 0, so a scrape right after a step's events shows their lag.

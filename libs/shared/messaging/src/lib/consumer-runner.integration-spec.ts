@@ -115,32 +115,6 @@ describe('ConsumerRunner against a real broker', () => {
     }
   });
 
-  it('with groupMembers, a partition fetches on while a batch of another partition is still running', async () => {
-    const [a, c] = [`acc-a-${randomUUID()}`, `acc-c-${randomUUID()}`];
-    const seen: string[] = [];
-    let aStarted = false;
-    let cHandled!: () => void;
-    const cDone = new Promise<void>((resolve) => (cHandled = resolve));
-    const group = `test-members-${randomUUID()}`;
-    // One member, one fetcher: it fetches again only when a's batch is done, and a waits for c, sent later on another partition.
-    await runner(group, 3, { groupMembers: 3, partitionsConsumedConcurrently: 3 })
-      .on('cs.product.track.v1', async (e) => {
-        if (e.subject === a) {
-          aStarted = true;
-          await cDone;
-        }
-        if (e.subject === a || e.subject === c) seen.push(e.subject === a ? 'a' : 'c');
-        if (e.subject === c) cHandled();
-      })
-      .start();
-    const record = (e: CloudEvent, partition: number) => ({ key: e.subject, value: JSON.stringify(e), partition, headers: { [EventHeader.type]: e.type } });
-    await rawProducer.send({ topic: Topics.product, messages: [record(trackEvent(a, 1), 0)] });
-    await waitFor("a's batch running", () => aStarted);
-    await rawProducer.send({ topic: Topics.product, messages: [record(trackEvent(c, 1), 1)] });
-    await waitFor('both handled', () => seen.length === 2);
-    expect(seen).toEqual(['c', 'a']);
-  });
-
   it('retries a failing handler with backoff until it succeeds', async () => {
     const account = `acc-${randomUUID()}`;
     let calls = 0;

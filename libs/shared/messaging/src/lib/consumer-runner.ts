@@ -82,13 +82,6 @@ export interface ConsumerRunnerOptions {
    * the run's offsets are committed when all of them are done. Lanes and batch handlers are unchanged.
    */
   keyConcurrency?: number;
-  /**
-   * Members of the service's own group this process runs (default 1), each a kafkajs consumer with
-   * its own fetches: kafkajs fetches again only once every batch of its last fetch is done, so with
-   * one member a ticket that arrives while another partition's batch runs waits for that batch.
-   * The group's partitions are shared among the members (and the other instances). Lanes keep one.
-   */
-  groupMembers?: number;
   /** How long a lag reading is reused (default 1000 ms; 0 asks the broker at every scrape). */
   lagCacheMs?: number;
   /** Most events handed to one call of a batch handler (default 500). */
@@ -264,9 +257,8 @@ export class ConsumerRunner {
     if (this.running || this.handlers.size === 0) return;
     const plans = this.groups();
     for (const plan of plans) if (plan.lane) await this.seedLaneRetrying(plan);
-    const consumers: { consumer: Consumer; plan: ConsumerGroupPlan }[] = [];
-    const members = plans.flatMap((plan) => Array.from({ length: plan.lane ? 1 : Math.max(1, this.options.groupMembers ?? 1) }, () => plan));
-    for (const plan of members) {
+    const consumers: Consumer[] = [];
+    for (const plan of plans) {
       const consumer = this.kafka.consumer({
         groupId: plan.groupId,
         sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
@@ -277,7 +269,7 @@ export class ConsumerRunner {
         allowAutoTopicCreation: false,
         retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
       });
-      consumers.push({ consumer, plan });
+      consumers.push(consumer);
       this.consumers.push(consumer);
       consumer.on(consumer.events.GROUP_JOIN, () => {
         this.joins++;
@@ -288,21 +280,14 @@ export class ConsumerRunner {
     }
     this.running = true;
     messagingMetrics().lag.addCallback(this.observeLag);
-    // A group's members join at once (kafkajs's run() returns once its member has joined): one after
-    // the other, each join would make the members before it rebalance.
-    for (const plan of plans) {
-      await Promise.all(
-        consumers
-          .filter((c) => c.plan === plan)
-          .map(({ consumer }) =>
-            consumer.run({
-              autoCommit: false,
-              eachBatchAutoResolve: false,
-              partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-              eachBatch: (payload) => (plan.lane ? this.eachBatch(payload, consumer, true) : this.eachPriorityBatch(payload, consumer)),
-            }),
-          ),
-      );
+    for (const [i, consumer] of consumers.entries()) {
+      const plan = plans[i] as ConsumerGroupPlan;
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: (payload) => (plan.lane ? this.eachBatch(payload, consumer, true) : this.eachPriorityBatch(payload, consumer)),
+      });
     }
   }
 
