@@ -10,3 +10,4 @@ export * from './lib/periodic-task';
 export * from './lib/auth';
 export * from './lib/secret-box';
 export * from './lib/inbox-retention.service';
+export { LaneProcess, LANE_MESSAGES, laneProcessEntry } from './lib/lane-process';

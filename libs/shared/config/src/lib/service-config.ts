@@ -73,6 +73,19 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1024) @Max(10485760)
   KAFKA_LANE_FETCH_BYTES = 65536;
 
+  /**
+   * Where a service's lanes run: `inline` (in the service's process, yielding to its own group) or
+   * `process` (a child process of the service runs them at a lower CPU priority, KAFKA_LANES_NICE, so
+   * the product stream's decoding and writes never hold up the service's own events in its event loop).
+   * Services without lanes ignore it. See docs/operations.md.
+   */
+  @IsIn(['inline', 'process'])
+  KAFKA_LANES: 'inline' | 'process' = 'process';
+
+  /** The lane process's niceness (0: same priority as the service; 19: the lowest). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(19)
+  KAFKA_LANES_NICE = 10;
+
   /** Most events a batch handler applies together (one transaction in health-scoring). */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
   KAFKA_MAX_BATCH = 500;
@@ -126,6 +139,17 @@ export class ServiceConfig {
   /** Time given to in-flight work on SIGTERM before the process exits anyway. */
   @Type(() => Number) @IsInt() @Min(1000)
   SHUTDOWN_TIMEOUT_MS = 30000;
+}
+
+/**
+ * Set in the environment of the child process a service starts for its lanes (KAFKA_LANES=process):
+ * that process runs the lanes' consumer groups only, without HTTP or periodic tasks.
+ */
+export const LANE_PROCESS_ENV = 'KIZUNA_LANE_PROCESS';
+
+/** True in the child process that runs a service's lanes. */
+export function isLaneProcess(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[LANE_PROCESS_ENV] === '1';
 }
 
 export function kafkaBrokers(config: Pick<ServiceConfig, 'KAFKA_BROKERS'>): string[] {

@@ -143,6 +143,8 @@ export class ConsumerRunner {
   private readonly handlers = new Map<EventType, EventHandler>();
   private readonly batchHandlers = new Map<EventType, BatchHandler>();
   private readonly prefilters = new Map<string, Prefilter>();
+  /** The groups start() runs (runOnly). */
+  private which: 'all' | 'own' | 'lanes' = 'all';
   /** Topic → lane: a topic in a lane is consumed by a group of its own, `<groupId>.<lane>`. */
   private readonly topicLanes = new Map<string, string>();
   private consumers: Consumer[] = [];
@@ -253,9 +255,30 @@ export class ConsumerRunner {
     return this.running;
   }
 
+  /** Whether some of the registered event types are in a lane. */
+  hasLanes(): boolean {
+    return this.topicLanes.size > 0 && this.groups().some((p) => p.lane !== undefined);
+  }
+
+  /**
+   * Which of its groups start() runs: all of them (the default), the service's own group only, or the
+   * lanes only (a service whose lanes run in a process of their own: KAFKA_LANES=process). Lag is still
+   * reported for every group.
+   */
+  runOnly(which: 'all' | 'own' | 'lanes'): this {
+    if (this.running) throw new Error(`cannot choose the groups to run after the consumer started`);
+    this.which = which;
+    return this;
+  }
+
+  /** The groups start() runs in this process (see runOnly). */
+  groupsToRun(): ConsumerGroupPlan[] {
+    return this.groups().filter((p) => this.which === 'all' || (this.which === 'lanes') === (p.lane !== undefined));
+  }
+
   async start(): Promise<void> {
     if (this.running || this.handlers.size === 0) return;
-    const plans = this.groups();
+    const plans = this.groupsToRun();
     for (const plan of plans) if (plan.lane) await this.seedLaneRetrying(plan);
     const consumers: Consumer[] = [];
     for (const plan of plans) {

@@ -46,6 +46,7 @@ export class OutboxRelay {
   /** A kick while a drain ran: its rows may have committed after that drain's read, so drain again. */
   private kicked = false;
   private lastPurge = 0;
+  private forward?: () => void;
   private readonly table: string;
   private readonly observeBacklog = (result: ObservableResult) => this.reportBacklog(result);
 
@@ -65,9 +66,18 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
+  /**
+   * In a process that does not publish its outbox itself (a service's lane process), kicks go to the
+   * process that does, through `send`.
+   */
+  forwardKicks(send: () => void): void {
+    this.forward = send;
+  }
+
   /** Wakes the relay now (call after committing a transaction that wrote outbox rows). */
   kick(): void {
-    if (this.wake) this.wake();
+    if (this.forward && !this.running) this.forward();
+    else if (this.wake) this.wake();
     else this.kicked = true;
   }
 

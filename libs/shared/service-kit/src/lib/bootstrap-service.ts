@@ -1,10 +1,11 @@
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { clockFromEnvironment, type Clock } from '@kizuna/shared/contracts';
-import { ConfigError, ServiceConfig, loadConfig } from '@kizuna/shared/config';
+import { ConfigError, ServiceConfig, isLaneProcess, loadConfig } from '@kizuna/shared/config';
 import { ensureDatabase, type ServiceDataSpec } from '@kizuna/shared/persistence';
 import { createLogger } from '@kizuna/shared/telemetry';
 import { KizunaServiceModule, type KizunaServiceOptions } from './kizuna-service.module';
-import { runService } from './run-service';
+import { runLaneProcess, runService } from './run-service';
+import { rememberServiceEntry } from './lane-process';
 import { observeClock } from './clock-metrics';
 
 export interface ServiceDefinition {
@@ -50,6 +51,11 @@ export async function bootstrapService(def: ServiceDefinition): Promise<INestApp
     await ensureDatabase(config.DATABASE_URL);
     const clock = clockFromEnvironment();
     observeClock(clock);
+    if (isLaneProcess()) {
+      await runLaneProcess({ name: def.name, module: serviceRootModule(def, config, logger.child({ process: 'lanes' }), clock), config, logger: logger.child({ process: 'lanes' }) });
+      return undefined;
+    }
+    rememberServiceEntry();
     return await runService({
       name: def.name,
       module: serviceRootModule(def, config, logger, clock),

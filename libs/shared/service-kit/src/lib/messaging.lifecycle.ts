@@ -3,12 +3,13 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { ALL_TOPICS, type EventType } from '@kizuna/shared/contracts';
-import type { ServiceConfig } from '@kizuna/shared/config';
+import { isLaneProcess, type ServiceConfig } from '@kizuna/shared/config';
 import {
   ConsumerRunner, EventPublisher, LANE_METADATA, ON_EVENT_BATCH_METADATA, ON_EVENT_METADATA, ONLY_IF_METADATA, OutboxRelay, ensureTopics, type BatchHandler, type HeaderReader,
   type EventHandler,
 } from '@kizuna/shared/messaging';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
+import { LANE_MESSAGES, LaneProcess, laneProcessEntry } from './lane-process';
 
 /**
  * Starts messaging in the right order and stops it in the reverse one:
@@ -18,6 +19,8 @@ import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
  */
 @Injectable()
 export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private lanes?: LaneProcess;
+
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
@@ -36,15 +39,44 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     });
     if (created.length) this.logger.info({ topics: created }, 'created topics');
     await this.publisher.connect();
-    this.relay.start();
     this.registerHandlers();
+    if (isLaneProcess()) {
+      // The lane process: its lanes only; the parent publishes the outbox (a relay here, at a lower
+      // priority, could hold the outbox's lock while the service's own events wait behind it).
+      this.runner.runOnly('lanes');
+      this.relay.forwardKicks(() => process.send?.(LANE_MESSAGES.outboxKick));
+    } else {
+      this.relay.start();
+      const entry = laneProcessEntry();
+      if (this.config.KAFKA_LANES === 'process' && this.runner.hasLanes()) {
+        if (entry) {
+          this.runner.runOnly('own');
+          this.lanes = new LaneProcess({
+            entry,
+            nice: this.config.KAFKA_LANES_NICE,
+            logger: this.logger.child({ component: 'lanes' }),
+            stopTimeoutMs: this.config.SHUTDOWN_TIMEOUT_MS,
+            onOutboxKick: () => this.relay.kick(),
+            onGiveUp: () => {
+              process.exitCode = 1;
+              process.kill(process.pid, 'SIGTERM');
+            },
+          });
+        } else {
+          this.logger.debug('KAFKA_LANES=process: no main script (a test module); the lanes run in this process');
+        }
+      }
+    }
     if (this.runner.topics().length) {
       await this.runner.start();
-      this.logger.info({ groups: this.runner.groups() }, 'consumer started');
+      this.logger.info({ groups: this.runner.groupsToRun(), lanes: isLaneProcess() ? 'this process' : this.lanes ? 'lane process' : 'inline' }, 'consumer started');
     }
+    this.lanes?.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // The lane process first: it finishes and commits its work, and may still kick the relay.
+    await this.lanes?.stop();
     await this.runner.stop();
     await this.relay.stop();
     await this.publisher.disconnect();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isLaneProcess } from '@kizuna/shared/config';
 import { isSteppedClock, type Clock, type SteppedClock } from '@kizuna/shared/contracts';
 
 /** How often a task on a stepped clock looks for a new step. */
@@ -37,7 +38,8 @@ export class PeriodicTask {
   }
 
   start(): void {
-    if (this.timer) return;
+    // A service's lane process runs its lanes only: sweeps, timers and workers run in the service's process.
+    if (this.timer || isLaneProcess()) return;
     this.timer = setInterval(() => {
       if (this.clock?.step() === undefined) void this.run();
     }, this.intervalMs);

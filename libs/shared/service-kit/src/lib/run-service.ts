@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ValidationPipe, type INestApplication } from '@nestjs/common';
+import { ValidationPipe, type INestApplication, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -71,17 +71,15 @@ function registerBodyParsers(fastify: Fastify, options: RunServiceOptions): void
 }
 
 /**
- * Starts a service and wires graceful shutdown: on SIGTERM/SIGINT the app closes (consumers
+ * Graceful shutdown on SIGTERM/SIGINT (and, given `alsoOn`, other triggers): the app closes (consumers
  * stop and commit, then the database closes); past SHUTDOWN_TIMEOUT_MS the process exits anyway.
  */
-export async function runService(options: RunServiceOptions): Promise<INestApplication> {
-  const { config, logger } = options;
-  const app = await createServiceApp(options);
+function closeOnSignals(app: INestApplicationContext, config: ServiceConfig, logger: Logger): (reason: string) => void {
   let closing = false;
-  const shutdown = (signal: NodeJS.Signals) => {
+  const shutdown = (reason: string) => {
     if (closing) return;
     closing = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal: reason }, 'shutting down');
     const watchdog = setTimeout(() => {
       logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting');
       process.exit(1);
@@ -92,17 +90,47 @@ export async function runService(options: RunServiceOptions): Promise<INestAppli
       .then(() => stopTelemetry())
       .then(() => {
         logger.info('stopped');
-        process.exit(0);
+        process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
       })
       .catch((e: unknown) => {
         logger.error({ err: { message: (e as Error).message } }, 'error during shutdown');
         process.exit(1);
       });
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return shutdown;
+}
+
+/** Starts a service: the app on HTTP, with graceful shutdown. */
+export async function runService(options: RunServiceOptions): Promise<INestApplication> {
+  const { config, logger } = options;
+  const app = await createServiceApp(options);
+  closeOnSignals(app, config, logger);
   const port = config.PORT ?? options.defaultPort;
   await app.listen(port, config.HOST);
   logger.info({ port }, `${options.name} listening`);
+  return app;
+}
+
+/**
+ * Starts a service's lane process (KAFKA_LANES=process): the same module without HTTP; its parent
+ * starts it and stops it with SIGTERM, and it stops too when the parent's IPC channel closes.
+ */
+export async function runLaneProcess(options: Pick<RunServiceOptions, 'name' | 'module' | 'config' | 'logger'>): Promise<INestApplicationContext> {
+  const { config, logger } = options;
+  // The parent may die while this process starts (its consumer groups can take a session timeout to join).
+  const started: { shutdown?: (reason: string) => void } = {};
+  let parentGone = !process.connected;
+  process.once('disconnect', () => {
+    parentGone = true;
+    started.shutdown?.('parent gone');
+  });
+  const app = await NestFactory.createApplicationContext(options.module as never, {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+  });
+  started.shutdown = closeOnSignals(app, config, logger);
+  if (parentGone) started.shutdown('parent gone');
+  logger.info(`${options.name} lane process running`);
   return app;
 }

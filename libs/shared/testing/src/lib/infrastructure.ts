@@ -40,6 +40,7 @@ const TEST_PORT_OFFSETS = {
   traceToNotification: 20,
   notificationRestart: 30,
   personas: 40,
+  laneProcess: 50,
 } as const;
 /** The first port of a suite's range of ten (services use first + their index in SERVICES). */
 export function testPortRange(suite: keyof typeof TEST_PORT_OFFSETS): number {
