@@ -61,7 +61,10 @@ export class LaneProcess {
     const child = fork(entry.script, entry.args, {
       env: { ...process.env, [LANE_PROCESS_ENV]: '1' },
       // The parent's Node flags, less those a second process must not repeat (a debugger port, a watcher).
-      execArgv: process.execArgv.filter((a) => !/^--(inspect|debug|watch)/.test(a)),
+      // A CPU profile of the parent's name gets the prefix `lanes-` (it would overwrite the parent's).
+      execArgv: process.execArgv
+        .filter((a) => !/^--(inspect|debug|watch)/.test(a))
+        .map((a) => a.replace(/^--cpu-prof-name=(.*?)([^/]*)$/, '--cpu-prof-name=$1lanes-$2')),
       stdio: 'inherit',
     });
     this.child = child;
