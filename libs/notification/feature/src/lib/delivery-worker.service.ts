@@ -57,7 +57,13 @@ interface Claimed {
   /** Set when the target is disabled (the delivery is dead-lettered without a send). */
   disabled_at?: Date | null;
   trace_headers: Record<string, string> | null;
+  /** The notification's content and title (null if the notification row is gone). */
+  content: StoredContent | null;
+  title: string | null;
 }
+
+/** What a send needs of a notification (named before the send when it lacks the account's name). */
+type NotificationContent = Pick<NotificationRow, 'id' | 'accountId' | 'content' | 'title'>;
 
 /**
  * Sends due deliveries: claims them (FOR UPDATE SKIP LOCKED, with a lease so a crashed instance's
@@ -157,7 +163,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const key = d.mode === 'digest' ? `digest|${d.recipient}|${d.target_key}` : d.id;
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
-    const rows = await this.nameAccounts(await this.ds.getRepository(NotificationRow).findBy({ id: In([...new Set(claimed.map((c) => c.notification_id))]) }));
+    // The claim brought each delivery's notification content (no second round trip before the send).
+    const notifications = new Map<string, NotificationContent>();
+    for (const c of claimed) {
+      if (c.content) notifications.set(c.notification_id, { id: c.notification_id, accountId: c.account_id, content: c.content, title: c.title ?? c.content.title });
+    }
+    const rows = await this.nameAccounts([...notifications.values()]);
     const contents = new Map(rows.map((r) => [r.id, r.content]));
     for (const group of groups.values()) {
       const task: Promise<void> = this.deliver(group, contents)
@@ -180,7 +191,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
    * the directory event has usually been applied: name them now, and store the named content (the
    * in-app inbox shows it too).
    */
-  private async nameAccounts(rows: NotificationRow[]): Promise<NotificationRow[]> {
+  private async nameAccounts(rows: NotificationContent[]): Promise<NotificationContent[]> {
     const unnamed = rows.filter((r) => lacksAccountName(r.content) && !r.content.email);
     if (unnamed.length === 0) return rows;
     const names = new Map(
@@ -225,6 +236,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async claim(now: Date, limit: number): Promise<Claimed[]> {
     const d = this.ds.getMetadata(Delivery).tablePath;
     const t = this.ds.getMetadata(ChannelTarget).tablePath;
+    const n = this.ds.getMetadata(NotificationRow).tablePath;
     const lease = new Date(now.getTime() + 2 * this.config.NOTIFICATION_SEND_TIMEOUT_MS + 30_000);
     return queryRows<Claimed>(
       this.ds.manager,
@@ -238,9 +250,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           ORDER BY d.next_attempt_at, d.seq
           LIMIT $2
           FOR UPDATE OF d SKIP LOCKED)
-       UPDATE ${d} x SET status = 'sending', lease_until = $3, updated_at = $1 FROM due WHERE x.id = due.id
-       RETURNING x.id, x.seq, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
-                 x.endpoint_id, x.mode, x.attempts, x.trace_headers, due.disabled_at`,
+       , claimed AS (
+         UPDATE ${d} x SET status = 'sending', lease_until = $3, updated_at = $1 FROM due WHERE x.id = due.id
+         RETURNING x.id, x.seq, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
+                   x.endpoint_id, x.mode, x.attempts, x.trace_headers, due.disabled_at)
+       SELECT c.*, n.content, n.title FROM claimed c LEFT JOIN ${n} n ON n.id = c.notification_id`,
       [now, limit, lease],
     );
   }
