@@ -62,6 +62,8 @@ const USAGE = `Usage: npm run bench [-- options]
   --escalation-warmup <s>  tickets and product events sent, not measured, after escalation-routing and
                            notification started (default 10, quick 5): freshly started services
                            (cold JIT, new pool connections, group joins) made the first seconds slow
+  --health-rate <n>        events/s of the first health latency scenario instead of 70 % of /v1/batch
+                           (exploring; with --only health, docs/benchmarks.md is not updated)
   --accounts <n>           accounts in the health-scoring backfill (default 1000000, quick 100000)
   --backfill-timeout <s>   stop waiting for a backfill (or dry run) after this long and report the
                            rate and the extrapolated time (default 1200, quick 300)
@@ -92,6 +94,7 @@ function options() {
       'escalation-warmup': { type: 'string' },
       'backfill-timeout': { type: 'string' },
       from: { type: 'string' },
+      'health-rate': { type: 'string' },
       'skip-build': { type: 'boolean', default: false },
       'skip-docs': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -113,7 +116,7 @@ function options() {
     build: !values['skip-build'],
     only: values.only,
     from: values.from,
-    docs: !values['skip-docs'] && !values.profile && !values.only,
+    docs: !values['skip-docs'] && !values.profile && !values.only && values['health-rate'] === undefined,
     durationSec: int(values.duration ?? (quick ? 5 : 30), 'duration'),
     warmupSec: int(values.warmup ?? (quick ? 3 : 10), 'warmup'),
     batchConnections: int(values['batch-connections'], 'batch-connections'),
@@ -124,6 +127,7 @@ function options() {
     backfillTimeoutSec: int(values['backfill-timeout'] ?? (quick ? 300 : 1200), 'backfill-timeout'),
     ticketsPerSec: int(values['tickets-per-sec'], 'tickets-per-sec'),
     escalationIngestShare: share,
+    healthRate: values['health-rate'] === undefined ? undefined : int(values['health-rate'], 'health-rate'),
     escalationWarmupSec: int(values['escalation-warmup'] ?? (quick ? 5 : 10), 'escalation-warmup'),
     csms: int(values.csms, 'csms'),
   };
@@ -294,7 +298,9 @@ async function startService(o, { brokers, databaseUrl, logDir, profileDir }) {
   };
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT; // measure without a trace exporter
   const main = join(root, 'dist/apps/ingestion/src/main.js');
-  const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, main] : [main];
+  // BENCH_SERVICE_NODE_ARGS: extra node flags for the service (diagnostics: --trace-gc, --trace-deopt, ...).
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...nodeArgs, ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, main] : [main])];
   const started = Date.now();
   const logFile = join(logDir, 'ingestion.log');
   const service = startProcess('ingestion', process.execPath, args, { env, cwd: root, logFile });
@@ -455,8 +461,13 @@ async function healthLatency(runId, o, ctx, { service, port, batch, kafka, admin
   phase('event → cs.health.v1 latency');
   let h = await startHealth(o, ctx, admin, 'health-scoring-latency', env);
   try {
-    const rate = TARGETS.health.ingestShare * batch.eventsPerSec;
-    scenarios.atIngestShare = await latencyScenario({ ...common, label: `event → ${'cs.health.v1'} at 70 % of /v1/batch`, tag: 'l70', health: h, eventsPerSec: rate });
+    const rate = o.healthRate ?? TARGETS.health.ingestShare * batch.eventsPerSec;
+    scenarios.atIngestShare = await latencyScenario({
+      ...common, health: h, eventsPerSec: rate, tag: 'l70',
+      ...(o.healthRate
+        ? { label: `event → cs.health.v1 at ${o.healthRate} events/s (--health-rate)`, batchSize: Math.max(1, Math.min(TARGETS.batchSize, Math.round(rate / 10))) }
+        : { label: 'event → cs.health.v1 at 70 % of /v1/batch' }),
+    });
     const first = scenarios.atIngestShare;
     const saturated = first.consumerLag.afterWait > rate || first.notSeenWithinWait > 0.01 * first.measuredAccepted;
     scenarios.atIngestShare.saturated = saturated;

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { decodeRecord, encodeRecord, installFastRecordCodecs, kafkajsRecordDecoder, kafkajsRecordEncoder, type RecordInput } from './kafkajs-record-codecs';
+import { randomBytes } from 'node:crypto';
+import { decodeRecord, encodeRecord, installFastRecordCodecs, kafkajsRecordDecoder, kafkajsRecordEncoder, nativeCrc32c, type RecordInput } from './kafkajs-record-codecs';
 
 const bytes = (e: { buf: Buffer; offset: number }) => Buffer.from(e.buf.subarray(0, e.offset));
 
@@ -96,14 +97,29 @@ describe('the record encoder and decoder put in place of kafkajs', () => {
       console.log(JSON.stringify({
         encoder: require('kafkajs/src/protocol/recordBatch/record/v0') === codecs.encodeRecord,
         decoder: require('kafkajs/src/protocol/recordBatch/record/v0/decoder') === codecs.decodeRecord,
+        crc32c: require('kafkajs/src/protocol/recordBatch/crc32C') === codecs.nativeCrc32c(),
       }));`;
     const out = execFileSync(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: join(__dirname, '../../../../..'), encoding: 'utf8' });
-    expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual({ encoder: true, decoder: true });
+    expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual({ encoder: true, decoder: true, crc32c: true });
   });
 
   it('is what kafkajs takes once installed', () => {
     installFastRecordCodecs();
     expect(require('kafkajs/src/protocol/recordBatch/record/v0')).toBe(encodeRecord);
     expect(require('kafkajs/src/protocol/recordBatch/record/v0/decoder')).toBe(decodeRecord);
+    expect(require('kafkajs/src/protocol/recordBatch/crc32C')).toBe(nativeCrc32c());
+  });
+
+  it("computes the record batch's checksum natively, with kafkajs's values", () => {
+    const native = nativeCrc32c();
+    expect(native).toBeDefined(); // @node-rs/crc32 ships a binary for this platform
+    const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C') as (b: Buffer) => number;
+    for (const n of [0, 1, 2, 3, 7, 8, 15, 16, 63, 64, 65, 511, 4096, 70_001]) {
+      for (let i = 0; i < 5; i++) {
+        const b = randomBytes(n);
+        expect({ n, crc: native?.(b) }).toEqual({ n, crc: kafkajsCrc(b) });
+      }
+    }
+    expect(native?.(Buffer.from('123456789'))).toBe(0xe3069283); // the CRC-32C check value
   });
 });
