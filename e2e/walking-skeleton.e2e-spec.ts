@@ -100,7 +100,13 @@ describe('walking skeleton across the five services', () => {
         const lc = find(spans, 'lifecycle', SPAN_KIND.consumer, 'cs.health.v1');
         const er = find(spans, 'escalation-routing', SPAN_KIND.consumer, 'cs.health.v1');
         const nt = find(spans, 'notification', SPAN_KIND.consumer, 'cs.health.v1');
-        return hs && lc && er && nt ? { spans, hs, lc, er, nt } : undefined;
+        if (hs && lc && er && nt) return { spans, hs, lc, er, nt };
+        // Said when the wait times out: which hop is missing, and what the trace holds so far.
+        const missing = Object.entries({ 'health-scoring of cs.product.v1': hs, 'lifecycle of cs.health.v1': lc, 'escalation-routing of cs.health.v1': er, 'notification of cs.health.v1': nt })
+          .filter(([, span]) => !span)
+          .map(([name]) => name);
+        const seen = spans.map((s) => `${s.service}/${s.kind}/${String(s.attributes['messaging.destination.name'] ?? s.name)}`);
+        throw new Error(`no consumer span yet from ${missing.join(', ')}; the trace holds ${spans.length} spans: ${seen.join(', ')}`);
       },
       // The new groups first read the backlog the other suites left on the shared broker, on a machine
       // that also runs the crash replay's ten processes: 30 s was not always enough.
