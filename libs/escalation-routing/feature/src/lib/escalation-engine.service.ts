@@ -35,6 +35,23 @@ export const ROUTING_DEFERRED = 'routing deferred until the simulated step close
 
 type EscalationEventType = Extract<EventType, `cs.escalation.${string}`>;
 const tableOf = (m: EntityManager, e: new () => unknown) => m.connection.getMetadata(e).tablePath;
+
+/** accountContext's row: the directory/lifecycle projection and the health projection of one account (nulls where none). */
+interface AccountContextRead {
+  name: string | null;
+  arr: number | null;
+  region: string | null;
+  owner_csm_email: string | null;
+  plan: string | null;
+  top_movers: AccountContextRow['topMovers'] | null;
+  engagement_changes: AccountContextRow['engagementChanges'] | null;
+  phase: string | null;
+  touch_model: string | null;
+  usage_status: string | null;
+  onboarding_stalled: boolean | null;
+  band: AccountHealthProjection['band'] | null;
+  score: number | null;
+}
 const isEnum = <T extends string>(values: Record<string, T>, v: string | null | undefined): v is T => v !== null && v !== undefined && (Object.values(values) as string[]).includes(v);
 
 export interface EmitOptions {
@@ -75,26 +92,31 @@ export class EscalationEngine {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** The account as the rules see it (directory, health and lifecycle projections). */
+  /** The account as the rules see it (directory, health and lifecycle projections), in one read. */
   async accountContext(m: EntityManager, accountId: string): Promise<AccountContext> {
-    // One connection in a transaction: one query at a time.
-    const c = await m.getRepository(AccountContextRow).findOneBy({ accountId });
-    const h = await m.getRepository(AccountHealthProjection).findOneBy({ accountId });
+    const [c] = (await m.query(
+      `SELECT c.name, c.arr::float8 AS arr, c.region, c.owner_csm_email, c.plan, c.top_movers, c.engagement_changes, c.phase,
+              c.touch_model, c.usage_status, c.onboarding_stalled_at IS NOT NULL AS onboarding_stalled, h.band, h.score::float8 AS score
+         FROM (SELECT $1::text AS account_id) k
+         LEFT JOIN ${tableOf(m, AccountContextRow)} c ON c.account_id = k.account_id
+         LEFT JOIN ${tableOf(m, AccountHealthProjection)} h ON h.account_id = k.account_id`,
+      [accountId],
+    )) as AccountContextRead[];
     return {
       accountId,
       name: c?.name ?? null,
       arr: c?.arr ?? null,
       region: c?.region ?? null,
-      ownerCsmEmail: c?.ownerCsmEmail ?? null,
+      ownerCsmEmail: c?.owner_csm_email ?? null,
       plan: c?.plan ?? null,
-      band: h?.band ?? null,
-      healthScore: h?.score ?? null,
-      topMovers: c?.topMovers ?? [],
-      engagementChanges: c?.engagementChanges ?? [],
+      band: c?.band ?? null,
+      healthScore: c?.score ?? null,
+      topMovers: c?.top_movers ?? [],
+      engagementChanges: c?.engagement_changes ?? [],
       phase: isEnum(LifecyclePhase, c?.phase) ? c.phase : null,
-      touchModel: isEnum(TouchModel, c?.touchModel) ? c.touchModel : null,
-      usageStatus: c?.usageStatus ?? null,
-      onboardingStalled: !!c?.onboardingStalledAt,
+      touchModel: isEnum(TouchModel, c?.touch_model) ? c.touch_model : null,
+      usageStatus: c?.usage_status ?? null,
+      onboardingStalled: !!c?.onboarding_stalled,
     };
   }
 

@@ -75,11 +75,20 @@ export class RosterService {
     private readonly relay: OutboxRelay,
   ) {}
 
-  /** Everything routing needs, read in the caller's transaction. */
+  /**
+   * Everything routing needs, read in the caller's transaction: the CSMs with their open escalations
+   * counted in the same statement (an escalation's round trips are its latency), then the teams.
+   */
   async routingView(m: EntityManager): Promise<{ csms: Csm[]; rows: CsmRow[]; teams: Team[]; teamRows: TeamRow[]; load: Record<string, number>; lastAssignedAt: Record<string, Date | null> }> {
-    const rows = await m.getRepository(CsmRow).find({ order: { id: 'ASC' } });
+    const escalations = m.connection.getMetadata(EscalationRow).tablePath;
+    const { entities: rows, raw } = await m
+      .getRepository(CsmRow)
+      .createQueryBuilder('c')
+      .addSelect(`(SELECT count(*)::int FROM ${escalations} e WHERE e.assignee_csm_id = c.id AND e.state IN (${OPEN}))`, 'open_load')
+      .orderBy('c.id', 'ASC')
+      .getRawAndEntities<{ c_id: string; open_load: number }>();
     const teamRows = await m.getRepository(TeamRow).find({ order: { id: 'ASC' } });
-    const load = await this.loads(m);
+    const load = Object.fromEntries(raw.filter((r) => r.open_load > 0).map((r) => [r.c_id, r.open_load]));
     return { csms: rows.map(toCsm), rows, teams: teamRows.map(toTeam), teamRows, load, lastAssignedAt: Object.fromEntries(rows.map((r) => [r.id, r.lastAssignedAt])) };
   }
 
