@@ -52,6 +52,65 @@ interface AccountContextRead {
   band: AccountHealthProjection['band'] | null;
   score: number | null;
 }
+
+/** An escalation of the account as readAccount returns it (JSON: timestamps as text). */
+interface EscalationRead {
+  id: string;
+  reason: EscalationReason;
+  state: EscalationState;
+  closed_at: string | null;
+  keys: string[] | null;
+}
+
+/** A support contact as readAccount returns it (JSON: timestamps as text). */
+interface ContactRead {
+  kind: string;
+  ref: string;
+  category: string | null;
+  tags: string[] | null;
+  occurred_at: string;
+  subject: string | null;
+  sentiment: number | null;
+  satisfaction: number | null;
+  needs_cs: boolean;
+}
+
+function toAccountContext(accountId: string, c: AccountContextRead | undefined): AccountContext {
+  return {
+    accountId,
+    name: c?.name ?? null,
+    arr: c?.arr ?? null,
+    region: c?.region ?? null,
+    ownerCsmEmail: c?.owner_csm_email ?? null,
+    plan: c?.plan ?? null,
+    band: c?.band ?? null,
+    healthScore: c?.score ?? null,
+    topMovers: c?.top_movers ?? [],
+    engagementChanges: c?.engagement_changes ?? [],
+    phase: isEnum(LifecyclePhase, c?.phase) ? c.phase : null,
+    touchModel: isEnum(TouchModel, c?.touch_model) ? c.touch_model : null,
+    usageStatus: c?.usage_status ?? null,
+    onboardingStalled: !!c?.onboarding_stalled,
+  };
+}
+
+/** The account's open escalations, and those closed since `since`. */
+function splitEscalations(rows: EscalationRead[], since: Date): { open: OpenEscalationView[]; closed: ClosedEscalationView[] } {
+  const open: OpenEscalationView[] = [];
+  const closed: ClosedEscalationView[] = [];
+  for (const r of rows) {
+    if (isOpenState(r.state)) open.push({ id: r.id, reason: r.reason, evidenceKeys: r.keys ?? [] });
+    else if (r.closed_at !== null && new Date(r.closed_at) >= since) {
+      closed.push({ reason: r.reason, state: r.state as 'resolved' | 'handed-back', closedAt: new Date(r.closed_at), evidenceKeys: r.keys ?? [] });
+    }
+  }
+  return { open, closed };
+}
+
+const fromContactRead = (c: ContactRead): SupportContactFact => ({
+  kind: c.kind === 'call' ? 'call' : 'ticket', ref: c.ref, category: c.category, tags: c.tags ?? [], occurredAt: new Date(c.occurred_at), subject: c.subject,
+  sentiment: c.sentiment, satisfaction: c.satisfaction, needsCs: c.needs_cs,
+});
 const isEnum = <T extends string>(values: Record<string, T>, v: string | null | undefined): v is T => v !== null && v !== undefined && (Object.values(values) as string[]).includes(v);
 
 export interface EmitOptions {
@@ -94,30 +153,47 @@ export class EscalationEngine {
 
   /** The account as the rules see it (directory, health and lifecycle projections), in one read. */
   async accountContext(m: EntityManager, accountId: string): Promise<AccountContext> {
-    const [c] = (await m.query(
-      `SELECT c.name, c.arr::float8 AS arr, c.region, c.owner_csm_email, c.plan, c.top_movers, c.engagement_changes, c.phase,
-              c.touch_model, c.usage_status, c.onboarding_stalled_at IS NOT NULL AS onboarding_stalled, h.band, h.score::float8 AS score
+    return toAccountContext(accountId, (await this.readAccount(m, accountId)).row);
+  }
+
+  /**
+   * One statement for what the rules read of an account: its context, and optionally its open
+   * escalations with those closed since `escalationsSince`, and its support contacts in a window
+   * (an escalation's round trips are its latency on a busy machine).
+   */
+  private async readAccount(
+    m: EntityManager,
+    accountId: string,
+    more: { escalationsSince?: Date; contacts?: { from: Date; until: Date } } = {},
+  ): Promise<{ row: AccountContextRead | undefined; escalations: EscalationRead[]; contacts: ContactRead[] }> {
+    const params: unknown[] = [accountId];
+    const param = (v: unknown) => `$${params.push(v)}`;
+    const columns = [
+      `c.name, c.arr::float8 AS arr, c.region, c.owner_csm_email, c.plan, c.top_movers, c.engagement_changes, c.phase, c.touch_model, c.usage_status`,
+      `c.onboarding_stalled_at IS NOT NULL AS onboarding_stalled, h.band, h.score::float8 AS score`,
+    ];
+    if (more.escalationsSince) {
+      columns.push(`(SELECT json_agg(x) FROM (
+          SELECT e.id, e.reason, e.state, e.closed_at, array_agg(v.kind || ':' || v.ref) FILTER (WHERE v.ref IS NOT NULL) AS keys
+            FROM ${tableOf(m, EscalationRow)} e LEFT JOIN ${tableOf(m, EscalationEvidenceRow)} v ON v.escalation_id = e.id
+           WHERE e.account_id = $1 AND (e.state IN (${OPEN_SQL}) OR e.closed_at >= ${param(more.escalationsSince)})
+           GROUP BY e.id, e.reason, e.state, e.closed_at) x) AS escalations`);
+    }
+    if (more.contacts) {
+      columns.push(`(SELECT json_agg(x ORDER BY x.occurred_at DESC) FROM (
+          SELECT kind, ref, category, tags, occurred_at, subject, sentiment::float8 AS sentiment, satisfaction, needs_cs
+            FROM ${tableOf(m, SupportContact)}
+           WHERE account_id = $1 AND occurred_at > ${param(more.contacts.from)} AND occurred_at < ${param(more.contacts.until)}
+           ORDER BY occurred_at DESC LIMIT 1000) x) AS contacts`);
+    }
+    const [row] = (await m.query(
+      `SELECT ${columns.join(', ')}
          FROM (SELECT $1::text AS account_id) k
          LEFT JOIN ${tableOf(m, AccountContextRow)} c ON c.account_id = k.account_id
          LEFT JOIN ${tableOf(m, AccountHealthProjection)} h ON h.account_id = k.account_id`,
-      [accountId],
-    )) as AccountContextRead[];
-    return {
-      accountId,
-      name: c?.name ?? null,
-      arr: c?.arr ?? null,
-      region: c?.region ?? null,
-      ownerCsmEmail: c?.owner_csm_email ?? null,
-      plan: c?.plan ?? null,
-      band: c?.band ?? null,
-      healthScore: c?.score ?? null,
-      topMovers: c?.top_movers ?? [],
-      engagementChanges: c?.engagement_changes ?? [],
-      phase: isEnum(LifecyclePhase, c?.phase) ? c.phase : null,
-      touchModel: isEnum(TouchModel, c?.touch_model) ? c.touch_model : null,
-      usageStatus: c?.usage_status ?? null,
-      onboardingStalled: !!c?.onboarding_stalled,
-    };
+      params,
+    )) as (AccountContextRead & { escalations?: EscalationRead[] | null; contacts?: ContactRead[] | null })[];
+    return { row, escalations: row?.escalations ?? [], contacts: row?.contacts ?? [] };
   }
 
   /**
@@ -142,36 +218,6 @@ export class EscalationEngine {
     return rows.map((r) => ({ id: r.id, reason: r.reason, evidenceKeys: r.keys ?? [] }));
   }
 
-  /** The account's open escalations and those closed since `since`, in one read. */
-  private async escalationsOf(m: EntityManager, accountId: string, since: Date): Promise<{ open: OpenEscalationView[]; closed: ClosedEscalationView[] }> {
-    const rows: { id: string; reason: EscalationReason; state: EscalationState; closed_at: Date | null; keys: string[] | null }[] = await m.query(
-      `SELECT e.id, e.reason, e.state, e.closed_at, array_agg(v.kind || ':' || v.ref) FILTER (WHERE v.ref IS NOT NULL) AS keys
-         FROM ${tableOf(m, EscalationRow)} e LEFT JOIN ${tableOf(m, EscalationEvidenceRow)} v ON v.escalation_id = e.id
-        WHERE e.account_id = $1 AND (e.state IN (${OPEN_SQL}) OR e.closed_at >= $2) GROUP BY e.id, e.reason, e.state, e.closed_at`,
-      [accountId, since],
-    );
-    return {
-      open: rows.filter((r) => isOpenState(r.state)).map((r) => ({ id: r.id, reason: r.reason, evidenceKeys: r.keys ?? [] })),
-      closed: rows
-        .filter((r) => r.closed_at !== null && r.closed_at >= since)
-        .map((r) => ({ reason: r.reason, state: r.state as 'resolved' | 'handed-back', closedAt: r.closed_at as Date, evidenceKeys: r.keys ?? [] })),
-    };
-  }
-
-  /** The account's contacts within `days` either side of `at` (a late contact may complete a window). */
-  private async contactHistory(m: EntityManager, accountId: string, at: Date, days: number): Promise<SupportContactFact[]> {
-    const rows = await m
-      .getRepository(SupportContact)
-      .createQueryBuilder('c')
-      .where('c.account_id = :accountId AND c.occurred_at > :from AND c.occurred_at < :until', {
-        accountId, from: new Date(at.getTime() - days * DAY_MS), until: new Date(at.getTime() + days * DAY_MS),
-      })
-      .orderBy('c.occurred_at', 'DESC')
-      .take(1000)
-      .getMany();
-    return rows.map(toContactFact);
-  }
-
   /**
    * Evaluates the rules for a signal of an account and applies the decisions (open, add evidence)
    * in the caller's transaction. Returns how many events were written to the outbox.
@@ -180,9 +226,16 @@ export class EscalationEngine {
     await this.lockAccount(m, accountId);
     const rules = await this.rules.current(m);
     const now = this.clock.now();
-    const account = await this.accountContext(m, accountId);
-    const contacts = signal.kind === 'contact' ? await this.contactHistory(m, accountId, signal.contact.occurredAt, rules.rules.repeatInquiries.windowDays) : [];
-    const escalations = await this.escalationsOf(m, accountId, new Date(now.getTime() - rules.handBackCooldownDays * DAY_MS));
+    // Contacts within the window either side of the signal's (a late contact may complete a window).
+    const window = rules.rules.repeatInquiries.windowDays * DAY_MS;
+    const since = new Date(now.getTime() - rules.handBackCooldownDays * DAY_MS);
+    const read = await this.readAccount(m, accountId, {
+      escalationsSince: since,
+      ...(signal.kind === 'contact' ? { contacts: { from: new Date(signal.contact.occurredAt.getTime() - window), until: new Date(signal.contact.occurredAt.getTime() + window) } } : {}),
+    });
+    const account = toAccountContext(accountId, read.row);
+    const contacts = read.contacts.map(fromContactRead);
+    const escalations = splitEscalations(read.escalations, since);
     const decisions = evaluateEscalation({ rules, account, signal, contacts, openEscalations: escalations.open, recentlyClosed: escalations.closed, now });
     let emitted = 0;
     for (const d of decisions) {
@@ -530,9 +583,3 @@ export class EscalationEngine {
   }
 }
 
-export function toContactFact(c: SupportContact): SupportContactFact {
-  return {
-    kind: c.kind === 'call' ? 'call' : 'ticket', ref: c.ref, category: c.category, tags: c.tags, occurredAt: c.occurredAt, subject: c.subject,
-    sentiment: c.sentiment, satisfaction: c.satisfaction, needsCs: c.needsCs,
-  };
-}
