@@ -151,6 +151,8 @@ export async function runCrashReplay(o: CrashReplayOptions): Promise<CrashReplay
     DATABASE_URL: o.databaseUrl,
     DATABASE_POOL_SIZE: '5',
     KAFKA_GROUP_PREFIX: groupPrefix,
+    // The verifier reads what each service emitted from its outbox: keep published rows.
+    OUTBOX_RETAIN_MS: '86400000',
     KAFKA_TOPIC_PARTITIONS: String(o.partitions),
     INGESTION_BOOTSTRAP_WRITE_KEY: writeKey,
     // Only the events drive the state: periodic sweeps would keep emitting while the harness waits for quiet.

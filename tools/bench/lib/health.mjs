@@ -595,6 +595,7 @@ export function statementLabel(q) {
   if (/^INSERT INTO .*outbox/.test(s)) return 'insert outbox (TypeORM insert)';
   if (/FROM .*outbox.*FOR UPDATE SKIP LOCKED/.test(s)) return 'outbox relay: select unpublished';
   if (/^UPDATE .*outbox.*published_at/.test(s)) return 'outbox relay: mark published';
+  if (/^DELETE FROM .*outbox WHERE seq/.test(s)) return 'outbox relay: delete published';
   if (/DELETE FROM .*outbox/.test(s)) return 'outbox relay: purge';
   if (/count\(\*\).*outbox/.test(s)) return 'outbox backlog count';
   if (/^UPDATE .*backfill_job/.test(s)) return 'backfill_job progress update';

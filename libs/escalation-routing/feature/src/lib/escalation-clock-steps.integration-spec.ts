@@ -49,7 +49,7 @@ describe('escalation-routing on a stepped clock', () => {
     const db = new URL(process.env['DATABASE_URL'] ?? LOCAL_POSTGRES_URL);
     db.pathname = `${db.pathname}_escalation_steps`;
     await ensureDatabase(db.toString());
-    const config = loadConfig(ServiceConfig, { ...process.env, DATABASE_URL: db.toString(), KAFKA_GROUP_PREFIX: `it-steps-${run}`, KAFKA_RETRY_BACKOFF_MS: '10' });
+    const config = loadConfig(ServiceConfig, { ...process.env, DATABASE_URL: db.toString(), KAFKA_GROUP_PREFIX: `it-steps-${run}`, KAFKA_RETRY_BACKOFF_MS: '10', OUTBOX_RETAIN_MS: '3600000' });
     await startConsumerGroupAtEnd(kafka, `it-steps-${run}.escalation-routing`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'escalation-routing', defaultPort: 0, data: escalationRoutingData, feature: EscalationRoutingModule }, config, logger, clock);

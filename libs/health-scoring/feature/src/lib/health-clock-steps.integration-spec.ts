@@ -49,7 +49,7 @@ describe('health-scoring on a stepped clock', () => {
     db.pathname = `${db.pathname}_clock_steps`;
     await ensureDatabase(db.toString());
     const config = loadConfig(ServiceConfig, {
-      ...process.env, DATABASE_URL: db.toString(), KAFKA_GROUP_PREFIX: `it-steps-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10',
+      ...process.env, DATABASE_URL: db.toString(), KAFKA_GROUP_PREFIX: `it-steps-${randomUUID().slice(0, 8)}`, KAFKA_RETRY_BACKOFF_MS: '10', OUTBOX_RETAIN_MS: '3600000',
     });
     const logger = pino({ level: process.env['KIZUNA_TEST_LOG'] ?? 'silent' });
     const root = serviceRootModule({ name: 'health-scoring', defaultPort: 0, data: healthScoringData, feature: HealthScoringModule }, config, logger, clock);

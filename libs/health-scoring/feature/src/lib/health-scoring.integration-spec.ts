@@ -33,7 +33,7 @@ describe('health-scoring service', () => {
   const groupPrefix = `it-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: groupPrefix, KAFKA_RETRY_BACKOFF_MS: '10' });
+    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: groupPrefix, KAFKA_RETRY_BACKOFF_MS: '10', OUTBOX_RETAIN_MS: '3600000' }); // the backfill test reads its events from the outbox
     // Only what comes after the start: other suites leave accounts on the shared broker (some scored
     // with 'trial', which the backfill tests count as theirs alone).
     await startConsumerGroupAtEnd(kafka, `${groupPrefix}.health-scoring`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);

@@ -52,6 +52,13 @@ export class ServiceConfig {
   KAFKA_KEY_CONCURRENCY = 1;
 
   /**
+   * How long published outbox rows are kept. 0: deleted as they are published (Kafka holds the
+   * events); tools that read what a service emitted from its outbox (the chaos harness) keep them.
+   */
+  @Type(() => Number) @IsInt() @Min(0)
+  OUTBOX_RETAIN_MS = 0;
+
+  /**
    * How long a consumer lag reading (GET /metrics) is reused before the broker is asked again. A
    * simulation played step by step sets 0, so a scrape right after a step's events shows their lag.
    */

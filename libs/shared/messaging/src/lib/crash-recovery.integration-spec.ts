@@ -219,7 +219,7 @@ describe('crash recovery: inbox, outbox and consumer groups under failures', () 
       const second = await relayWith(() => new EventPublisher(kafka, 'kizuna/test', clock));
       second.relay.start();
       await waitFor('the event applied downstream', async () => (await effects(event.id)).length === 1);
-      await waitFor('the outbox row marked sent', async () => (await second.relay.backlog()) === 0);
+      await waitFor('the outbox row published and deleted', async () => (await second.relay.backlog()) === 0);
       return { event, recorder };
     }
 

@@ -105,6 +105,24 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     expect(await other.drainOnce()).toBeGreaterThan(0);
   });
 
+  it('deletes rows as it publishes them, or with a retention marks them published and keeps them', async () => {
+    const account = `acc-${randomUUID()}`;
+    const rowsOf = async (): Promise<{ published_at: Date | null }[]> =>
+      ds.query(`SELECT published_at FROM "${schema}".outbox WHERE message_key = $1`, [account]);
+    const drain = async (r: OutboxRelay) => {
+      while ((await r.drainOnce()) > 0);
+    };
+    await ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: healthEvent(account) }]));
+    await drain(new OutboxRelay(ds, publisher, pino({ level: 'silent' }), { retainMs: 3_600_000 }));
+    const marked = await rowsOf();
+    expect(marked).toHaveLength(1);
+    expect(marked[0]?.published_at).toBeInstanceOf(Date);
+
+    await ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: healthEvent(account) }]));
+    await drain(new OutboxRelay(ds, publisher, pino({ level: 'silent' })));
+    expect(await rowsOf()).toEqual(marked); // the new row is gone; the marked one waits for its retention
+  });
+
   it('sends a call larger than MAX_REQUEST_BYTES as several produce requests, none of them a broker-side humongous buffer, in order', async () => {
     const account = `acc-${randomUUID()}`;
     const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();

@@ -107,7 +107,7 @@ export class KizunaServiceModule {
         {
           provide: OutboxRelay,
           inject: [DataSource, EventPublisher],
-          useFactory: (ds: DataSource, publisher: EventPublisher) => new OutboxRelay(ds, publisher, logger.child({ component: 'outbox' })),
+          useFactory: (ds: DataSource, publisher: EventPublisher) => new OutboxRelay(ds, publisher, logger.child({ component: 'outbox' }), { retainMs: config.OUTBOX_RETAIN_MS }),
         },
         MigrationsRunner,
         InboxRetention,
