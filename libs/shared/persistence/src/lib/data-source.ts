@@ -10,6 +10,11 @@ export interface ServiceDataSpec {
   schema: string;
   entities: MixedList<EntityTarget>;
   migrations: MixedList<string | (new () => unknown)>;
+  /**
+   * The least time published outbox rows are kept (OUTBOX_RETAIN_MS may ask for longer): for a
+   * service whose enqueueOutbox(…, { skipDuplicates }) relies on them to leave out a re-emitted id.
+   */
+  outboxRetainMs?: number;
 }
 
 export interface DataSourceParams {

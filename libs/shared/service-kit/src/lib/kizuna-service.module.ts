@@ -107,7 +107,7 @@ export class KizunaServiceModule {
         {
           provide: OutboxRelay,
           inject: [DataSource, EventPublisher],
-          useFactory: (ds: DataSource, publisher: EventPublisher) => new OutboxRelay(ds, publisher, logger.child({ component: 'outbox' }), { retainMs: config.OUTBOX_RETAIN_MS }),
+          useFactory: (ds: DataSource, publisher: EventPublisher) => new OutboxRelay(ds, publisher, logger.child({ component: 'outbox' }), { retainMs: Math.max(config.OUTBOX_RETAIN_MS, spec.outboxRetainMs ?? 0) }),
         },
         MigrationsRunner,
         InboxRetention,
