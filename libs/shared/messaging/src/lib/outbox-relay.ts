@@ -12,9 +12,9 @@ export interface OutboxRelayOptions {
   /** Poll interval when idle; `kick()` wakes the relay at once after a commit. */
   idleMs?: number;
   /**
-   * 0 (the default): a row is deleted as soon as it is published (Kafka holds the event). More: it is
-   * marked published and kept this long (for inspection, or tools that read what a service
-   * emitted), then deleted.
+   * 0 (this class's default): a row is deleted as soon as it is published (Kafka holds the event).
+   * More: it is marked published and kept this long (for inspection, or tools that read what a
+   * service emitted), then deleted. Services pass OUTBOX_RETAIN_MS, a day unless set.
    */
   retainMs?: number;
 }
@@ -39,9 +39,9 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export const outboxRelayLockName = (table: string) => `kizuna-outbox-relay:${table}`;
 
 /**
- * Publishes outbox rows in commit order and deletes them once sent (or marks them, with a retention).
+ * Publishes outbox rows in commit order and marks them sent, or with no retention deletes them.
  * One relay publishes an outbox at a time (an advisory lock per drain), so several instances can run;
- * a crash after the send and before the delete re-sends the same event ids, which consumers' inboxes
+ * a crash after the send and before the mark re-sends the same event ids, which consumers' inboxes
  * deduplicate.
  */
 export class OutboxRelay {
