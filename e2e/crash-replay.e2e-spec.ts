@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Topics } from '@kizuna/shared/contracts';
 import { LOCAL_POSTGRES_URL, TEST_KAFKA_PORT, repoRoot, testPortRange } from '@kizuna/shared/testing';
 import { localBrokerAvailable } from '../tools/chaos/chaos-broker';
 import { runCrashReplay, summarise, type CrashReplayReport } from '../tools/chaos/crash-replay';
@@ -92,7 +93,7 @@ describe('crash replay (short profile): nothing lost, nothing counted twice unde
   });
 
   it('absorbed the duplicate publications the kills and the retries caused', () => {
-    const product = report.duplicatePublications['cs.product.v1'];
+    const product = report.duplicatePublications[Topics.product];
     // Deliberate duplicates sent after a restart of ingestion are published again under the same id.
     expect(product?.distinct).toBe(report.events.product);
     expect(product?.messages).toBeGreaterThanOrEqual(product?.distinct ?? Infinity);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Topics } from '@kizuna/shared/contracts';
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { LOCAL_POSTGRES_URL, startConsumerGroupAtEnd, startServiceProcess, stopServiceProcess, testKafka, testPortRange, waitFor, waitUntilReady, type RunningService } from '@kizuna/shared/testing';
@@ -51,7 +52,7 @@ describe('a service whose lanes run in a process of their own', () => {
   });
 
   beforeAll(async () => {
-    await Promise.all(['notification', 'notification.product'].map((g) => startConsumerGroupAtEnd(kafka, `${groupPrefix}.${g}`, ['cs.product.v1', 'cs.directory.v1', 'cs.escalation.v1', 'cs.health.v1', 'cs.lifecycle.v1'], 3)));
+    await Promise.all(['notification', 'notification.product'].map((g) => startConsumerGroupAtEnd(kafka, `${groupPrefix}.${g}`, [Topics.product, Topics.directory, Topics.escalation, Topics.health, Topics.lifecycle], 3)));
     ingestion = startServiceProcess('ingestion', BASE_PORT, env());
     notification = startServiceProcess('notification', BASE_PORT + 1, env());
     await Promise.all([waitUntilReady(ingestion), waitUntilReady(notification)]);

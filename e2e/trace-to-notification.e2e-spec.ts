@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, SmtpSink, authHeader, startConsumerGroupAtEnd, startServiceProcess, testPortRange, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
-import { ALL_TOPICS } from '@kizuna/shared/contracts';
+import { ALL_TOPICS, Topics } from '@kizuna/shared/contracts';
 
 const SPAN_KIND = { server: 2, client: 3, producer: 4, consumer: 5 } as const;
 /** Ports apart from the walking skeleton's, which may run at the same time. */
@@ -117,10 +117,10 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
     const chain = await waitFor('spans from every hop in the ticket\'s trace', () => {
       const spans = receiver.spans.filter((s) => s.traceId === traceId);
       const server = of(spans, 'ingestion', SPAN_KIND.server);
-      const health = of(spans, 'health-scoring', SPAN_KIND.consumer, 'cs.support.v1');
-      const escalate = of(spans, 'escalation-routing', SPAN_KIND.consumer, 'cs.support.v1');
-      const escalated = of(spans, 'escalation-routing', SPAN_KIND.producer, 'cs.escalation.v1');
-      const notify = of(spans, 'notification', SPAN_KIND.consumer, 'cs.escalation.v1');
+      const health = of(spans, 'health-scoring', SPAN_KIND.consumer, Topics.support);
+      const escalate = of(spans, 'escalation-routing', SPAN_KIND.consumer, Topics.support);
+      const escalated = of(spans, 'escalation-routing', SPAN_KIND.producer, Topics.escalation);
+      const notify = of(spans, 'notification', SPAN_KIND.consumer, Topics.escalation);
       const sendMail = spans.find((s) => s.service === 'notification' && s.kind === SPAN_KIND.client && s.attributes['kizuna.channel'] === 'email');
       return server && health && escalate && escalated && notify && sendMail ? { spans, server, health, escalate, escalated, notify, sendMail } : undefined;
     }, { timeoutMs: 60_000 });
@@ -139,7 +139,7 @@ describe('one trace from a support ticket to the e-mail it causes', () => {
     // The e-mail's send span descends from notification's consumer span of an escalation event, whose
     // parent is escalation-routing's producer span (through its outbox).
     const consumer = ancestors(chain.sendMail).map((id) => byId.get(id)).find((p) => p?.service === 'notification' && p.kind === SPAN_KIND.consumer);
-    expect(consumer?.attributes['messaging.destination.name']).toBe('cs.escalation.v1');
+    expect(consumer?.attributes['messaging.destination.name']).toBe(Topics.escalation);
     const producer = consumer ? byId.get(consumer.parentSpanId) : undefined;
     expect([producer?.service, producer?.kind]).toEqual(['escalation-routing', SPAN_KIND.producer]);
     expect(producer ? ancestors(producer) : []).toContain(chain.escalate.spanId);

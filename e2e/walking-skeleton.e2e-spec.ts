@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { Producer } from 'kafkajs';
-import { ALL_TOPICS } from '@kizuna/shared/contracts';
+import { ALL_TOPICS, deadLetterTopic, Topics } from '@kizuna/shared/contracts';
 import { LOCAL_POSTGRES_URL, OtlpReceiver, SERVICES, startConsumerGroupAtEnd, testPortRange, TopicRecorder, startServiceProcess, stopServiceProcess, testKafka, waitFor, waitUntilReady, type ReceivedSpan, type RunningService } from '@kizuna/shared/testing';
 
 const SPAN_KIND = { server: 2, producer: 4, consumer: 5 } as const;
@@ -96,10 +96,10 @@ describe('walking skeleton across the five services', () => {
       'consumer spans from every downstream service in the same trace',
       () => {
         const spans = spansOf(traceId);
-        const hs = find(spans, 'health-scoring', SPAN_KIND.consumer, 'cs.product.v1');
-        const lc = find(spans, 'lifecycle', SPAN_KIND.consumer, 'cs.health.v1');
-        const er = find(spans, 'escalation-routing', SPAN_KIND.consumer, 'cs.health.v1');
-        const nt = find(spans, 'notification', SPAN_KIND.consumer, 'cs.health.v1');
+        const hs = find(spans, 'health-scoring', SPAN_KIND.consumer, Topics.product);
+        const lc = find(spans, 'lifecycle', SPAN_KIND.consumer, Topics.health);
+        const er = find(spans, 'escalation-routing', SPAN_KIND.consumer, Topics.health);
+        const nt = find(spans, 'notification', SPAN_KIND.consumer, Topics.health);
         if (hs && lc && er && nt) return { spans, hs, lc, er, nt };
         // Said when the wait times out: which hop is missing, and what the trace holds so far.
         const missing = Object.entries({ 'health-scoring of cs.product.v1': hs, 'lifecycle of cs.health.v1': lc, 'escalation-routing of cs.health.v1': er, 'notification of cs.health.v1': nt })
@@ -121,7 +121,7 @@ describe('walking skeleton across the five services', () => {
     expect(chain.hs.parentSpanId).toBe(ingestSend.spanId);
     // A loaded run may rescore the account again (a second health change on the same trace): each
     // consumer's parent is one of health-scoring's sends of cs.health.v1 in this trace.
-    const healthSends = chain.spans.filter((s) => s.service === 'health-scoring' && s.kind === SPAN_KIND.producer && s.attributes['messaging.destination.name'] === 'cs.health.v1');
+    const healthSends = chain.spans.filter((s) => s.service === 'health-scoring' && s.kind === SPAN_KIND.producer && s.attributes['messaging.destination.name'] === Topics.health);
     expect(healthSends.length).toBeGreaterThan(0);
     for (const consumer of [chain.lc, chain.er, chain.nt]) expect(healthSends.map((s) => s.spanId)).toContain(consumer.parentSpanId);
     expect(chain.nt.attributes['kizuna.account_id']).toBe(accountId);
@@ -140,9 +140,9 @@ describe('walking skeleton across the five services', () => {
 
   it('sends a malformed message to the dead-letter topic with the reason, and the partition keeps flowing', async () => {
     const accountId = `acc-${randomUUID()}`;
-    const dlq = await new TopicRecorder(kafka, ['cs.product.v1.dlq'], (m) => m.key === accountId).start();
+    const dlq = await new TopicRecorder(kafka, [deadLetterTopic(Topics.product)], (m) => m.key === accountId).start();
     try {
-      await producer.send({ topic: 'cs.product.v1', messages: [{ key: accountId, value: '{"specversion":"1.0","type":"cs.product.track.v1"}' }] });
+      await producer.send({ topic: Topics.product, messages: [{ key: accountId, value: '{"specversion":"1.0","type":"cs.product.track.v1"}' }] });
       expect((await track(accountId, 'After The Poison')).status).toBe(200);
       const dead = await waitFor('the dead letter from health-scoring', () =>
         dlq.messages.find((m) => m.headers['kizuna-dlq-consumer-group'] === `${groupPrefix}.health-scoring`),

@@ -30,12 +30,13 @@ import {
   HEALTH_INPUT_TOPICS, copyReference, generateAccounts, groupLag, healthGroup, latencyScenario, resetGroupToLatest, runBackfill, startHealthScoring,
   stopHealthScoring, waitForStableGroup,
 } from './lib/health.mjs';
+import { topicName } from './lib/topics.mjs';
 
 // The services verify API bearer tokens at startup: the development key unless AUTH_JWT_KEYS is set.
 process.env.AUTH_JWT_KEYS ??= devJwtKeys();
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const PRODUCT_TOPIC = 'cs.product.v1';
+const PRODUCT_TOPIC = topicName('cs.product.v1');
 const PERF_TOPIC = 'bench.producer-perf';
 const WRITE_KEY = 'kizuna-bench-write-key';
 

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataSource, ensureDatabase, runServiceMigrations } from '@kizuna/shared/persistence';
@@ -17,6 +18,9 @@ export default async function globalSetup(): Promise<void> {
   const log = (m: string) => process.stderr.write(`[test-infra] ${m}\n`);
   execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
   const infra = await provisionTestInfrastructure(log);
+  // The run's part of every test file's topic prefix (topic-namespace.ts), for globalTeardown.
+  infra.testRun = `kt${randomBytes(3).toString('hex')}`;
+  process.env['KIZUNA_TEST_RUN'] = infra.testRun;
   process.env['KAFKA_BROKERS'] = infra.kafkaBrokers;
   process.env['DATABASE_URL'] = infra.databaseUrl;
   await ensureDatabase(infra.databaseUrl);

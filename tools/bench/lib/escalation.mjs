@@ -11,26 +11,28 @@ import { servicePort, sleep, startProcess, stopProcess, waitForHttp } from './pr
 import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
 import { groupLag, resetGroupToLatest, subscribedTopics, waitForStableGroup } from './health.mjs';
 import { feedTrack } from './feed.mjs';
+import { topicName } from './topics.mjs';
 import { signLocalToken } from '../../scripts/dev-auth.mjs';
 
 const require = createRequire(import.meta.url);
 
-export const ESCALATION_TOPIC = 'cs.escalation.v1';
+export const ESCALATION_TOPIC = topicName('cs.escalation.v1');
 /** Where ingestion puts the tickets it accepted (their record timestamp: the moment of acceptance). */
-const SUPPORT_TOPIC = 'cs.support.v1';
+const SUPPORT_TOPIC = topicName('cs.support.v1');
+const PRODUCT_TOPIC = topicName('cs.product.v1');
 /** Every topic of the platform (libs/shared/contracts topics.ts): the groups start at their end. */
 export const ALL_TOPICS = [
   'cs.product.v1', 'cs.directory.v1', 'cs.support.v1', 'cs.survey.v1', 'cs.billing.v1', 'cs.ingest.rejected.v1',
   'cs.health.v1', 'cs.lifecycle.v1', 'cs.escalation.v1', 'cs.notification.v1',
-];
+].map(topicName);
 const groupOf = (service) => `${process.env.KAFKA_GROUP_PREFIX ?? 'kizuna'}.${service}`;
 /**
  * A service's consumer groups with their topics: its own, and its product lane (both services read the
  * product stream in a group of its own, `<group>.product`: ConsumerRunner.inLane).
  */
 const groupsOf = (service) => [
-  { id: groupOf(service), topics: ALL_TOPICS.filter((t) => t !== 'cs.product.v1') },
-  { id: `${groupOf(service)}.product`, topics: ['cs.product.v1'] },
+  { id: groupOf(service), topics: ALL_TOPICS.filter((t) => t !== PRODUCT_TOPIC) },
+  { id: `${groupOf(service)}.product`, topics: [PRODUCT_TOPIC] },
 ];
 const round = (x, d = 0) => (x === undefined || x === null || !Number.isFinite(x) ? x ?? null : Math.round(x * 10 ** d) / 10 ** d);
 

@@ -8,13 +8,14 @@ import { servicePort, runCommand, sleep, startProcess, stopProcess, waitForHttp 
 import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
 import { signLocalToken } from '../../scripts/dev-auth.mjs';
 import { feedTrack } from './feed.mjs';
+import { topicName } from './topics.mjs';
 
 const require = createRequire(import.meta.url);
 const pg = require('pg');
 
-export const HEALTH_TOPIC = 'cs.health.v1';
+export const HEALTH_TOPIC = topicName('cs.health.v1');
 /** What health-scoring consumes (README: cs.product, cs.directory, cs.support, cs.survey, cs.billing). */
-export const HEALTH_INPUT_TOPICS = ['cs.product.v1', 'cs.directory.v1', 'cs.support.v1', 'cs.survey.v1', 'cs.billing.v1'];
+export const HEALTH_INPUT_TOPICS = ['cs.product.v1', 'cs.directory.v1', 'cs.support.v1', 'cs.survey.v1', 'cs.billing.v1'].map(topicName);
 export const healthGroup = () => `${process.env.KAFKA_GROUP_PREFIX ?? 'kizuna'}.health-scoring`;
 
 const KEY_EVENTS = ['Dashboard Viewed', 'Report Created', 'Report Shared', 'Feature Used', 'Teammate Invited', 'Page Opened'];

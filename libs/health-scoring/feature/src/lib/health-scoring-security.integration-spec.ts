@@ -56,12 +56,12 @@ describe('health-scoring access control', () => {
     await sendRoster([[`csm-a-${run}`, teamA], [`lead-a-${run}`, teamA], [`mate-a-${run}`, teamA], [`csm-b-${run}`, teamB]], at);
     const owners: [string, string][] = [[mine, `CSM-A-${run}@example.com`], [leads, `lead-a-${run}@example.com`], [team, `mate-a-${run}@example.com`], [theirs, `csm-b-${run}@example.com`]];
     await producer.send({
-      topic: 'cs.directory.v1',
+      topic: Topics.directory,
       messages: owners.map(([acc, owner]) => ev('cs.directory.account.updated.v1', acc, { sourceId: 'test', messageId: `g-${acc}`, accountId: acc, traits: { name: acc, ownerCsmEmail: owner }, rawTraits: {}, timestamp: at }))
         .map((e) => ({ key: e.subject, value: JSON.stringify(e) })),
     });
     await producer.send({
-      topic: 'cs.product.v1',
+      topic: Topics.product,
       messages: owners.map(([acc]) => ev('cs.product.track.v1', acc, { kind: 'track', sourceId: 'test', messageId: `t-${acc}`, accountId: acc, userId: 'u1', event: 'Report Shared', properties: {}, timestamp: at, receivedAt: at }))
         .map((e) => ({ key: e.subject, value: JSON.stringify(e) })),
     });

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import {
-  ALL_TOPICS, EscalationReason, EscalationState, HealthBand, ManualClock, Topics, createEvent, type CloudEvent, type EventType, type PayloadOf,
+  ALL_TOPICS, EscalationReason, EscalationState, HealthBand, ManualClock, Topics, createEvent, topicOf, type CloudEvent, type EventType, type PayloadOf,
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
@@ -68,7 +68,7 @@ describe('health-scoring service', () => {
       timestamp: at.toISOString(), receivedAt: at.toISOString(),
     });
   const send = (events: CloudEvent[]) =>
-    producer.send({ topic: events[0] ? `cs.${events[0].type.split('.')[1]}.v1` : Topics.product, messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
+    producer.send({ topic: events[0] ? topicOf(events[0].type as EventType) : Topics.product, messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
   const changes = (accountId: string) => health.messages.filter((m) => m.key === accountId).map((m) => JSON.parse(m.value ?? '{}') as HealthEvent);
   const stored = (accountId: string) => app.get(DataSource).getRepository(AccountHealth).findOneBy({ accountId });
   const api = async (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown) => {

@@ -6,7 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import {
-  EscalationReason, EscalationState, HealthBand, Topics, createEvent, eventHeaders, type Clock, type CloudEvent, type EventType, type PayloadOf,
+  EscalationReason, EscalationState, HealthBand, Topics, createEvent, eventHeaders, topicOf, type Clock, type CloudEvent, type EventType, type PayloadOf,
 } from '@kizuna/shared/contracts';
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
@@ -119,9 +119,8 @@ describe('notification service', () => {
   };
   const event = <T extends EventType>(type: T, accountId: string, data: PayloadOf<T>): CloudEvent<T> =>
     createEvent('kizuna/test', { type, subject: accountId, data }, clock.now());
-  const topicOf = (e: CloudEvent) => `cs.${e.type.split('.')[1]}.v1`;
   const send = (...events: CloudEvent[]) =>
-    producer.send({ topic: topicOf(events[0] as CloudEvent), messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e), headers: eventHeaders(e) })) });
+    producer.send({ topic: topicOf((events[0] as CloudEvent).type as EventType), messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e), headers: eventHeaders(e) })) });
   const api = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown, on = app) => {
     const authorization = `Bearer ${await testToken({ roles: ['admin'] })}`;
     const r = await on.inject({ method, url, headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });

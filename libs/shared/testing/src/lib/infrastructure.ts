@@ -15,6 +15,8 @@ export interface TestInfrastructure {
   /** True when this run started the local broker (and so must stop it). */
   startedLocalBroker: boolean;
   containerIds: string[];
+  /** This run's id, the start of every topic its test files create (tools/testing/topic-namespace.ts). */
+  testRun?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { parseEvent } from '@kizuna/shared/contracts';
+import { Topics, parseEvent } from '@kizuna/shared/contracts';
 import { createDataSource, ensureDatabase, runServiceMigrations } from '@kizuna/shared/persistence';
 import { LOCAL_POSTGRES_URL } from '@kizuna/shared/testing';
 import { escalationRoutingData } from '../escalation-routing-data';
@@ -33,7 +33,7 @@ describe('migration PublishRoster', () => {
       await new PublishRoster1796142000000().up(runner).finally(() => runner.release());
       const rows: { event_id: string; topic: string; message_key: string; envelope: Record<string, unknown> }[] =
         await ds.query(`SELECT event_id, topic, message_key, envelope FROM escalation_routing.outbox ORDER BY message_key`);
-      expect(rows.map((r) => [r.topic, r.message_key])).toEqual([['cs.roster.v1', 'csm:aiko'], ['cs.roster.v1', 'csm:ben']]);
+      expect(rows.map((r) => [r.topic, r.message_key])).toEqual([[Topics.roster, 'csm:aiko'], [Topics.roster, 'csm:ben']]);
       const events = rows.map((r) => parseEvent(JSON.stringify(r.envelope))); // validated against the contract
       expect(events.map((e) => e.id)).toEqual(rows.map((r) => r.event_id));
       expect(events.map((e) => [e.type, e.subject, e.source])).toEqual([
