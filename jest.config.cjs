@@ -21,8 +21,8 @@ const common = {
 const infra = {
   globalSetup: '<rootDir>/tools/testing/global-setup.ts',
   globalTeardown: '<rootDir>/tools/testing/global-teardown.ts',
-  // topic-namespace: each test file its own Kafka topics (see the file)
-  setupFiles: ['reflect-metadata', '<rootDir>/tools/testing/topic-namespace.ts'],
+  // test-namespace: each test file its own Kafka topics and database (tools/testing/namespace.ts)
+  setupFiles: ['reflect-metadata', '<rootDir>/tools/testing/test-namespace.ts'],
   setupFilesAfterEnv: ['<rootDir>/tools/testing/setup-infra-tests.ts'],
 };
 

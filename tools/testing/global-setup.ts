@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createDataSource, ensureDatabase, runServiceMigrations } from '@kizuna/shared/persistence';
 import { provisionTestInfrastructure, repoRoot } from '@kizuna/shared/testing';
 import { SERVICE_DATA } from '../db/data-specs';
+import { RUN_ENV, TEMPLATE_URL_ENV } from './namespace';
 
 export const STATE_FILE = join(repoRoot(), '.kizuna', 'test-infra.json');
 
@@ -18,9 +19,11 @@ export default async function globalSetup(): Promise<void> {
   const log = (m: string) => process.stderr.write(`[test-infra] ${m}\n`);
   execFileSync(process.execPath, [join(repoRoot(), 'tools/scripts/build.mjs')], { stdio: 'ignore' });
   const infra = await provisionTestInfrastructure(log);
-  // The run's part of every test file's topic prefix (topic-namespace.ts), for globalTeardown.
+  // The run's id starts the names of every test file's topics and database (namespace.ts); the
+  // database migrated below is the template of theirs.
   infra.testRun = `kt${randomBytes(3).toString('hex')}`;
-  process.env['KIZUNA_TEST_RUN'] = infra.testRun;
+  process.env[RUN_ENV] = infra.testRun;
+  process.env[TEMPLATE_URL_ENV] = infra.databaseUrl;
   process.env['KAFKA_BROKERS'] = infra.kafkaBrokers;
   process.env['DATABASE_URL'] = infra.databaseUrl;
   await ensureDatabase(infra.databaseUrl);

@@ -9,3 +9,13 @@ jest.setTimeout(Number(process.env['KIZUNA_TEST_TIMEOUT_MS'] ?? 90_000));
 import { useTestAuthEnv } from '@kizuna/shared/testing';
 
 useTestAuthEnv();
+
+// This file's own database (test-namespace.ts named it): a copy of the migrated test database, made
+// before the file's own hooks run; globalTeardown drops it.
+import { TEMPLATE_URL_ENV, createFileDatabase } from './namespace';
+
+beforeAll(async () => {
+  const template = process.env[TEMPLATE_URL_ENV];
+  const url = process.env['DATABASE_URL'];
+  if (template && url && url !== template) await createFileDatabase(url, template);
+});

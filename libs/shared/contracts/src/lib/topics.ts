@@ -1,7 +1,7 @@
 /**
  * The installation's topic namespace, `KAFKA_TOPIC_PREFIX` (empty by default; e.g. `staging.`): it is
  * put before every topic name below, so several installations share one Kafka cluster without
- * reading each other's events. The tests give every test file its own (tools/testing/topic-namespace.ts).
+ * reading each other's events. The tests give every test file its own (tools/testing/namespace.ts).
  * Read once, when this module loads, and kept for an installation's life: outbox rows name the topic
  * they are published to.
  */

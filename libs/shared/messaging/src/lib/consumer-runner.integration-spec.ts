@@ -435,10 +435,14 @@ describe('ConsumerRunner against a real broker', () => {
     const account = `acc-${randomUUID()}`;
     const group = `test-slow-${randomUUID()}`;
     const done: string[] = [];
+    // Joins counted from the first slow event on: a group on topics just created may rejoin a few
+    // times at its start while their metadata settles (kafkajs's stale-metadata recovery).
+    let joinsAtWork: number | undefined;
     const r = runner(group, 1, { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 });
     await r
       .on('cs.product.track.v1', async (e) => {
         if (e.subject !== account) return;
+        joinsAtWork ??= r.groupJoins;
         // The simulated slow work itself (twice the session timeout), not a synchronisation.
         await new Promise((resolve) => setTimeout(resolve, 12_000));
         done.push(e.data.event ?? '');
@@ -447,6 +451,6 @@ describe('ConsumerRunner against a real broker', () => {
     await publisher.publish([1, 2].map((n) => ({ type: 'cs.product.track.v1' as const, subject: account, data: trackEvent(account, n).data })));
     await waitFor('both slow events handled', () => done.length === 2, { timeoutMs: 60_000 });
     expect(done).toEqual(['E1', 'E2']);
-    expect(r.groupJoins).toBe(1);
+    expect(r.groupJoins).toBe(joinsAtWork);
   });
 });

@@ -52,6 +52,9 @@ describe('ConsumerRunner: a 90 s handler on the real broker', () => {
     const group = `test-slow90-${randomUUID()}`;
     const calls: MessageContext[] = [];
     const seenDuringWork: { committed: number; members: { state?: string; ids: string[] } }[] = [];
+    // Joins counted from the handler's start: a group on topics just created (this file's own) may
+    // rejoin a few times before that, while their metadata settles (kafkajs's stale-metadata recovery).
+    let joinsAtWork = 0;
     let finishedAt = 0;
     runner = new ConsumerRunner(kafka, publisher, {
       groupId: group, maxAttempts: 3, retryBackoffMs: 10, logger, clock, sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatIntervalMs: 3000,
@@ -60,6 +63,7 @@ describe('ConsumerRunner: a 90 s handler on the real broker', () => {
       .on('cs.product.track.v1', async (e, ctx) => {
         if (e.subject !== account) return;
         calls.push(ctx);
+        joinsAtWork = runner?.groupJoins ?? 0;
         const started = Date.now();
         // The slow work itself: 90 s, three times the session timeout. What the group looks like
         // is read at its start and again once more than a session timeout has passed in it.
@@ -81,7 +85,8 @@ describe('ConsumerRunner: a 90 s handler on the real broker', () => {
     await waitFor('the offset committed past the event', async () => (await committed(group, call.partition)) >= offset + 1, { timeoutMs: 30_000 });
 
     expect(calls).toHaveLength(1);
-    expect(runner.groupJoins).toBe(1);
+    expect(joinsAtWork).toBeGreaterThan(0);
+    expect(runner.groupJoins).toBe(joinsAtWork);
     // While it worked (at its start and 45 s in, past the session timeout): one stable member, the
     // same one, and nothing committed past the event in hand.
     expect(seenDuringWork).toHaveLength(2);

@@ -15,7 +15,7 @@ export interface TestInfrastructure {
   /** True when this run started the local broker (and so must stop it). */
   startedLocalBroker: boolean;
   containerIds: string[];
-  /** This run's id, the start of every topic its test files create (tools/testing/topic-namespace.ts). */
+  /** This run's id, the start of the names of its test files' topics and databases (tools/testing/namespace.ts). */
   testRun?: string;
 }
 
