@@ -52,11 +52,12 @@ export class ServiceConfig {
   KAFKA_KEY_CONCURRENCY = 1;
 
   /**
-   * How long published outbox rows are kept (marked published, then purged). 0: deleted as they are
-   * published (Kafka holds the events): less to write per event; not yet the default (docs/operations.md).
+   * How long published outbox rows are kept. 0 (the default): deleted as they are published (Kafka
+   * holds the events), the least to write per event. More: marked published, kept this long, then
+   * purged (tools that read what a service emitted from its outbox: the chaos harness).
    */
   @Type(() => Number) @IsInt() @Min(0)
-  OUTBOX_RETAIN_MS = 24 * 3600 * 1000;
+  OUTBOX_RETAIN_MS = 0;
 
   /**
    * How long a consumer lag reading (GET /metrics) is reused before the broker is asked again. A

@@ -14,7 +14,7 @@ export interface OutboxRelayOptions {
   /**
    * 0 (this class's default): a row is deleted as soon as it is published (Kafka holds the event).
    * More: it is marked published and kept this long (for inspection, or tools that read what a
-   * service emitted), then deleted. Services pass OUTBOX_RETAIN_MS, a day unless set.
+   * service emitted), then deleted. Services pass OUTBOX_RETAIN_MS (0 unless set; lifecycle keeps a day).
    */
   retainMs?: number;
 }
