@@ -223,7 +223,7 @@ describe('crash recovery: inbox, outbox and consumer groups under failures', () 
       return { event, recorder };
     }
 
-    it('killed after publishing and before marking the row sent: the restarted relay publishes again, downstream applies it once', async () => {
+    it('killed after publishing and before deleting (or marking) the row: the restarted relay publishes again, downstream applies it once', async () => {
       const { event, recorder } = await scenario('after-publish');
       await waitFor('both publications on Kafka', () => recorder.messages.length === 2);
       expect(recorder.messages.map((m) => (JSON.parse(m.value ?? '{}') as { id: string }).id)).toEqual([event.id, event.id]);
