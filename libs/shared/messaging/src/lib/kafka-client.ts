@@ -1,3 +1,5 @@
+import { connect as netConnect, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { installRequestQueueTimerFix } from './kafkajs-request-queue';
@@ -27,6 +29,21 @@ function pinoLogCreator(logger: Logger): logCreator {
   };
 }
 
+/**
+ * kafkajs's own socket factory with Nagle's algorithm off, as Kafka's Java clients and brokers have
+ * it (TCP_NODELAY). kafkajs leaves it on: a request written while an earlier one on the same
+ * connection is not yet acknowledged (a commit or heartbeat beside a pending fetch) waits for the
+ * broker's delayed ACK, up to 40 ms on Linux.
+ */
+export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+    : netConnect({ host, port }, onConnect);
+  socket.setNoDelay(true); // before the connection is up: Node applies it once it is
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
+
 /** One kafkajs client per service; producers, consumers and admin clients hang off it. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   installRequestQueueTimerFix(); // before its first connection: see kafkajs-request-queue.ts
@@ -39,6 +56,6 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     logLevel: logLevel.WARN,
   };
   if (options.logger) config.logCreator = pinoLogCreator(options.logger);
-  if (options.socketFactory) config.socketFactory = options.socketFactory;
+  config.socketFactory = options.socketFactory ?? noDelaySocketFactory;
   return new Kafka(config);
 }
