@@ -40,9 +40,9 @@ interface Outcome {
 
 const tracer = trace.getTracer('kizuna-notification');
 
-interface Claimed {
+/** A claimed delivery, as the claim returns it (and as a hand-off builds it). */
+export interface Claimed {
   id: string;
-  seq: string;
   notification_id: string;
   trigger_event_id: string;
   trigger: string;
@@ -60,6 +60,25 @@ interface Claimed {
   /** The notification's content and title (null if the notification row is gone). */
   content: StoredContent | null;
   title: string | null;
+}
+
+/**
+ * E-mail deliveries that a transaction plans for now, which this instance sends as soon as that
+ * transaction commits instead of claiming them back from the table (one round trip less before the
+ * send). The planner inserts them already claimed ('sending', with the lease a claim gives), within
+ * the worker's concurrency; one that does not fit is inserted pending and claimed as usual. A crash
+ * between the commit and the send leaves them to a claim once the lease ends, as a crash during a
+ * send does.
+ */
+export interface DeliveryHandOff {
+  /** Takes a send slot for one delivery; false when the worker has none free. */
+  take(): boolean;
+  /** Returns a taken slot (the delivery was planned before and not inserted again). */
+  giveBack(): void;
+  /** The lease a handed-off delivery is inserted with. */
+  leaseUntil(now: Date): Date;
+  /** A delivery inserted claimed, to send once the transaction has committed. */
+  add(delivery: Claimed): void;
 }
 
 /** What a send needs of a notification (named before the send when it lacks the account's name). */
@@ -85,6 +104,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopping = false;
   private readonly inflight = new Set<Promise<void>>();
+  /** Send slots taken by hand-offs whose transaction has not finished yet. */
+  private reserved = 0;
   private readonly toRecord: { outcome: Outcome; done: () => void; fail: (e: unknown) => void }[] = [];
   private recorder?: Promise<void>;
 
@@ -121,6 +142,50 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     void this.pump();
   }
 
+  /**
+   * A hand-off for one transaction: pass it to the planner inside the transaction, then call `commit`
+   * after it committed (the deliveries are sent) or `cancel` when it failed (the slots are freed).
+   */
+  handOff(): { handOff: DeliveryHandOff; commit: () => void; cancel: () => void } {
+    let taken = 0;
+    const added: Claimed[] = [];
+    const release = () => {
+      this.reserved -= taken;
+      taken = 0;
+    };
+    return {
+      handOff: {
+        take: () => {
+          if (this.stopping || this.inflight.size + this.reserved >= this.config.NOTIFICATION_DELIVERY_CONCURRENCY) return false;
+          this.reserved++;
+          taken++;
+          return true;
+        },
+        giveBack: () => {
+          this.reserved--;
+          taken--;
+        },
+        leaseUntil: (now) => this.leaseUntil(now),
+        add: (d) => added.push(d),
+      },
+      commit: () => {
+        if (added.length === 0) return release();
+        // The slots stay taken until the sends are in flight (a pump meanwhile must not claim them).
+        void this.start(added.splice(0))
+          .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'starting handed-off deliveries failed; their lease will expire and they are claimed again'))
+          .finally(release);
+      },
+      cancel: () => {
+        release();
+        added.length = 0;
+      },
+    };
+  }
+
+  private leaseUntil(now: Date): Date {
+    return new Date(now.getTime() + 2 * this.config.NOTIFICATION_SEND_TIMEOUT_MS + 30_000);
+  }
+
   /** Until nothing is due and nothing is in flight (tests, shutdown). */
   async drain(): Promise<void> {
     do {
@@ -143,7 +208,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       do {
         this.again = false;
         for (;;) {
-          const room = Math.min(this.config.NOTIFICATION_DELIVERY_BATCH, this.config.NOTIFICATION_DELIVERY_CONCURRENCY - this.inflight.size);
+          const room = Math.min(this.config.NOTIFICATION_DELIVERY_BATCH, this.config.NOTIFICATION_DELIVERY_CONCURRENCY - this.inflight.size - this.reserved);
           if (room <= 0 || this.stopping) break;
           if ((await this.dispatch(room)) < room) break;
         }
@@ -158,6 +223,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async dispatch(limit: number): Promise<number> {
     const claimed = await this.claim(this.clock.now(), limit);
     if (claimed.length === 0) return 0;
+    await this.start(claimed);
+    return claimed.length;
+  }
+
+  /** Starts sending claimed deliveries (digest rows grouped), each send recorded when it completes. */
+  private async start(claimed: Claimed[]): Promise<void> {
     const groups = new Map<string, Claimed[]>();
     for (const d of claimed) {
       const key = d.mode === 'digest' ? `digest|${d.recipient}|${d.target_key}` : d.id;
@@ -181,7 +252,6 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         });
       this.inflight.add(task);
     }
-    return claimed.length;
   }
 
   /**
@@ -237,7 +307,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const d = this.ds.getMetadata(Delivery).tablePath;
     const t = this.ds.getMetadata(ChannelTarget).tablePath;
     const n = this.ds.getMetadata(NotificationRow).tablePath;
-    const lease = new Date(now.getTime() + 2 * this.config.NOTIFICATION_SEND_TIMEOUT_MS + 30_000);
+    const lease = this.leaseUntil(now);
     return queryRows<Claimed>(
       this.ds.manager,
       `WITH due AS (
@@ -252,7 +322,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           FOR UPDATE OF d SKIP LOCKED)
        , claimed AS (
          UPDATE ${d} x SET status = 'sending', lease_until = $3, updated_at = $1 FROM due WHERE x.id = due.id
-         RETURNING x.id, x.seq, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
+         RETURNING x.id, x.notification_id, x.trigger_event_id, x.trigger, x.recipient, x.account_id, x.channel, x.address, x.target_key,
                    x.endpoint_id, x.mode, x.attempts, x.trace_headers, due.disabled_at)
        SELECT c.*, n.content, n.title FROM claimed c LEFT JOIN ${n} n ON n.id = c.notification_id`,
       [now, limit, lease],

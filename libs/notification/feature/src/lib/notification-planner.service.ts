@@ -7,6 +7,7 @@ import { NotificationChannel, Topics, createEvent, type Clock, CLOCK } from '@ki
 import { enqueueOutbox } from '@kizuna/shared/persistence';
 import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import { Delivery, NotificationRow, Recipient, type StoredContent } from '@kizuna/notification/data-access';
+import type { DeliveryHandOff } from './delivery-worker.service';
 import { channelsFor, planSend, type DeliveryWindowPrefs, type Notice, type NoticeContent, type Person, type Priority } from '@kizuna/notification/domain';
 
 export const sha = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
@@ -53,8 +54,11 @@ export class NotificationPlanner {
     return rows.find((r) => r.csmId === person.id) ?? rows[0] ?? null;
   }
 
-  /** Plans every notice for every recipient; returns how many deliveries were created. */
-  async planNotices(m: EntityManager, notices: Notice[]): Promise<number> {
+  /**
+   * Plans every notice for every recipient; returns how many deliveries were created. E-mails due now
+   * go to `handOff` when one is given (sent by this instance once the caller's transaction commits).
+   */
+  async planNotices(m: EntityManager, notices: Notice[], handOff?: DeliveryHandOff): Promise<number> {
     let created = 0;
     for (const notice of notices) {
       for (const { person } of notice.recipients) {
@@ -80,31 +84,36 @@ export class NotificationPlanner {
         created += await this.plan(m, {
           triggerEventId: notice.triggerEventId, trigger: notice.trigger, recipient: id, recipientName: recipient?.name ?? person.name,
           accountId: notice.accountId, priority: notice.priority, content: contentOf(notice), window: windowOf(recipient), targets,
-        });
+        }, handOff);
       }
     }
     return created;
   }
 
-  /** One notification and its deliveries; nothing when this (trigger event, trigger, recipient) was planned before. */
+  /**
+   * One notification and its deliveries; nothing when this (trigger event, trigger, recipient) was
+   * planned before. With a hand-off, an e-mail due now is inserted claimed for it (when it has a slot).
+   */
   async plan(
     m: EntityManager,
     p: {
       triggerEventId: string; trigger: string; recipient: string; recipientName?: string | undefined; accountId: string; priority: Priority;
       content: StoredContent; window: DeliveryWindowPrefs; targets: PlannedDelivery[];
     },
+    handOff?: DeliveryHandOff,
   ): Promise<number> {
     if (p.targets.length === 0) return 0;
     const now = this.clock.now();
     const inApp = p.targets.some((t) => t.channel === NotificationChannel.InApp);
     const notificationId = randomUUID();
+    const content: StoredContent = { ...p.content, ...(p.recipientName ? { recipientName: p.recipientName } : {}) };
     const inserted = await m
       .createQueryBuilder()
       .insert()
       .into(NotificationRow)
       .values({
         id: notificationId, triggerEventId: p.triggerEventId, trigger: p.trigger, recipient: p.recipient, accountId: p.accountId,
-        priority: p.priority, title: p.content.title, content: { ...p.content, ...(p.recipientName ? { recipientName: p.recipientName } : {}) },
+        priority: p.priority, title: p.content.title, content,
         inApp, readAt: null, createdAt: now,
       })
       .orIgnore()
@@ -114,15 +123,21 @@ export class NotificationPlanner {
     const send = planSend(now, p.priority, p.window);
     const traceHeaders: Record<string, string> = {};
     propagation.inject(context.active(), traceHeaders);
+    const dueNow = send.mode === 'instant' && !send.held && send.at.getTime() <= now.getTime();
+    const handed = new Set<string>();
     const rows = p.targets.map((t) => {
       const delivered = t.channel === NotificationChannel.InApp;
+      const id = randomUUID();
+      const claimed = !!handOff && dueNow && t.channel === NotificationChannel.Email && handOff.take();
+      if (claimed) handed.add(id);
       return {
-        id: randomUUID(),
+        id,
         idempotencyKey: [p.triggerEventId, p.trigger, p.recipient, t.channel, ...(t.endpointId ? [t.endpointId] : [])].join('|'),
         notificationId, triggerEventId: p.triggerEventId, trigger: p.trigger, recipient: p.recipient, accountId: p.accountId,
         channel: t.channel, address: t.address, targetKey: t.targetKey, endpointId: t.endpointId ?? null,
-        mode: delivered ? 'instant' : send.mode, status: delivered ? 'delivered' : 'pending', attempts: delivered ? 1 : 0, throttled: 0,
-        held: !delivered && send.held, nextAttemptAt: delivered ? null : send.at, leaseUntil: null, deliveredAt: delivered ? now : null,
+        mode: delivered ? 'instant' : send.mode, status: delivered ? 'delivered' : claimed ? 'sending' : 'pending', attempts: delivered ? 1 : 0, throttled: 0,
+        held: !delivered && send.held, nextAttemptAt: delivered ? null : send.at, leaseUntil: claimed && handOff ? handOff.leaseUntil(now) : null,
+        deliveredAt: delivered ? now : null,
         providerResponse: delivered ? 'stored in the in-app inbox' : null, lastError: null,
         attemptLog: delivered ? [{ at: now.toISOString(), outcome: 'delivered', response: 'stored in the in-app inbox', durationMs: 0 }] : [],
         traceHeaders: Object.keys(traceHeaders).length ? traceHeaders : null,
@@ -131,6 +146,18 @@ export class NotificationPlanner {
     });
     const result = await m.createQueryBuilder().insert().into(Delivery).values(rows).orIgnore().returning(['id']).execute();
     const ids = new Set((result.raw as { id: string }[]).map((r) => r.id));
+    for (const d of rows) {
+      if (!handed.has(d.id) || !handOff) continue;
+      if (!ids.has(d.id)) {
+        handOff.giveBack(); // planned before: not inserted, not ours to send
+        continue;
+      }
+      handOff.add({
+        id: d.id, notification_id: notificationId, trigger_event_id: d.triggerEventId, trigger: d.trigger, recipient: d.recipient, account_id: d.accountId,
+        channel: d.channel, address: d.address, target_key: d.targetKey, endpoint_id: d.endpointId, mode: 'instant', attempts: 0,
+        trace_headers: d.traceHeaders, content, title: p.content.title,
+      });
+    }
     const inbox = rows.filter((r) => r.status === 'delivered' && ids.has(r.id));
     await enqueueOutbox(m, inbox.map((d) => deliveryEvent(d, 'delivered', now)));
     return ids.size;

@@ -197,19 +197,27 @@ export class NotificationSignalsConsumer {
     more?: (m: EntityManager) => Promise<number>,
   ): Promise<void> {
     let planned = 0;
-    await processOnce(this.ds, ctx.group, e, async (m) => {
-      await project?.(m);
-      const rules = ruleSet((await this.settings.triggerRules()).value);
-      // Escalation events carry their people and context; the directory is read when a rule wants the
-      // owner, or when the event has no account name: escalation-routing may have opened it from a
-      // ticket it processed before the account's directory event (another topic), while this
-      // service's projection already has the name.
-      const needsAccount =
-        !isEscalation(e) || !e.data.context.accountName || [...rules.values()].some((r) => r.enabled && r.recipients.includes('owner'));
-      const notices = noticesFor(e, rules, needsAccount ? await this.accountFacts(m, e.subject) : {});
-      planned = await this.planner.planNotices(m, notices);
-      planned += (await more?.(m)) ?? 0;
-    });
+    // E-mails due now are sent by this instance right after the commit, without a claim.
+    const { handOff, commit, cancel } = this.worker.handOff();
+    try {
+      await processOnce(this.ds, ctx.group, e, async (m) => {
+        await project?.(m);
+        const rules = ruleSet((await this.settings.triggerRules()).value);
+        // Escalation events carry their people and context; the directory is read when a rule wants the
+        // owner, or when the event has no account name: escalation-routing may have opened it from a
+        // ticket it processed before the account's directory event (another topic), while this
+        // service's projection already has the name.
+        const needsAccount =
+          !isEscalation(e) || !e.data.context.accountName || [...rules.values()].some((r) => r.enabled && r.recipients.includes('owner'));
+        const notices = noticesFor(e, rules, needsAccount ? await this.accountFacts(m, e.subject) : {});
+        planned = await this.planner.planNotices(m, notices, handOff);
+        planned += (await more?.(m)) ?? 0;
+      });
+    } catch (err) {
+      cancel();
+      throw err;
+    }
+    commit();
     if (planned) this.worker.kick();
   }
 

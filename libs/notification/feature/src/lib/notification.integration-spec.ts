@@ -13,7 +13,8 @@ import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/sh
 import { SmtpSink, TopicRecorder, documentedRoutes, recordRoutes, testKafka, testToken, waitFor } from '@kizuna/shared/testing';
 import { notificationData } from '@kizuna/notification/data-access';
 import { generateWebhookSecret, verifyWebhook } from '@kizuna/notification/domain';
-import { DeliveryWorker } from './delivery-worker.service';
+import { DeliveryWorker, type DeliveryHandOff } from './delivery-worker.service';
+import { NotificationPlanner } from './notification-planner.service';
 import { NotificationModule } from './notification.module';
 import { PlayRunner } from './play-runner.service';
 
@@ -191,6 +192,53 @@ describe('notification service', () => {
     });
     expect(consumed.trace_id).toMatch(/^[0-9a-f]{32}$/);
     expect(emailOutcome?.headers['traceparent']?.split('-')[1]).toBe(consumed.trace_id);
+  });
+
+  it('hands an e-mail due now to this instance inserted as claimed; one whose process died before the send is claimed again once its lease ends', async () => {
+    const worker = app.get(DeliveryWorker);
+    const planner = app.get(NotificationPlanner);
+    const ds = app.get(DataSource);
+    const mia = csm('mia');
+    const plan = async (acc: string, handOff: DeliveryHandOff) =>
+      ds.transaction((m) =>
+        planner.plan(m, {
+          triggerEventId: `handoff-${acc}`, trigger: 'escalation.assigned', recipient: mia.csmId, accountId: acc, priority: 'high',
+          content: { trigger: 'escalation.assigned', priority: 'high', accountId: acc, accountName: 'Hand-off Ltd', triggerEventId: `handoff-${acc}`, title: 'Escalation assigned: Hand-off Ltd', summary: 'x', facts: [], evidence: [] },
+          window: { timeZone: 'UTC' },
+          targets: [{ channel: 'email' as never, address: mia.email, targetKey: `email:${mia.email}` }],
+        }, handOff),
+      );
+    const statusOf = async (acc: string) => (await ds.query('SELECT status, lease_until FROM notification.delivery WHERE account_id = $1', [acc]))[0] as { status: string; lease_until: Date | null };
+
+    // Committed, then sent by this instance without a claim.
+    const sent = account();
+    const first = worker.handOff();
+    expect(await plan(sent, first.handOff)).toBe(1);
+    expect(await statusOf(sent)).toMatchObject({ status: 'sending' });
+    first.commit();
+    await waitFor('the handed-off e-mail', () => (mailsTo(mia.email).length === 1 ? true : undefined));
+    await waitFor('recorded as delivered', async () => ((await statusOf(sent)).status === 'delivered' ? true : undefined));
+    // The same trigger planned again (a redelivered event) inserts nothing and hands nothing off.
+    const again = worker.handOff();
+    expect(await plan(sent, again.handOff)).toBe(0);
+    again.commit();
+
+    // Committed, and the process "dies" before the send: the hand-off is dropped (as a crash drops it).
+    const orphan = account();
+    const lost = worker.handOff();
+    expect(await plan(orphan, lost.handOff)).toBe(1);
+    lost.cancel();
+    const leased = await statusOf(orphan);
+    expect(leased.status).toBe('sending');
+    worker.kick();
+    await worker.drain();
+    expect(mailsTo(mia.email)).toHaveLength(1); // its lease holds the orphan
+    clock.offsetMs += new Date(leased.lease_until as Date).getTime() - clock.now().getTime() + 1000;
+    worker.kick();
+    await waitFor('the orphan sent after its lease', () => (mailsTo(mia.email).length === 2 ? true : undefined));
+    await waitFor('recorded as delivered', async () => ((await statusOf(orphan)).status === 'delivered' ? true : undefined));
+    await worker.drain();
+    expect(mailsTo(mia.email)).toHaveLength(2);
   });
 
   // Issue 6/7: escalation-routing opened the escalation from a ticket it processed before the account's

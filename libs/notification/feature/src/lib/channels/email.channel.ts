@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { createTransport, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { NotificationChannel } from '@kizuna/shared/contracts';
@@ -26,6 +27,7 @@ export class EmailChannel implements ChannelAdapter<EmailMessage> {
       connectionTimeout: config.NOTIFICATION_SEND_TIMEOUT_MS,
       greetingTimeout: config.NOTIFICATION_SEND_TIMEOUT_MS,
       socketTimeout: config.NOTIFICATION_SEND_TIMEOUT_MS,
+      getSocket: (options, callback) => openSmtpSocket(options, config.NOTIFICATION_SEND_TIMEOUT_MS, callback),
     });
   }
 
@@ -54,4 +56,31 @@ export class EmailChannel implements ChannelAdapter<EmailMessage> {
   close(): void {
     this.transport.close();
   }
+}
+
+/**
+ * Opens the TCP connection to the SMTP server with Nagle's algorithm off (nodemailer leaves it on;
+ * TLS, implicit or STARTTLS, is still nodemailer's, over this socket). With it on, the end of a
+ * message's DATA (written in several chunks, to a server that answers only after the final dot)
+ * waited for the server's delayed ACK: 44 ms per message on loopback, 1.6 ms without it.
+ */
+export function openSmtpSocket(
+  options: { host?: string | undefined; port?: number | undefined },
+  timeoutMs: number,
+  callback: (err: Error | null, socketOptions?: { connection: Socket }) => void,
+): void {
+  const socket = connect({ host: options.host ?? 'localhost', port: options.port ?? 587, noDelay: true, keepAlive: true, timeout: timeoutMs });
+  const fail = (e: Error) => {
+    socket.destroy();
+    callback(e);
+  };
+  const onTimeout = () => fail(Object.assign(new Error(`SMTP connection to ${options.host}:${options.port} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+  socket.once('error', fail);
+  socket.once('timeout', onTimeout);
+  socket.once('connect', () => {
+    socket.removeListener('error', fail);
+    socket.removeListener('timeout', onTimeout);
+    socket.setTimeout(0); // nodemailer sets its own socket timeout from here on
+    callback(null, { connection: socket });
+  });
 }
