@@ -92,7 +92,7 @@ export class ServiceConfig {
 
   /** The lane process's niceness (0: same priority as the service; 19: the lowest). */
   @Type(() => Number) @IsInt() @Min(0) @Max(19)
-  KAFKA_LANES_NICE = 10;
+  KAFKA_LANES_NICE = 19;
 
   /** Most events a batch handler applies together (one transaction in health-scoring). */
   @Type(() => Number) @IsInt() @Min(1) @Max(10000)
