@@ -1,8 +1,8 @@
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { NotificationChannel } from '@kizuna/shared/contracts';
 import { SmtpSink } from '@kizuna/shared/testing';
 import { NotificationConfig } from '../notification.config';
-import { EmailChannel } from './email.channel';
+import { EmailChannel, openSmtpSocket } from './email.channel';
 
 const configFor = (port: number) => Object.assign(new NotificationConfig(), { NOTIFICATION_SMTP_HOST: '127.0.0.1', NOTIFICATION_SMTP_PORT: port, NOTIFICATION_SMTP_MAX_CONNECTIONS: 1 });
 
@@ -33,24 +33,28 @@ describe('EmailChannel (a real SMTP server on loopback)', () => {
     expect(mine.every((m) => m.to.join() === 'csm@example.com')).toBe(true);
   });
 
-  it('does not wait for delayed ACKs: a message takes milliseconds, not the 40 ms of Nagle and delayed ACK', async () => {
-    // With Nagle's algorithm on (nodemailer's default socket), every message on loopback took 44 ms:
-    // the last chunk of DATA waited for the server's delayed ACK (at least 40 ms on Linux). The
-    // median of 15 sequential sends stays far below that without it, even on a busy machine.
-    const channel = new EmailChannel(configFor(sink.port));
-    const took: number[] = [];
+  it('opens its SMTP connection with Nagle\'s algorithm off (each message otherwise waited 40+ ms for a delayed ACK)', async () => {
+    // With nodemailer's own socket every message on loopback took 44 ms: the last chunk of DATA waited
+    // for the server's delayed ACK (docs/benchmarks.md). Timing is not asserted here (a busy machine
+    // makes it noisy); the connection the channel opens is.
+    const opened: Socket[] = [];
+    const channel = new EmailChannel(configFor(sink.port), (options, timeoutMs, callback) =>
+      openSmtpSocket(options, timeoutMs, (err, socketOptions) => {
+        if (socketOptions) opened.push(socketOptions.connection);
+        callback(err, socketOptions);
+      }),
+    );
     try {
-      await channel.send(message(100)); // connection and greeting
-      for (let i = 0; i < 15; i++) {
-        const started = performance.now();
-        expect((await channel.send(message(101 + i))).outcome).toBe('delivered');
-        took.push(performance.now() - started);
-      }
+      expect((await channel.send(message(100))).outcome).toBe('delivered');
     } finally {
       channel.close();
     }
-    took.sort((a, b) => a - b);
-    expect(took[7]).toBeLessThan(30);
+    expect(opened).toHaveLength(1);
+    // Node's own record of the option on the socket the message went over (net.Socket keeps it for the handle).
+    const socket = opened[0] as Socket;
+    const flag = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'kSetNoDelay');
+    expect(flag).toBeDefined();
+    expect((socket as unknown as Record<symbol, unknown>)[flag as symbol]).toBe(true);
   });
 
   it('reports a refused connection as a retryable failure that names the cause', async () => {

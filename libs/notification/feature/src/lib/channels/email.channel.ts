@@ -12,7 +12,11 @@ export class EmailChannel implements ChannelAdapter<EmailMessage> {
   readonly channel = NotificationChannel.Email;
   private readonly transport: Transporter<SMTPPool.SentMessageInfo>;
 
-  constructor(private readonly config: NotificationConfig) {
+  constructor(
+    private readonly config: NotificationConfig,
+    /** Opens the TCP connection to the SMTP server (a test may wrap it). */
+    openSocket: typeof openSmtpSocket = openSmtpSocket,
+  ) {
     const auth = config.NOTIFICATION_SMTP_USER ? { user: config.NOTIFICATION_SMTP_USER, pass: config.NOTIFICATION_SMTP_PASSWORD ?? '' } : undefined;
     this.transport = createTransport({
       pool: true,
@@ -27,7 +31,7 @@ export class EmailChannel implements ChannelAdapter<EmailMessage> {
       connectionTimeout: config.NOTIFICATION_SEND_TIMEOUT_MS,
       greetingTimeout: config.NOTIFICATION_SEND_TIMEOUT_MS,
       socketTimeout: config.NOTIFICATION_SEND_TIMEOUT_MS,
-      getSocket: (options, callback) => openSmtpSocket(options, config.NOTIFICATION_SEND_TIMEOUT_MS, callback),
+      getSocket: (options, callback) => openSocket(options, config.NOTIFICATION_SEND_TIMEOUT_MS, callback),
     });
   }
 
