@@ -10,6 +10,12 @@ import { useTestAuthEnv } from '@kizuna/shared/testing';
 
 useTestAuthEnv();
 
+// The tests' own kafkajs clients (testKafka) get the request-queue timer fix the services install:
+// without it kafkajs schedules negative timeouts (Node's TimeoutNegativeWarning in the test output).
+import { installRequestQueueTimerFix } from '@kizuna/shared/messaging';
+
+installRequestQueueTimerFix();
+
 // This file's own database (test-namespace.ts named it): a copy of the migrated test database, made
 // before the file's own hooks run; globalTeardown drops it.
 import { TEMPLATE_URL_ENV, createFileDatabase } from './namespace';
