@@ -104,8 +104,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopping = false;
   private readonly inflight = new Set<Promise<void>>();
-  /** Send slots taken by hand-offs whose transaction has not finished yet. */
+  /** Send slots taken by hand-offs whose sends are not in flight yet. */
   private reserved = 0;
+  /** Hand-offs being started (their sends join `inflight`). */
+  private readonly starting = new Set<Promise<void>>();
   private readonly toRecord: { outcome: Outcome; done: () => void; fail: (e: unknown) => void }[] = [];
   private recorder?: Promise<void>;
 
@@ -132,6 +134,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopping = true;
     await this.periodic.stop();
     await this.active;
+    await Promise.all([...this.starting]); // hand-offs becoming sends
     await Promise.all([...this.inflight]);
     await this.recorder;
     for (const a of Object.values(this.adapters)) await a.close?.();
@@ -171,9 +174,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       commit: () => {
         if (added.length === 0) return release();
         // The slots stay taken until the sends are in flight (a pump meanwhile must not claim them).
-        void this.start(added.splice(0))
+        const starting: Promise<void> = this.start(added.splice(0))
           .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'starting handed-off deliveries failed; their lease will expire and they are claimed again'))
-          .finally(release);
+          .finally(() => {
+            release();
+            this.starting.delete(starting);
+          });
+        this.starting.add(starting);
       },
       cancel: () => {
         release();
@@ -189,9 +196,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   /** Until nothing is due and nothing is in flight (tests, shutdown). */
   async drain(): Promise<void> {
     do {
+      await Promise.all([...this.starting]);
       await this.pump();
       await Promise.all([...this.inflight]);
-    } while (this.inflight.size > 0 || this.active);
+    } while (this.inflight.size > 0 || this.starting.size > 0 || this.active);
   }
 
   /**
