@@ -16,7 +16,7 @@ import {
 } from './lib/infra.mjs';
 import { batchBody, eventFactory, runLoad, singleBody } from './lib/load.mjs';
 import { simulatorFeed } from './lib/feed.mjs';
-import { backgroundBusyPercent, cpuBetween, cpuSnapshot, rssSampler } from './lib/sampler.mjs';
+import { YARDSTICK_REFERENCE, backgroundBusyPercent, cpuBetween, cpuSnapshot, cpuYardstick, rssSampler } from './lib/sampler.mjs';
 import { kafkaLibsDir, runProducerPerf } from './lib/kafka-perf.mjs';
 import { formatProfile, summariseProfile } from './lib/profile.mjs';
 import { ALL_TOPICS, escalationScenario } from './lib/escalation.mjs';
@@ -551,6 +551,9 @@ async function bench(o) {
   log(`machine: ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, Java ${machine.java}, Postgres ${machine.postgres}`);
   const busy = `machine busy before the bench: ${machine.backgroundBusyPct} % of one core`;
   log(machine.backgroundBusyPct > 25 ? `WARNING: ${busy}; other work competes for the cores and lowers every figure` : busy);
+  machine.yardstickSec = await cpuYardstick();
+  machine.yardstickReference = YARDSTICK_REFERENCE;
+  log(`CPU yardstick: ${machine.yardstickSec} s for 3e8 iterations of an integer loop on one core (${YARDSTICK_REFERENCE.seconds} s on ${YARDSTICK_REFERENCE.date}; longer = a slower machine)`);
   if (o.build) {
     const { stdout } = await runCommand(process.execPath, [join(root, 'tools/scripts/build.mjs')], { cwd: root });
     log(stdout.trim());

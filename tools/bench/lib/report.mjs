@@ -366,7 +366,7 @@ export function markdownDoc(r, foundation, charts) {
   const lines = [
     '# Benchmarks',
     '',
-    `Every figure of one \`${r.command}\` run (${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cores} cores${r.machine.backgroundBusyPct > 25 ? `, the machine already ${r.machine.backgroundBusyPct} % busy before the run: other work lowered every figure` : ''}); the sections below say how each is measured.`,
+    `Every figure of one \`${r.command}\` run (${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cores} cores${r.machine.yardstickSec ? `, CPU yardstick ${r.machine.yardstickSec} s against ${r.machine.yardstickReference?.seconds ?? 1.8} s on ${r.machine.yardstickReference?.date ?? '2026-12-02'}` : ''}${r.machine.backgroundBusyPct > 25 ? `, the machine already ${r.machine.backgroundBusyPct} % busy before the run: other work lowered every figure` : ''}); the sections below say how each is measured.`,
     '',
     summaryTextTable(r, { markdown: true }),
     '',
@@ -377,6 +377,13 @@ export function markdownDoc(r, foundation, charts) {
       ` (${r.mode} run, ${s.durationSec} s per scenario after ${s.warmupSec} s warm-up)` +
       `${r.profiled ? ', **with the CPU profiler on: figures are lower than normal**' : ''}.`,
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memGiB} GiB RAM, ${m.os}; Node ${m.node}, Java ${m.java}, Kafka ${m.kafkaVersion}, Postgres ${m.postgres}.`,
+    ...(m.yardstickSec
+      ? [
+          `Its speed at the start of the run: ${m.yardstickSec} s for the CPU yardstick (3×10⁸ iterations of \`x = (x * 31 + i) | 0\` on one core; ` +
+            `${m.yardstickReference?.seconds ?? 1.8} s on ${m.yardstickReference?.date ?? '2026-12-02'}). These cores are shared with other tenants and their speed moves ` +
+            'by 25 % and more over a day: compare figures only between runs with similar yardsticks.',
+        ]
+      : []),
     'The service, the Kafka broker, Postgres and the load generator (autocannon) share these cores' +
       ` (before the run the machine was ${m.backgroundBusyPct} % busy; the "other" column below is CPU used by anything else during a scenario).`,
     '',

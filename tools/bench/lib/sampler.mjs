@@ -155,3 +155,23 @@ export async function backgroundBusyPercent(ms = 2000) {
 }
 
 const round1 = (x) => Math.round(x * 10) / 10;
+
+/** The machine's speed on 2026-12-02 by `cpuYardstick` (seconds), the day the yardstick was introduced. */
+export const YARDSTICK_REFERENCE = { seconds: 1.8, date: '2026-12-02' };
+
+/**
+ * How fast one core of the machine is right now: seconds for 3e8 iterations of `x = (x * 31 + i) | 0`
+ * in a Node process of its own (the fastest of `runs`). The cores of this machine are shared with
+ * other tenants, and its speed moves by 25 % and more over a day: figures of runs with different
+ * yardsticks are not comparable.
+ */
+export async function cpuYardstick(runs = 2) {
+  const { execFile } = await import('node:child_process');
+  const script = 'let x = 0; const t = process.hrtime.bigint(); for (let i = 0; i < 3e8; i++) x = (x * 31 + i) | 0; process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e9) + " " + x);';
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const out = await new Promise((resolve, reject) => execFile(process.execPath, ['-e', script], (e, stdout) => (e ? reject(e) : resolve(stdout))));
+    best = Math.min(best, Number(out.split(' ')[0]));
+  }
+  return Math.round(best * 100) / 100;
+}
