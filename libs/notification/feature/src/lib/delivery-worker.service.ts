@@ -108,6 +108,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private reserved = 0;
   /** Hand-offs being started (their sends join `inflight`). */
   private readonly starting = new Set<Promise<void>>();
+  /** Hand-offs holding slots whose transaction has neither committed nor failed yet; shutdown waits for them. */
+  private open = 0;
+  private onSettled?: () => void;
+  /** Set once shutdown closes the channels: a hand-off committed later is left to its lease. */
+  private closed = false;
   private readonly toRecord: { outcome: Outcome; done: () => void; fail: (e: unknown) => void }[] = [];
   private recorder?: Promise<void>;
 
@@ -134,10 +139,25 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopping = true;
     await this.periodic.stop();
     await this.active;
+    await this.handOffsSettled(this.config.NOTIFICATION_SEND_TIMEOUT_MS); // transactions still inserting hand-offs
     await Promise.all([...this.starting]); // hand-offs becoming sends
     await Promise.all([...this.inflight]);
     await this.recorder;
+    this.closed = true;
     for (const a of Object.values(this.adapters)) await a.close?.();
+  }
+
+  /** Until every open hand-off has committed or failed, or `limitMs` passed (a transaction that hangs does not hold shutdown). */
+  private async handOffsSettled(limitMs: number): Promise<void> {
+    if (this.open === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (this.onSettled = resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs))),
+    ]);
+    clearTimeout(timer);
+    this.onSettled = undefined;
+    if (this.open > 0) this.logger.warn({ handOffs: this.open }, 'shutting down with hand-offs still in their transactions; their lease will expire and they are claimed again');
   }
 
   /** Sends what is due now (new deliveries call this after their transaction commits). */
@@ -151,10 +171,16 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
    */
   handOff(): { handOff: DeliveryHandOff; commit: () => void; cancel: () => void } {
     let taken = 0;
+    let open = false;
     const added: Claimed[] = [];
     const release = () => {
       this.reserved -= taken;
       taken = 0;
+    };
+    const settle = () => {
+      if (!open) return;
+      open = false;
+      if (--this.open === 0) this.onSettled?.();
     };
     return {
       handOff: {
@@ -162,6 +188,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           if (this.stopping || this.inflight.size + this.reserved >= this.config.NOTIFICATION_DELIVERY_CONCURRENCY) return false;
           this.reserved++;
           taken++;
+          if (!open) {
+            open = true;
+            this.open++;
+          }
           return true;
         },
         giveBack: () => {
@@ -172,7 +202,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         add: (d) => added.push(d),
       },
       commit: () => {
-        if (added.length === 0) return release();
+        if (added.length === 0 || this.closed) {
+          if (added.length > 0) this.logger.warn({ deliveries: added.length }, 'hand-off committed after the channels closed; its lease will expire and it is claimed again');
+          release();
+          return settle();
+        }
         // The slots stay taken until the sends are in flight (a pump meanwhile must not claim them).
         const starting: Promise<void> = this.start(added.splice(0))
           .catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'starting handed-off deliveries failed; their lease will expire and they are claimed again'))
@@ -181,10 +215,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
             this.starting.delete(starting);
           });
         this.starting.add(starting);
+        settle(); // after `starting` holds it: shutdown, woken by this, waits for it
       },
       cancel: () => {
         release();
         added.length = 0;
+        settle();
       },
     };
   }

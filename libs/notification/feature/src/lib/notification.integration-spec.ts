@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { Producer } from 'kafkajs';
 import {
   EscalationReason, EscalationState, HealthBand, Topics, createEvent, eventHeaders, topicOf, type Clock, type CloudEvent, type EventType, type PayloadOf,
@@ -11,6 +11,7 @@ import {
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
 import { SmtpSink, TopicRecorder, documentedRoutes, recordRoutes, testKafka, testToken, waitFor } from '@kizuna/shared/testing';
+import { OutboxRelay } from '@kizuna/shared/messaging';
 import { notificationData } from '@kizuna/notification/data-access';
 import { generateWebhookSecret, verifyWebhook } from '@kizuna/notification/domain';
 import { DeliveryWorker, type DeliveryHandOff } from './delivery-worker.service';
@@ -194,21 +195,23 @@ describe('notification service', () => {
     expect(emailOutcome?.headers['traceparent']?.split('-')[1]).toBe(consumed.trace_id);
   });
 
+  /** Plans an escalation-assigned e-mail to `who` in `m`'s transaction, with a hand-off (what the consumer does). */
+  const planEmail = (m: EntityManager, acc: string, who: { csmId: string; email: string }, handOff: DeliveryHandOff) =>
+    app.get(NotificationPlanner).plan(m, {
+      triggerEventId: `handoff-${acc}`, trigger: 'escalation.assigned', recipient: who.csmId, accountId: acc, priority: 'high',
+      content: { trigger: 'escalation.assigned', priority: 'high', accountId: acc, accountName: 'Hand-off Ltd', triggerEventId: `handoff-${acc}`, title: 'Escalation assigned: Hand-off Ltd', summary: 'x', facts: [], evidence: [] },
+      window: { timeZone: 'UTC' },
+      targets: [{ channel: 'email' as never, address: who.email, targetKey: `email:${who.email}` }],
+    }, handOff);
+  const deliveryStatus = async (acc: string) =>
+    (await app.get(DataSource).query('SELECT status, lease_until FROM notification.delivery WHERE account_id = $1', [acc]))[0] as { status: string; lease_until: Date | null };
+
   it('hands an e-mail due now to this instance inserted as claimed; one whose process died before the send is claimed again once its lease ends', async () => {
     const worker = app.get(DeliveryWorker);
-    const planner = app.get(NotificationPlanner);
     const ds = app.get(DataSource);
     const mia = csm('mia');
-    const plan = async (acc: string, handOff: DeliveryHandOff) =>
-      ds.transaction((m) =>
-        planner.plan(m, {
-          triggerEventId: `handoff-${acc}`, trigger: 'escalation.assigned', recipient: mia.csmId, accountId: acc, priority: 'high',
-          content: { trigger: 'escalation.assigned', priority: 'high', accountId: acc, accountName: 'Hand-off Ltd', triggerEventId: `handoff-${acc}`, title: 'Escalation assigned: Hand-off Ltd', summary: 'x', facts: [], evidence: [] },
-          window: { timeZone: 'UTC' },
-          targets: [{ channel: 'email' as never, address: mia.email, targetKey: `email:${mia.email}` }],
-        }, handOff),
-      );
-    const statusOf = async (acc: string) => (await ds.query('SELECT status, lease_until FROM notification.delivery WHERE account_id = $1', [acc]))[0] as { status: string; lease_until: Date | null };
+    const plan = (acc: string, handOff: DeliveryHandOff) => ds.transaction((m) => planEmail(m, acc, mia, handOff));
+    const statusOf = deliveryStatus;
 
     // Committed, then sent by this instance without a claim.
     const sent = account();
@@ -239,6 +242,25 @@ describe('notification service', () => {
     await waitFor('recorded as delivered', async () => ((await statusOf(orphan)).status === 'delivered' ? true : undefined));
     await worker.drain();
     expect(mailsTo(mia.email)).toHaveLength(2);
+  });
+
+  it('shuts down only after a hand-off still in its transaction committed and was sent, before the channels close', async () => {
+    // A worker of its own (the app's keeps running for the other tests), on the app's database, planner and relay.
+    const worker = new DeliveryWorker(app.get(DataSource), app.get(OutboxRelay), app.get(NotificationPlanner), clock, pino({ level: 'silent' }));
+    const noa = csm('noa');
+    const acc = account();
+    const h = worker.handOff();
+    const tx = app.get(DataSource).createQueryRunner();
+    await tx.connect();
+    await tx.startTransaction();
+    expect(await planEmail(tx.manager, acc, noa, h.handOff)).toBe(1);
+    const stopped = worker.onModuleDestroy(); // shutdown starts while the consumer's transaction is still open
+    await tx.commitTransaction();
+    await tx.release();
+    h.commit();
+    await stopped;
+    expect(mailsTo(noa.email)).toHaveLength(1);
+    expect((await deliveryStatus(acc)).status).toBe('delivered');
   });
 
   // Issue 6/7: escalation-routing opened the escalation from a ticket it processed before the account's
