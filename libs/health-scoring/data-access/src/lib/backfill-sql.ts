@@ -1,4 +1,5 @@
 import { ContractSize, Topics } from '@kizuna/shared/contracts';
+import { OUTBOX_EXPAND_TYPE } from '@kizuna/shared/persistence';
 import { FEATURES, scorecardForSegment, type Scorecard } from '@kizuna/health-scoring/domain';
 import {
   AccountDailyActivity, AccountEventUse, AccountHealth, AccountProfile, AccountSegment, AccountUserDay, BillingFact, EscalationFact, HealthChange, SupportFact,
@@ -48,18 +49,19 @@ const daysBefore = (day: string, n: number) => new Date(Date.parse(`${day}T00:00
  * escalation states, $9 the escalation reasons that are no risk, $10-$12 the days 7, 28 and 30
  * days before, $13 and $14 now less 30 and 90 days (WINDOW_BOUNDS_SQL); for applySql also $15
  * the cause (last_event_id), $16 now as ISO 8601 text, $17 the outbox headers (trace context),
- * $18 the events' source.
+ * $18 the events' source, $19 the range's outbox batch (a UUID: the id of the outbox row that stands
+ * for its changes, see HEALTH_CHANGES_EXPANSION).
  */
 export function rescoreParams(
   p: { scorecardId: string; after: string; upTo: string; now: Date; bounds: { t30: Date; t90: Date }; settings: FactsSettings },
-  apply?: { cause: string; headers: Record<string, string>; source: string },
+  apply?: { cause: string; headers: Record<string, string>; source: string; batch: string },
 ): unknown[] {
   const day = p.now.toISOString().slice(0, 10);
   const base = [
     p.scorecardId, p.after, p.upTo, day, p.now, p.settings.keyFeatures, p.settings.valueMilestones, OPEN_ESCALATION_STATES, NON_RISK_ESCALATION_REASONS,
     daysBefore(day, 7), daysBefore(day, 28), daysBefore(day, 30), p.bounds.t30, p.bounds.t90,
   ];
-  return apply ? [...base, apply.cause, p.now.toISOString(), JSON.stringify(apply.headers), apply.source] : base;
+  return apply ? [...base, apply.cause, p.now.toISOString(), JSON.stringify(apply.headers), apply.source, apply.batch] : base;
 }
 
 /**
@@ -189,8 +191,10 @@ export function dryRunSql(t: TableOf, o: RescoreSqlOptions): string {
  * Rescores one range and applies it: account_health updated (score, band, scorecard version,
  * features, segment, the emitted score when a change is emitted), and for every account whose
  * score moved by at least minDelta since the last emitted one or whose band changed, a
- * health_change row and a cs.health.score.changed.v1 in the outbox (with its top movers), all in
- * one statement. An account rescored by the streaming path after this statement's snapshot is left
+ * health_change row (with its top movers), all in one statement; and when there are changes, one
+ * outbox row standing for their cs.health.score.changed.v1 events (HEALTH_CHANGES_EXPANSION: the
+ * relay reads them from health_change, healthChangeEventsSql). A copy of each event in the outbox
+ * was 45 % of the statement's WAL. An account rescored by the streaming path after this statement's snapshot is left
  * as that path wrote it (its computed_at and last_event_id no longer match). Rows: old_band,
  * new_band, n, changes (the same on every row).
  */
@@ -206,11 +210,6 @@ export function applySql(t: TableOf, o: RescoreSqlOptions): string {
     output: [`${cardId} AS card_id`, `${cardVersion} AS card_version`, `CASE WHEN changed THEN gen_random_uuid()::text END AS event_id`],
   });
   const features = `jsonb_build_object(${SCORED_FEATURES.map((f) => `${sqlText(f)}, s.${featureColumn(f)}`).join(', ')})`;
-  const envelope =
-    `jsonb_build_object('specversion', '1.0', 'id', event_id, 'source', $18::text, 'type', 'cs.health.score.changed.v1', 'subject', account_id,` +
-    ` 'time', $16::text, 'datacontenttype', 'application/json', 'data', jsonb_build_object('score', score, 'band', band,` +
-    ` 'previousScore', emitted_score::float8, 'previousBand', emitted_band, 'scorecardId', card_id, 'scorecardVersion', card_version,` +
-    ` 'topMovers', movers, 'computedAt', $16::text))`;
   return `
     WITH s AS MATERIALIZED (${scored}),
     u AS (
@@ -224,12 +223,50 @@ export function applySql(t: TableOf, o: RescoreSqlOptions): string {
       RETURNING s.account_id, s.changed, s.event_id, s.score, s.band, s.emitted_score, s.emitted_band, s.card_id, s.card_version, s.movers
     ),
     c AS (
-      INSERT INTO ${t(HealthChange)} (account_id, event_id, score, band, previous_score, previous_band, scorecard_id, scorecard_version, movers, computed_at)
-      SELECT account_id, event_id, score, band, emitted_score, emitted_band, card_id, card_version, movers, $5 FROM u WHERE changed
+      INSERT INTO ${t(HealthChange)} (account_id, event_id, score, band, previous_score, previous_band, scorecard_id, scorecard_version, movers, computed_at, outbox_batch)
+      SELECT account_id, event_id, score, band, emitted_score, emitted_band, card_id, card_version, movers, $5, $19::uuid FROM u WHERE changed
     ),
     o AS (
       INSERT INTO ${o.outboxTable} (event_id, topic, message_key, envelope, headers)
-      SELECT event_id, ${sqlText(Topics.health)}, account_id, ${envelope}, $17::jsonb FROM u WHERE changed
+      SELECT $19::text, ${sqlText(Topics.health)}, $1::text,
+             jsonb_build_object('type', ${sqlText(OUTBOX_EXPAND_TYPE)}, 'data', jsonb_build_object('kind', ${sqlText(HEALTH_CHANGES_EXPANSION)},
+               'batch', $19::text, 'after', $2::text, 'upTo', $3::text, 'time', $16::text, 'source', $18::text)), $17::jsonb
+       WHERE EXISTS (SELECT FROM u WHERE changed)
     )
     SELECT old_band, COALESCE(band, old_band) AS new_band, count(*)::int AS n, (SELECT count(*)::int FROM u WHERE changed) AS changes FROM s GROUP BY 1, 2`;
+}
+
+/**
+ * The kind of outbox row a backfill range writes for its changes. Its data: `batch` (health_change's
+ * outbox_batch), `after` and `upTo` (the range), `time` (computed_at as ISO 8601 text, the events'
+ * time), `source` (the events' source).
+ */
+export const HEALTH_CHANGES_EXPANSION = 'health-changes';
+
+export interface HealthChangesExpansion {
+  batch: string;
+  after: string;
+  upTo: string;
+  time: string;
+  source: string;
+}
+
+/**
+ * One page of the cs.health.score.changed.v1 events of a backfill range's outbox batch, as the
+ * streaming path's envelope (HealthScorer) would be: $1 the range's lower bound or the page's cursor
+ * (the last account sent: one change per account and batch), $2 its upper bound, $3 the batch, $4 the
+ * time as ISO 8601 text, $5 the source, $6 the page's size. Read in the order of the index on
+ * (account_id, computed_at). Rows: cursor, event_id, message_key, value.
+ */
+export function healthChangeEventsSql(t: TableOf): string {
+  const data =
+    `jsonb_build_object('score', score::float8, 'band', band, 'previousScore', previous_score::float8, 'previousBand', previous_band,` +
+    ` 'scorecardId', scorecard_id, 'scorecardVersion', scorecard_version, 'topMovers', movers, 'computedAt', $4::text)`;
+  return `
+    SELECT account_id AS cursor, event_id, account_id AS message_key,
+           jsonb_build_object('specversion', '1.0', 'id', event_id, 'source', $5::text, 'type', 'cs.health.score.changed.v1', 'subject', account_id,
+             'time', $4::text, 'datacontenttype', 'application/json', 'data', ${data})::text AS value
+      FROM ${t(HealthChange)}
+     WHERE account_id > $1 AND account_id <= $2 AND computed_at = $4::timestamptz AND outbox_batch = $3::uuid
+     ORDER BY account_id LIMIT $6`;
 }

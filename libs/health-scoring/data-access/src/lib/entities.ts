@@ -275,6 +275,13 @@ export class HealthChange {
 
   @Column({ name: 'computed_at', type: 'timestamptz' })
   computedAt!: Date;
+
+  /**
+   * The backfill range that wrote the change: its events are published through one outbox row
+   * naming it (HEALTH_CHANGES_EXPANSION) instead of one outbox row each. Null for streaming changes.
+   */
+  @Column({ name: 'outbox_batch', type: 'uuid', nullable: true })
+  outboxBatch!: string | null;
 }
 
 /** A backfill (or dry run) of every account scored with a scorecard: progress kept, resumable. */

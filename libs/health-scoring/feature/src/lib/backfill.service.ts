@@ -4,12 +4,13 @@ import { context, propagation } from '@opentelemetry/api';
 import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { CLOCK, type Clock } from '@kizuna/shared/contracts';
+import { CLOCK, Topics, type Clock } from '@kizuna/shared/contracts';
 import { EventPublisher, OutboxRelay } from '@kizuna/shared/messaging';
 import { OutboxEntry } from '@kizuna/shared/persistence';
 import { SERVICE_LOGGER } from '@kizuna/shared/service-kit';
 import {
-  AccountHealth, BackfillJob, WINDOW_BOUNDS_SQL, applySql, dryRunSql, rescoreParams, type RescoreSqlOptions, type TableOf,
+  AccountHealth, BackfillJob, HEALTH_CHANGES_EXPANSION, WINDOW_BOUNDS_SQL, applySql, dryRunSql, healthChangeEventsSql, rescoreParams, type HealthChangesExpansion,
+  type RescoreSqlOptions, type TableOf,
 } from '@kizuna/health-scoring/data-access';
 import { loadConfig } from '@kizuna/shared/config';
 import { HealthConfig } from './health.config';
@@ -59,7 +60,19 @@ export class BackfillService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly relay: OutboxRelay,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    // A range's changes are published through one outbox row naming them (see applySql).
+    const eventsSql = healthChangeEventsSql((entity) => this.ds.getMetadata(entity).tablePath);
+    relay.expandWith(HEALTH_CHANGES_EXPANSION, async (m, data, page) => {
+      const d = data as Partial<HealthChangesExpansion>;
+      const fields = [d.batch, d.after, d.upTo, d.time, d.source];
+      if (!fields.every((f) => typeof f === 'string')) throw new Error(`a ${HEALTH_CHANGES_EXPANSION} outbox row lacks one of batch, after, upTo, time, source`);
+      const rows = (await m.query(eventsSql, [page.cursor ?? d.after, d.upTo, d.batch, d.time, d.source, page.limit])) as {
+        cursor: string; event_id: string; message_key: string; value: string;
+      }[];
+      return rows.map((r) => ({ ...r, topic: Topics.health, type: 'cs.health.score.changed.v1' }));
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const unfinished = await this.ds.getRepository(BackfillJob).findBy({ status: 'running' });
@@ -230,7 +243,7 @@ export class BackfillService implements OnApplicationBootstrap, OnModuleDestroy 
     if (!bounds) throw new Error('no window bounds');
     const values = rescoreParams(
       { scorecardId: job.scorecardId, after: range.after, upTo: range.upTo, now, bounds, settings: options.settings },
-      job.dryRun ? undefined : { cause: `backfill:${job.id}`, headers, source: this.publisher.source },
+      job.dryRun ? undefined : { cause: `backfill:${job.id}`, headers, source: this.publisher.source, batch: randomUUID() },
     );
     for (let attempt = 1; ; attempt++) {
       const runner = this.ds.createQueryRunner();

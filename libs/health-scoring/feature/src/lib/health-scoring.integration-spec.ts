@@ -33,7 +33,7 @@ describe('health-scoring service', () => {
   const groupPrefix = `it-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: groupPrefix, KAFKA_RETRY_BACKOFF_MS: '10', OUTBOX_RETAIN_MS: '3600000' }); // the backfill test reads its events from the outbox
+    const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: groupPrefix, KAFKA_RETRY_BACKOFF_MS: '10', OUTBOX_RETAIN_MS: '3600000' });
     // Only what comes after the start: other suites leave accounts on the shared broker (some scored
     // with 'trial', which the backfill tests count as theirs alone).
     await startConsumerGroupAtEnd(kafka, `${groupPrefix}.health-scoring`, ALL_TOPICS, config.KAFKA_TOPIC_PARTITIONS);
@@ -421,7 +421,11 @@ describe('health-scoring service', () => {
       await ds.query(`SELECT account_id, score::float8 AS score, band, scorecard_id, scorecard_version, segment, features, emitted_score, emitted_band, last_event_id FROM health_scoring.account_health WHERE account_id = ANY($1) ORDER BY account_id`, [ids]);
     const changeRows: { account_id: string; event_id: string; score: number; band: string; previous_score: number | null; previous_band: string | null; scorecard_id: string; scorecard_version: number; movers: unknown }[] =
       await ds.query(`SELECT account_id, event_id, score::float8 AS score, band, previous_score::float8 AS previous_score, previous_band, scorecard_id, scorecard_version, movers FROM health_scoring.health_change WHERE account_id = ANY($1)`, [ids]);
-    const outbox: { message_key: string; envelope: HealthEvent }[] = await ds.query(`SELECT message_key, envelope FROM health_scoring.outbox WHERE message_key = ANY($1)`, [ids]);
+    // The outbox relay publishes them (one outbox row per range stands for its changes).
+    const emittedChanges = changeRows.filter((c) => expected.some((e) => e.id === c.account_id));
+    await waitFor('every backfill change on cs.health.v1', () =>
+      emittedChanges.every((c) => changes(c.account_id).some((m) => m.id === c.event_id)) ? true : undefined,
+    );
     const byKey = (m: { component: string; measure: string; deltaPoints: number }) => ({ component: m.component, measure: m.measure, deltaPoints: m.deltaPoints });
     for (const e of expected) {
       const row = stored.find((s) => s.account_id === e.id);
@@ -443,7 +447,7 @@ describe('health-scoring service', () => {
         id: e.id, account_id: e.id, event_id: undefined, score: e.health.score, band: e.health.band, previous_score: e.last?.score ?? null, previous_band: e.last?.band ?? null,
         scorecard_id: e.health.scorecardId, scorecard_version: e.health.scorecardVersion, movers: e.movers,
       });
-      const event = outbox.find((o) => o.message_key === e.id)?.envelope;
+      const event = changes(e.id).find((m) => m.id === change?.event_id);
       expect({ ...event, time: undefined, data: { ...event?.data, topMovers: event?.data.topMovers.map(byKey) } }).toEqual({
         specversion: '1.0', id: change?.event_id, source: 'kizuna/health-scoring', type: 'cs.health.score.changed.v1', subject: e.id, time: undefined, datacontenttype: 'application/json',
         data: {
@@ -452,10 +456,17 @@ describe('health-scoring service', () => {
         },
       });
       expect(event?.time).toBe(now.toISOString());
+      // Once each.
+      expect({ id: e.id, sent: changes(e.id).filter((m) => m.id === change?.event_id).length }).toEqual({ id: e.id, sent: 1 });
     }
-    // The outbox relay publishes them.
-    const someChange = expected.find((e) => e.scored && e.changed);
-    await waitFor('a backfill change on cs.health.v1', () => (someChange && changes(someChange.id).length ? true : undefined));
+    // Through outbox rows standing for the ranges' changes (kept, marked published: this suite retains them).
+    const markers: { published: boolean; type: string }[] = await ds.query(
+      `SELECT published_at IS NOT NULL AS published, envelope->>'type' AS type FROM health_scoring.outbox
+        WHERE event_id IN (SELECT outbox_batch::text FROM health_scoring.health_change WHERE account_id = ANY($1))`,
+      [ids],
+    );
+    expect(markers.length).toBeGreaterThan(0);
+    expect(markers.every((r) => r.published && r.type === 'kizuna.outbox.expand')).toBe(true);
   });
 
   it('a backfill a restart interrupted resumes after the last range it recorded', async () => {

@@ -31,7 +31,7 @@ export class HealthConfig {
 
   /**
    * Accounts per range in a backfill: one statement (and transaction) per range counts their facts,
-   * scores them and writes the scores, changes and outbox rows. Larger ranges spread the statement's
+   * scores them and writes the scores, the changes and one outbox row standing for them. Larger ranges spread the statement's
    * fixed costs; a range's rows stay locked for the streaming path until its transaction commits.
    */
   @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)

@@ -5,7 +5,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { ALL_TOPICS, EventHeader, ManualClock, Topics } from '@kizuna/shared/contracts';
 import {
-  INBOX_OUTBOX_ENTITIES, InboxEntry, OutboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
+  INBOX_OUTBOX_ENTITIES, InboxEntry, OUTBOX_EXPAND_TYPE, OutboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
 } from '@kizuna/shared/persistence';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
 import { EventPublisher, MAX_REQUEST_BYTES } from './event-publisher';
@@ -143,6 +143,54 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
       expect(recorder.messages.map((m) => (JSON.parse(m.value ?? '{}') as { i: number }).i)).toEqual(values.map((_, i) => i));
     } finally {
       await own.disconnect();
+      await recorder.stop();
+    }
+  });
+
+  it('publishes an expansion row as the events its expander reads, page by page, in the row\'s place and trace; a row of a kind nobody reads stays', async () => {
+    const account = `acc-${randomUUID()}`;
+    const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();
+    const expanded = Array.from({ length: 30 }, () => healthEvent(account));
+    const pages: { cursor: string | null; limit: number; data: Record<string, unknown> }[] = [];
+    const own = new OutboxRelay(ds, publisher, pino({ level: 'silent' }), { batchSize: 3 });
+    own.expandWith('test-events', async (_m, data, page) => {
+      pages.push({ ...page, data });
+      const from = page.cursor === null ? 0 : Number(page.cursor) + 1;
+      return expanded.slice(from, from + page.limit).map((e, i) => ({
+        cursor: String(from + i), event_id: e.id, topic: Topics.health, message_key: account, value: JSON.stringify(e), type: e.type,
+      }));
+    });
+    const marker = (kind: string) => ({ specversion: '1.0', id: randomUUID(), source: 'kizuna/test', type: OUTBOX_EXPAND_TYPE, subject: account, data: { kind, range: 'r1' } });
+    const drain = async () => {
+      while ((await own.drainOnce()) > 0);
+    };
+    try {
+      const [before, after] = [healthEvent(account), healthEvent(account)];
+      const traceId = randomUUID().replace(/-/g, '');
+      const within = trace.setSpanContext(context.active(), { traceId, spanId: '1234567890abcdef', traceFlags: TraceFlags.SAMPLED });
+      await context.with(within, () =>
+        ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: before }, { topic: Topics.health, event: marker('test-events') as never }, { topic: Topics.health, event: after }])),
+      );
+      await drain();
+      await waitFor('32 events on Kafka', () => recorder.messages.length >= 32);
+      // In the row's place (one key: one partition, in order), each once, pages of four batches.
+      expect(recorder.messages.map((m) => (JSON.parse(m.value ?? '{}') as { id: string }).id)).toEqual([before.id, ...expanded.map((e) => e.id), after.id]);
+      expect(pages.map((p) => [p.cursor, p.limit])).toEqual([[null, 12], ['11', 12], ['23', 12]]);
+      expect(pages[0]?.data).toEqual({ range: 'r1' });
+      const inner = recorder.messages[5]?.headers ?? {};
+      expect(inner[EventHeader.type]).toBe('cs.health.score.changed.v1');
+      expect(inner['traceparent']?.split('-')[1]).toBe(traceId);
+      const left: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM "${schema}".outbox WHERE message_key = $1`, [account]);
+      expect(left[0]?.n).toBe(0);
+
+      const unknown = marker('nobody-reads-this');
+      await ds.transaction((m) => enqueueOutbox(m, [{ topic: Topics.health, event: unknown as never }, { topic: Topics.health, event: healthEvent(account) }]));
+      await expect(own.drainOnce()).rejects.toThrow(/kind "nobody-reads-this", which no expander in this process reads/);
+      const stuck: { event_id: string }[] = await ds.query(`SELECT event_id FROM "${schema}".outbox WHERE message_key = $1 ORDER BY seq`, [account]);
+      expect(stuck).toHaveLength(2); // neither skipped nor the row after it sent ahead of it
+      expect(stuck[0]?.event_id).toBe(unknown.id);
+    } finally {
+      await ds.query(`DELETE FROM "${schema}".outbox WHERE message_key = $1`, [account]);
       await recorder.stop();
     }
   });

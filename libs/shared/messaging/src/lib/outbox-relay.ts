@@ -1,7 +1,7 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { eventHeaders } from '@kizuna/shared/contracts';
-import { OutboxEntry } from '@kizuna/shared/persistence';
+import { OUTBOX_EXPAND_TYPE, OutboxEntry } from '@kizuna/shared/persistence';
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext } from './trace-headers';
 import { messagingMetrics } from './messaging-metrics';
@@ -18,6 +18,27 @@ export interface OutboxRelayOptions {
    */
   retainMs?: number;
 }
+
+/** One event an expander read: sent as the outbox row of it would have been. */
+export interface ExpandedEvent {
+  /** Where the next page starts (the expander's keyset cursor). */
+  cursor: string;
+  event_id: string;
+  topic: string;
+  message_key: string;
+  /** The envelope as JSON text. */
+  value: string;
+  type: string;
+}
+
+/**
+ * Reads, a page at a time (after `cursor`, at most `limit`, in its cursor's order), the events an
+ * expansion row stands for, inside the relay's transaction. `data` is the row's envelope data less
+ * its `kind`. A set-based writer (a backfill range) inserts one expansion row instead of one outbox
+ * row per event it emitted (the events themselves being rows it writes anyway), so the events keep
+ * their place in the outbox's order without a copy of each in the outbox.
+ */
+export type OutboxExpander = (manager: EntityManager, data: Record<string, unknown>, page: { cursor: string | null; limit: number }) => Promise<ExpandedEvent[]>;
 
 interface OutboxRow {
   seq: string;
@@ -39,7 +60,8 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export const outboxRelayLockName = (table: string) => `kizuna-outbox-relay:${table}`;
 
 /**
- * Publishes outbox rows in commit order and marks them sent, or with no retention deletes them.
+ * Publishes outbox rows in commit order and marks them sent, or with no retention deletes them. An
+ * expansion row (OUTBOX_EXPAND_TYPE) is published as the events its registered expander reads.
  * One relay publishes an outbox at a time (an advisory lock per drain), so several instances can run;
  * a crash after the send and before the mark re-sends the same event ids, which consumers' inboxes
  * deduplicate.
@@ -55,6 +77,7 @@ export class OutboxRelay {
   private readonly table: string;
   private readonly retainMs: number;
   private readonly observeBacklog = (result: ObservableResult) => this.reportBacklog(result);
+  private readonly expanders = new Map<string, OutboxExpander>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -79,6 +102,11 @@ export class OutboxRelay {
    */
   forwardKicks(send: () => void): void {
     this.forward = send;
+  }
+
+  /** Registers how expansion rows of `kind` are read (envelope `{ type: OUTBOX_EXPAND_TYPE, data: { kind, ... } }`). */
+  expandWith(kind: string, expander: OutboxExpander): void {
+    this.expanders.set(kind, expander);
   }
 
   /** Wakes the relay now (call after committing a transaction that wrote outbox rows). */
@@ -136,8 +164,17 @@ export class OutboxRelay {
         if (!p) parents.set(t, (p = extractTraceContext((JSON.parse(t) as Record<string, string> | null) ?? {})));
         return p;
       };
+      // An expansion row is sent alone, in its place: the rows before it first, then its events.
+      const at = rows.findIndex((r) => r.type === OUTBOX_EXPAND_TYPE);
+      const first = rows[0];
+      if (at === 0 && first) {
+        const sent = await this.expand(manager, first, parentOf(first.trace), batchSize);
+        await this.done(manager, [first.seq]);
+        return sent;
+      }
+      const batch = at > 0 ? rows.slice(0, at) : rows;
       await this.publisher.send(
-        rows.map((r) => ({
+        batch.map((r) => ({
           topic: r.topic,
           key: r.message_key,
           value: r.value,
@@ -147,16 +184,43 @@ export class OutboxRelay {
           ...(r.type ? { eventType: r.type } : {}),
         })),
       );
-      // Deleting a published row writes a few bytes of WAL; marking it rewrote the whole row (about
-      // 1 KB, non-HOT since published_at is in the unpublished index's predicate) and kept it.
-      const seqs = rows.map((r) => r.seq);
-      if (this.retainMs > 0) await manager.query(`UPDATE ${this.table} SET published_at = now() WHERE seq = ANY($1::bigint[])`, [seqs]);
-      else await manager.query(`DELETE FROM ${this.table} WHERE seq = ANY($1::bigint[])`, [seqs]);
-      return rows.length;
+      await this.done(manager, batch.map((r) => r.seq));
+      return batch.length;
     });
   }
 
-  /** Rows not yet published (the outbox backlog). */
+  /** Sends the events an expansion row stands for, in pages of four batches; returns how many. */
+  private async expand(manager: EntityManager, row: OutboxRow, parent: Context, batchSize: number): Promise<number> {
+    const { kind, ...data } = (JSON.parse(row.value) as { data?: { kind?: string } & Record<string, unknown> }).data ?? {};
+    const expander = kind === undefined ? undefined : this.expanders.get(kind);
+    // Not skipped: the row stays, and the relay retries (with its backoff) until a version that knows it runs.
+    if (!expander) throw new Error(`outbox row ${row.seq} (${row.event_id}) stands for events of kind "${kind ?? ''}", which no expander in this process reads`);
+    const limit = batchSize * 4;
+    let cursor: string | null = null;
+    let sent = 0;
+    for (;;) {
+      const page = await expander(manager, data, { cursor, limit });
+      if (page.length > 0) {
+        await this.publisher.send(
+          page.map((e) => ({ topic: e.topic, key: e.message_key, value: e.value, headers: eventHeaders({ type: e.type }), parent, eventId: e.event_id, eventType: e.type })),
+        );
+      }
+      sent += page.length;
+      const last = page[page.length - 1];
+      if (!last || page.length < limit) return sent;
+      cursor = last.cursor;
+    }
+  }
+
+  /** Published rows: deleted, or with a retention marked. */
+  private async done(manager: EntityManager, seqs: string[]): Promise<void> {
+    // Deleting a published row writes a few bytes of WAL; marking it rewrote the whole row (about
+    // 1 KB, non-HOT since published_at is in the unpublished index's predicate) and kept it.
+    if (this.retainMs > 0) await manager.query(`UPDATE ${this.table} SET published_at = now() WHERE seq = ANY($1::bigint[])`, [seqs]);
+    else await manager.query(`DELETE FROM ${this.table} WHERE seq = ANY($1::bigint[])`, [seqs]);
+  }
+
+  /** Rows not yet published (the outbox backlog; an expansion row counts as one). */
   async backlog(): Promise<number> {
     const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM ${this.table} WHERE published_at IS NULL`);
     return (row as { n: number }).n;

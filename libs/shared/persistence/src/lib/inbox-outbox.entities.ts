@@ -64,4 +64,11 @@ export class OutboxEntry {
   publishedAt!: Date | null;
 }
 
+/**
+ * The envelope type of an outbox row that stands for many events stored elsewhere:
+ * `{ type: OUTBOX_EXPAND_TYPE, data: { kind, ...where they are } }`. The relay publishes the events
+ * the expander registered for `kind` reads (OutboxRelay.expandWith), in the row's place.
+ */
+export const OUTBOX_EXPAND_TYPE = 'kizuna.outbox.expand';
+
 export const INBOX_OUTBOX_ENTITIES = [InboxEntry, OutboxEntry];
