@@ -632,6 +632,7 @@ export async function runBackfill({ label, health, databaseUrl, scorecardId, dry
   const db = await pgClient(databaseUrl);
   const healthBefore = admin ? await topicHigh(admin, HEALTH_TOPIC) : undefined;
   const c0 = cpuSnapshot({ health: health.service.pid, broker: brokerPid });
+  const walStart = (await db.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
   const fromUs = monotonicUs();
   const t0 = performance.now();
   let job = await api(health.port, 'POST', `/v1/scorecards/${scorecardId}/backfill`, dryRun ? { dryRun: true } : {});
@@ -650,6 +651,8 @@ export async function runBackfill({ label, health, databaseUrl, scorecardId, dry
   const wallSeconds = (performance.now() - t0) / 1000;
   const window = { label, fromUs, toUs: monotonicUs() };
   const c1 = cpuSnapshot({ health: health.service.pid, broker: brokerPid });
+  // WAL the whole cluster wrote from the job's start to its end (the bench runs nothing else meanwhile).
+  const walMiB = round(Number((await db.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS b', [walStart])).rows[0].b) / 1048576, 0);
   const pgActivity = await sampler.stop();
   const finished = job.status === 'done';
   const jobSeconds = finished && job.finishedAt ? (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000 : undefined;
@@ -700,13 +703,14 @@ export async function runBackfill({ label, health, databaseUrl, scorecardId, dry
     after: job.after,
     outbox,
     featuresBytes: features,
+    walMiB,
     cpu: cpuBetween(c0, c1),
     pgActivity,
     healthRssPeakMiB: rssPeakMiB,
     window,
   };
   log(
-    `${label}: ${result.status}, ${job.processed.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} accounts in ${result.seconds} s (${result.accountsPerSec.toLocaleString('en-US')} accounts/s)` +
+    `${label}: ${result.status}, ${job.processed.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} accounts in ${result.seconds} s (${result.accountsPerSec.toLocaleString('en-US')} accounts/s, ${walMiB.toLocaleString('en-US')} MiB of WAL)` +
       `${result.extrapolatedSeconds ? `; at this rate all would take ~${result.extrapolatedSeconds} s` : ''}; before ${JSON.stringify(job.before)} after ${JSON.stringify(job.after)}` +
       `${outbox ? `; ${outbox.emittedChanges.toLocaleString('en-US')} changes emitted, outbox ${outbox.backlogAfterWait ? `backlog ${outbox.backlogAfterWait}` : `drained ${outbox.drainedSecondsAfterDone} s after done`}` : ''}`,
   );
