@@ -11,7 +11,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_KAFKA_BROKERS } from '@kizuna/shared/config';
-import { DEAD_LETTER_SUFFIX } from '@kizuna/shared/contracts';
+import { DEAD_LETTER_SUFFIX, installKafkaCodecs } from '@kizuna/shared/contracts';
 import { installRequestQueueTimerFix, replayDeadLetters, type DeadLetter } from '@kizuna/shared/messaging';
 
 const USAGE = 'Usage: npm run dlq -- list|replay <topic>.dlq [--reason <reason>] [--group <consumer group>] | topics';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   });
   const [command, topic] = positionals;
   installRequestQueueTimerFix();
+  installKafkaCodecs(); // the services' batches are zstd
   const kafka = new Kafka({
     clientId: 'kizuna-dlq',
     brokers: (process.env['KAFKA_BROKERS'] || DEFAULT_KAFKA_BROKERS).split(','),

@@ -106,6 +106,9 @@ export async function postgresVersion(url) {
 export function kafkaClient(brokers) {
   const fix = join(import.meta.dirname, '../../../dist/libs/shared/messaging/src/lib/kafkajs-request-queue.js');
   if (existsSync(fix)) require(fix).installRequestQueueTimerFix();
+  // The services' batches are zstd (KAFKA_COMPRESSION): their codec, registered with this kafkajs.
+  const codecs = join(import.meta.dirname, '../../../dist/libs/shared/contracts/src/lib/kafka-compression.js');
+  if (existsSync(codecs)) require(codecs).installKafkaCodecs();
   return new Kafka({ clientId: 'kizuna-bench', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 5 } });
 }
 

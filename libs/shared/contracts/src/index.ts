@@ -18,3 +18,4 @@ export * from './lib/events/notification';
 export * from './lib/events/ingest';
 export * from './lib/events/roster';
 export * from './lib/recent-cache';
+export * from './lib/kafka-compression';

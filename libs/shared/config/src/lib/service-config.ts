@@ -99,6 +99,13 @@ export class ServiceConfig {
   KAFKA_MAX_BATCH = 500;
 
   /**
+   * Compression of the record batches this service produces: `zstd` (Node's zlib; brokers from
+   * Kafka 2.1 on), `gzip`, or `none`. Consumers read any of them. See docs/operations.md.
+   */
+  @IsIn(['none', 'gzip', 'zstd'])
+  KAFKA_COMPRESSION: 'none' | 'gzip' | 'zstd' = 'zstd';
+
+  /**
    * How long the group coordinator waits for a silent consumer (a crashed process) before giving its
    * partitions to the others. Lower: faster takeover after a crash; higher: more tolerance of pauses.
    */

@@ -1,6 +1,7 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import {
+  compressionType, installKafkaCodecs, type KafkaCompression,
   createEvent, eventHeaders, topicOf, type Clock, type CloudEvent, type EventType, type NewEvent,
 } from '@kizuna/shared/contracts';
 import { KizunaAttr, MessagingAttr } from './semconv';
@@ -92,15 +93,20 @@ export class EventPublisher {
   private connected?: Promise<void>;
   private readonly queue: QueuedSend[] = [];
   private flushing = false;
+  private readonly compression: CompressionTypes;
 
   constructor(
     kafka: Kafka,
     /** CloudEvents `source`, e.g. "kizuna/health-scoring". */
     readonly source: string,
     private readonly clock: Clock,
+    /** KAFKA_COMPRESSION of the record batches sent (default zstd: see kafka-compression.ts). */
+    options: { compression?: KafkaCompression } = {},
   ) {
     installFastRecordCodecs(); // before the first produce or fetch (ConsumerRunner takes a publisher): see kafkajs-record-codecs.ts
     installRequestQueueTimerFix(); // no TimeoutNegativeWarning from kafkajs's request queue: see kafkajs-request-queue.ts
+    installKafkaCodecs(); // its consumers read zstd batches whatever this producer sends
+    this.compression = compressionType(options.compression ?? 'zstd');
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -226,7 +232,7 @@ export class EventPublisher {
           for (const request of requestsOf(batch)) {
             await this.producer.sendBatch({
               acks: -1,
-              compression: CompressionTypes.None,
+              compression: this.compression,
               topicMessages: [...request].map(([topic, msgs]) => ({ topic, messages: msgs })),
             });
             const published = messagingMetrics().published;

@@ -3,6 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import { installRequestQueueTimerFix } from './kafkajs-request-queue';
+import { installKafkaCodecs } from '@kizuna/shared/contracts';
 
 export interface KafkaClientOptions {
   clientId: string;
@@ -47,6 +48,7 @@ export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnec
 /** One kafkajs client per service; producers, consumers and admin clients hang off it. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   installRequestQueueTimerFix(); // before its first connection: see kafkajs-request-queue.ts
+  installKafkaCodecs(); // zstd batches, read and written: see kafka-compression.ts
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,

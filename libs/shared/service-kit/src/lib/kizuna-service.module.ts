@@ -81,7 +81,7 @@ export class KizunaServiceModule {
         {
           provide: EventPublisher,
           inject: [KAFKA, CLOCK],
-          useFactory: (kafka: Kafka, clock: Clock) => new EventPublisher(kafka, `kizuna/${name}`, clock),
+          useFactory: (kafka: Kafka, clock: Clock) => new EventPublisher(kafka, `kizuna/${name}`, clock, { compression: config.KAFKA_COMPRESSION }),
         },
         {
           provide: ConsumerRunner,

@@ -1,12 +1,13 @@
 import { waitFor } from './wait-for';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
-import { COMPACTED_TOPICS } from '@kizuna/shared/contracts';
+import { COMPACTED_TOPICS, installKafkaCodecs } from '@kizuna/shared/contracts';
 
 export function testKafka(brokers = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092'): Kafka {
   // kafkajs reports retried, harmless errors (e.g. "coordinator is loading" on a fresh broker) loudly;
   // KIZUNA_TEST_KAFKA_LOG=debug shows them.
   const level = process.env['KIZUNA_TEST_KAFKA_LOG'] === 'debug' ? logLevel.DEBUG : logLevel.NOTHING;
+  installKafkaCodecs(); // the services' batches are zstd
   return new Kafka({
     clientId: `kizuna-test-${randomUUID().slice(0, 8)}`,
     brokers: brokers.split(','),
