@@ -71,7 +71,7 @@ export function rescoreParams(
  * Active users are counted per (account, user) first, then per account: the same numbers as
  * loadAccountFacts' count(DISTINCT user_key), without a sort per account and window.
  */
-function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: string[] } {
+function source(t: TableOf, o: RescoreSqlOptions, withFeatures = false): { sql: string; columns: string[] } {
   const range = (col: string) => `${col} > $2 AND ${col} <= $3`;
   const facts = `
     SELECT a.account_id, a.band AS old_band, a.emitted_score, a.emitted_band, a.features AS prev_features, a.computed_at AS prev_computed_at,
@@ -168,11 +168,14 @@ function source(t: TableOf, o: RescoreSqlOptions): { sql: string; columns: strin
     `CASE WHEN NOT any_activity THEN NULL ${CONTRACT_SIZES.map((s) => `WHEN segment = ${sqlText(s)} THEN ${cardOf(s)}`).join(' ')}` +
     ` ELSE ${cardOf(undefined)} END`;
   const prevCard = o.previous.length ? `CASE pv ${o.previous.map((c, i) => `WHEN ${c.version} THEN ${i}`).join(' ')} END` : 'NULL::int';
+  // The features as account_health stores them, built here (for applySql) so that the scoring stages
+  // pass one column on to the UPDATE instead of seventeen.
+  const featuresJson = withFeatures ? `, jsonb_build_object(${SCORED_FEATURES.map((f) => `${sqlText(f)}, ${featureColumn(f)}`).join(', ')}) AS features_json` : '';
   const columns = [
     'account_id', 'old_band', 'emitted_score', 'emitted_band', 'prev_features', 'prev_computed_at', 'prev_last_event_id',
-    ...SCORED_FEATURES.map(featureColumn), 'segment', 'card', 'prev_card',
+    ...SCORED_FEATURES.map(featureColumn), 'segment', 'card', 'prev_card', ...(withFeatures ? ['features_json'] : []),
   ];
-  const sql = `SELECT *, ${card} AS card, ${prevCard} AS prev_card FROM (${derived}) d`;
+  const sql = `SELECT *, ${card} AS card, ${prevCard} AS prev_card${featuresJson} FROM (${derived}) d`;
   return { sql, columns };
 }
 
@@ -199,23 +202,22 @@ export function dryRunSql(t: TableOf, o: RescoreSqlOptions): string {
  * new_band, n, changes (the same on every row).
  */
 export function applySql(t: TableOf, o: RescoreSqlOptions): string {
-  const src = source(t, o);
+  const src = source(t, o, true);
   const cardId = o.scorecards.length ? `CASE card ${o.scorecards.map((c, i) => `WHEN ${i} THEN ${sqlText(c.id)}`).join(' ')} END` : 'NULL::text';
   const cardVersion = o.scorecards.length ? `CASE card ${o.scorecards.map((c, i) => `WHEN ${i} THEN ${c.version}`).join(' ')} END` : 'NULL::int';
   const scored = scoringSql(src.sql, src.columns, {
     cards: o.scorecards,
     previous: o.previous,
     minDelta: o.minDelta,
-    keep: ['account_id', 'old_band', 'emitted_score', 'emitted_band', 'prev_computed_at', 'prev_last_event_id', 'segment', ...SCORED_FEATURES.map(featureColumn)],
+    keep: ['account_id', 'old_band', 'emitted_score', 'emitted_band', 'prev_computed_at', 'prev_last_event_id', 'segment', 'features_json'],
     output: [`${cardId} AS card_id`, `${cardVersion} AS card_version`, `CASE WHEN changed THEN gen_random_uuid()::text END AS event_id`],
   });
-  const features = `jsonb_build_object(${SCORED_FEATURES.map((f) => `${sqlText(f)}, s.${featureColumn(f)}`).join(', ')})`;
   return `
     WITH s AS MATERIALIZED (${scored}),
     u AS (
       UPDATE ${t(AccountHealth)} h
          SET score = s.score, band = s.band, scorecard_id = s.card_id, scorecard_version = s.card_version, computed_at = $5,
-             last_event_id = $15, segment = s.segment, features = ${features},
+             last_event_id = $15, segment = s.segment, features = s.features_json,
              emitted_score = CASE WHEN s.changed THEN s.score::numeric ELSE h.emitted_score END,
              emitted_band = CASE WHEN s.changed THEN s.band ELSE h.emitted_band END
         FROM s

@@ -12,7 +12,7 @@ import { FEATURES, type Normalisation, type Scorecard } from '@kizuna/health-sco
  * the scorecard's numbers written as float8 literals in their shortest round-trip form), and
  * JavaScript's Math.round (ties towards +∞) is rebuilt from ceil, which Postgres' round() (ties to
  * even) is not. So a score, a band and every contribution come out bit for bit as scoreAccount's:
- * the set-based scoring test (set-based-scoring.integration-spec.ts) checks it against scoreAccount
+ * the set-based scoring test (scoring-sql.integration-spec.ts) checks it against scoreAccount
  * on generated features for every seed scorecard. One difference is left: Postgres raises an error
  * where a float8 operation overflows or underflows (JavaScript gives ±Infinity or 0); scorecards
  * whose weights or points reach beyond ~1e±150 would fail the statement instead of scoring.
@@ -42,6 +42,15 @@ export function jsRoundSql(y: string): string {
 export function round2Sql(x: string): string {
   const y = `(abs(${x}) * ${f8(100)})`;
   return `(sign(${x}) * ${jsRoundSql(y)} / ${f8(100)} + ${f8(0)})`;
+}
+
+/**
+ * round2 of a float8 expression in whole cents (bigint: round2(x) = cents / 100): the contributions
+ * topMovers compares. Their differences are then exact integers, which round2 of a difference of
+ * two round2 values gives too (it is within 1e-9 of a whole number of cents: no tie to round).
+ */
+export function centsSql(x: string): string {
+  return `(sign(${x})::bigint * ${jsRoundSql(`(abs(${x}) * ${f8(100)})`)}::bigint)`;
 }
 
 /** ((0 + a) + b) + ...: a JavaScript reduce((s, x) => s + x, 0), in its order. */
@@ -158,7 +167,7 @@ function moverKeys(cards: Scorecard[]): MeasureKey[] {
 /**
  * One scorecard's scoring over feature columns, in three stages from `stage` on, for the rows where
  * `guard` holds (NULL elsewhere). Returns the column of the clamped score (NULL without data) and
- * the columns of the rounded contribution of each measure, by mover key.
+ * the columns of the rounded contribution of each measure in cents (bigint, centsSql), by mover key.
  */
 function scorecardStages(
   q: StagedQuery,
@@ -201,7 +210,7 @@ function scorecardStages(
   const pointsOf = (group: string, measure: string, expr: string) => {
     const col = q.add(stage + 1, `${p}p${k++}`, expr);
     const key = keyIndex.get(`${group}\u0000${measure}`);
-    if (key !== undefined) contributions.set(key, q.add(stage + 2, `${p}k${key}`, round2Sql(col)));
+    if (key !== undefined) contributions.set(key, q.add(stage + 2, `${p}k${key}`, centsSql(col)));
     return col;
   };
   const componentPoints = comps.map(({ c, measures, pw }) => {
@@ -290,11 +299,11 @@ export function scoringSql(source: string, sourceColumns: readonly string[], o: 
     output.push('changed');
   }
   if (movers) {
+    // A measure's contribution in cents under the row's scorecard (0: not in it).
     const fromKeys = (instances: { contributions: Map<number, string> }[], g: number) => {
       const cols = instances.map((s) => s.contributions.get(g)).filter((c): c is string => c !== undefined);
-      return cols.length ? `COALESCE(${cols.join(', ')}, ${f8(0)})` : f8(0);
+      return cols.length ? `COALESCE(${cols.join(', ')}, 0::bigint)` : '0::bigint';
     };
-    keys.forEach((_, g) => q.add(3, `nk${g}`, fromKeys(fresh, g)));
     // Stage 5: the previous features (changed rows only), then stages 6-8: the previous scores' contributions.
     const usedBefore = new Set(previous.flatMap((c) => [...c.components, ...c.modifiers].flatMap((g) => g.measures.map((m) => m.feature))));
     const prevFeature = (name: string) => (KNOWN_FEATURES.has(name) && usedBefore.has(name) ? `o_${name}` : undefined);
@@ -302,23 +311,19 @@ export function scoringSql(source: string, sourceColumns: readonly string[], o: 
       if (KNOWN_FEATURES.has(name)) q.add(5, `o_${name}`, `CASE WHEN changed THEN (prev_features ->> ${sqlText(name)})::float8 END`);
     }
     const before = previous.map((card, i) => scorecardStages(q, 6, `v${i}_`, card, `changed AND prev_card = ${i}`, prevFeature, keyIndex));
-    // Stage 9: each measure's difference of the rounded contributions (topMovers' delta before its round2).
-    keys.forEach((_, g) => q.add(9, `x${g}`, `CASE WHEN changed THEN nk${g} - ${fromKeys(before, g)} END`));
-    // Stage 10: a sortable code per non-zero delta: round2's |delta| in cents, then the key's rank
-    // (ties: by component, then measure), then the sign; the three largest codes are the top movers,
-    // and a delta is rebuilt from its code as round2 computes it: sign × cents / 100.
+    // Stage 9: a sortable code per measure whose rounded contribution moved (topMovers' delta, in
+    // cents: exact): |delta| in cents, then the key's rank (ties: by component, then measure), then
+    // the sign; the three largest codes are the top movers, and a delta is rebuilt from its code as
+    // round2 computes it: sign × cents / 100.
     const K = Math.max(keys.length, 1);
-    keys.forEach((_, g) =>
-      q.add(
-        10,
-        `e${g}`,
-        `(NULLIF(${jsRoundSql(`(abs(x${g}) * ${f8(100)})`)}, ${f8(0)})::bigint * ${K} + ${K - 1 - g}) * 2 + (CASE WHEN x${g} < ${f8(0)} THEN 1 ELSE 0 END)`,
-      ),
-    );
+    keys.forEach((_, g) => {
+      const delta = `(${fromKeys(fresh, g)} - ${fromKeys(before, g)})`;
+      q.add(9, `e${g}`, `CASE WHEN changed THEN (NULLIF(abs(${delta}), 0) * ${K} + ${K - 1 - g}) * 2 + (CASE WHEN ${delta} < 0 THEN 1 ELSE 0 END) END`);
+    });
     const codes = keys.map((_, g) => `e${g}`);
-    q.add(11, 't1', keys.length ? `GREATEST(${codes.join(', ')})` : 'NULL::bigint');
-    q.add(12, 't2', keys.length ? `GREATEST(${codes.map((e) => `CASE WHEN ${e} < t1 THEN ${e} END`).join(', ')})` : 'NULL::bigint');
-    q.add(13, 't3', keys.length ? `GREATEST(${codes.map((e) => `CASE WHEN ${e} < t2 THEN ${e} END`).join(', ')})` : 'NULL::bigint');
+    q.add(10, 't1', keys.length ? `GREATEST(${codes.join(', ')})` : 'NULL::bigint');
+    q.add(11, 't2', keys.length ? `GREATEST(${codes.map((e) => `CASE WHEN ${e} < t1 THEN ${e} END`).join(', ')})` : 'NULL::bigint');
+    q.add(12, 't3', keys.length ? `GREATEST(${codes.map((e) => `CASE WHEN ${e} < t2 THEN ${e} END`).join(', ')})` : 'NULL::bigint');
     const groups = `ARRAY[${keys.map((k) => sqlText(k.group)).join(', ')}]::text[]`;
     const measures = `ARRAY[${keys.map((k) => sqlText(k.measure)).join(', ')}]::text[]`;
     const mover = (t: string) => {
@@ -330,7 +335,7 @@ export function scoringSql(source: string, sourceColumns: readonly string[], o: 
       );
     };
     q.add(
-      14,
+      13,
       'movers',
       `CASE WHEN NOT changed THEN NULL WHEN t1 IS NULL THEN '[]'::jsonb WHEN t2 IS NULL THEN jsonb_build_array(${mover('t1')})` +
         ` WHEN t3 IS NULL THEN jsonb_build_array(${mover('t1')}, ${mover('t2')}) ELSE jsonb_build_array(${mover('t1')}, ${mover('t2')}, ${mover('t3')}) END`,
