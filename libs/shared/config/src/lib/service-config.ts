@@ -99,11 +99,11 @@ export class ServiceConfig {
   KAFKA_MAX_BATCH = 500;
 
   /**
-   * Compression of the record batches this service produces: `zstd` (Node's zlib; brokers from
-   * Kafka 2.1 on), `gzip`, or `none`. Consumers read any of them. See docs/operations.md.
+   * Compression of the record batches this service produces: `none`, `zstd` (Node's zlib; brokers
+   * from Kafka 2.1 on) or `gzip`. Consumers read any of them. See docs/operations.md.
    */
   @IsIn(['none', 'gzip', 'zstd'])
-  KAFKA_COMPRESSION: 'none' | 'gzip' | 'zstd' = 'zstd';
+  KAFKA_COMPRESSION: 'none' | 'gzip' | 'zstd' = 'none';
 
   /**
    * How long the group coordinator waits for a silent consumer (a crashed process) before giving its

@@ -100,13 +100,13 @@ export class EventPublisher {
     /** CloudEvents `source`, e.g. "kizuna/health-scoring". */
     readonly source: string,
     private readonly clock: Clock,
-    /** KAFKA_COMPRESSION of the record batches sent (default zstd: see kafka-compression.ts). */
+    /** KAFKA_COMPRESSION of the record batches sent (default none: see kafka-compression.ts). */
     options: { compression?: KafkaCompression } = {},
   ) {
     installFastRecordCodecs(); // before the first produce or fetch (ConsumerRunner takes a publisher): see kafkajs-record-codecs.ts
     installRequestQueueTimerFix(); // no TimeoutNegativeWarning from kafkajs's request queue: see kafkajs-request-queue.ts
     installKafkaCodecs(); // its consumers read zstd batches whatever this producer sends
-    this.compression = compressionType(options.compression ?? 'zstd');
+    this.compression = compressionType(options.compression ?? 'none');
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,

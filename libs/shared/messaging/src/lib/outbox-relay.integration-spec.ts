@@ -28,7 +28,8 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     await ds.synchronize(); // a throw-away schema for this test only; services use migrations
     kafka = testKafka();
     await ensureTopics(kafka, ALL_TOPICS, { partitions: 3, replication: 1 });
-    publisher = new EventPublisher(kafka, 'kizuna/test', clock);
+    // zstd batches (KAFKA_COMPRESSION=zstd), read back by the recorder's consumer through the same codec.
+    publisher = new EventPublisher(kafka, 'kizuna/test', clock, { compression: 'zstd' });
     relay = new OutboxRelay(ds, publisher, pino({ level: 'silent' }), { idleMs: 50 });
   });
 
