@@ -261,13 +261,18 @@ export interface HealthChangesExpansion {
  * (account_id, computed_at). Rows: cursor, event_id, message_key, value.
  */
 export function healthChangeEventsSql(t: TableOf): string {
+  // The envelope's JSON written as text (strings through to_json for their escaping): building a
+  // jsonb object and printing it was three quarters of the query's time (17.6 ms a page of 2,000).
+  const str = (x: string) => `to_json(${x})::text`;
+  const orNull = (x: string) => `COALESCE(${x}, 'null')`;
   const data =
-    `jsonb_build_object('score', score::float8, 'band', band, 'previousScore', previous_score::float8, 'previousBand', previous_band,` +
-    ` 'scorecardId', scorecard_id, 'scorecardVersion', scorecard_version, 'topMovers', movers, 'computedAt', $4::text)`;
+    `'{"score": ' || score::float8::text || ', "band": ' || ${str('band')} || ', "previousScore": ' || ${orNull('previous_score::float8::text')} ||` +
+    ` ', "previousBand": ' || ${orNull(str('previous_band'))} || ', "scorecardId": ' || ${str('scorecard_id')} ||` +
+    ` ', "scorecardVersion": ' || scorecard_version::text || ', "topMovers": ' || ${orNull('movers::text')} || ', "computedAt": ' || ${str('$4::text')} || '}'`;
   return `
     SELECT account_id AS cursor, event_id, account_id AS message_key,
-           jsonb_build_object('specversion', '1.0', 'id', event_id, 'source', $5::text, 'type', 'cs.health.score.changed.v1', 'subject', account_id,
-             'time', $4::text, 'datacontenttype', 'application/json', 'data', ${data})::text AS value
+           '{"specversion": "1.0", "id": ' || ${str('event_id')} || ', "source": ' || ${str('$5::text')} || ', "type": "cs.health.score.changed.v1", "subject": ' ||
+             ${str('account_id')} || ', "time": ' || ${str('$4::text')} || ', "datacontenttype": "application/json", "data": ' || ${data} || '}' AS value
       FROM ${t(HealthChange)}
      WHERE account_id > $1 AND account_id <= $2 AND computed_at = $4::timestamptz AND outbox_batch = $3::uuid
      ORDER BY account_id LIMIT $6`;
