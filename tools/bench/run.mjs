@@ -514,7 +514,7 @@ async function healthBackfill(o, ctx, admin, stamp) {
     idle.stop();
     log(`generating ${o.accounts.toLocaleString('en-US')} accounts' facts and scores in SQL (generate_series) ...`);
     out.generation = await generateAccounts(ctx.databaseUrl, o.accounts, log);
-    log(`generated in ${out.generation.insertSeconds} s + VACUUM ANALYZE ${out.generation.analyzeSeconds} s (schema now ${out.generation.schemaMiB} MiB)`);
+    log(`generated in ${out.generation.insertSeconds} s + VACUUM ANALYZE ${out.generation.analyzeSeconds} s + CHECKPOINT ${out.generation.checkpointSeconds} s (schema now ${out.generation.schemaMiB} MiB)`);
     const common = { health: h, databaseUrl: ctx.databaseUrl, scorecardId: 'smb', timeoutSec: o.backfillTimeoutSec, brokerPid: ctx.brokerPid, admin, log };
     out.backfill = await runBackfill({ ...common, label: `backfill of ${o.accounts.toLocaleString('en-US')} accounts`, dryRun: false });
     out.dryRun = await runBackfill({ ...common, label: `dry run of ${o.accounts.toLocaleString('en-US')} accounts`, dryRun: true });

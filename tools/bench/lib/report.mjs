@@ -242,7 +242,7 @@ export function healthRows(r) {
     const g = h.generation;
     out.push([
       `setup: ${n(accounts)} accounts' facts and scores generated in SQL`,
-      `${g.insertSeconds} s (+ ${g.vacuumed ? 'VACUUM ANALYZE' : 'ANALYZE'} ${g.analyzeSeconds} s), ${n(g.steps.reduce((s, x) => s + x.rows, 0))} rows, ${n(g.schemaMiB)} MiB`,
+      `${g.insertSeconds} s (+ ${g.vacuumed ? 'VACUUM ANALYZE' : 'ANALYZE'} ${g.analyzeSeconds} s${g.checkpointSeconds !== undefined ? `, CHECKPOINT ${g.checkpointSeconds} s` : ''}), ${n(g.steps.reduce((s, x) => s + x.rows, 0))} rows, ${n(g.schemaMiB)} MiB`,
       'report',
       '',
       '',
@@ -345,7 +345,7 @@ function healthSection(r) {
   lines.push(
     `- **Backfill.** After health-scoring has started (schema by its migrations, scorecards seeded), the facts of ${n(accounts)} accounts are generated set-based in SQL (\`generate_series\`, one \`INSERT … SELECT\` per table, timed): ` +
       `${(h.generation?.steps ?? []).filter((x) => !/^truncate/.test(x.what)).map((x) => `\`${x.what.split(' ')[0]}\` ${x.what.slice(x.what.indexOf(' ') + 1)}`).join('; ')}` +
-      '; 70 % of the accounts active in the last 3 days, 20 % fading, 10 % silent for 25+ days; then `VACUUM ANALYZE` (the tables as autovacuum keeps them in a running system: visibility map, hint bits, statistics). Health-scoring runs with its defaults (`HEALTH_MIN_DELTA` 1).',
+      '; 70 % of the accounts active in the last 3 days, 20 % fading, 10 % silent for 25+ days; then `VACUUM ANALYZE` (the tables as autovacuum keeps them in a running system: visibility map, hint bits, statistics) and `CHECKPOINT` (the writes of the generation flushed before the timed backfill). Health-scoring runs with its defaults (`HEALTH_MIN_DELTA` 1).',
     `- \`POST /v1/scorecards/smb/backfill\` with \`{}\`, then \`GET /v1/backfills/:id\` every 250 ms until \`done\`; the time is the job's own \`startedAt → finishedAt\` (a run cut off after ${h.settings?.backfillTimeoutSec ?? '?'} s reports the rate and the extrapolated time). Then the same with \`{"dryRun": true}\`. Changes the backfill emits go through the outbox; the time until it is drained is shown apart.`,
     `- Reference: ${h.copy?.method ?? 'COPY'}, the rows shaped like those the backfill writes (same columns, the features as the backfill stored them: ${n(h.copy?.featuresTextBytes)} bytes of JSON); generating the input is not timed.`,
     '- The 1,000,000-account targets apply to 1,000,000 accounts; a run with fewer accounts (`--quick`: 100,000) shows them scaled linearly.',

@@ -37,7 +37,11 @@ export class HealthConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
   HEALTH_BACKFILL_BATCH = 10_000;
 
-  /** Ranges a backfill runs at once, each in its own transaction and connection (one per core Postgres may use). */
+  /**
+   * Ranges a backfill runs at once, each in its own transaction and connection: about one per core
+   * Postgres may use, plus one to use the time the others wait for reads and writes (on two cores,
+   * three were 7-10 % faster than two: docs/benchmarks.md).
+   */
   @Type(() => Number) @IsInt() @Min(1) @Max(16)
-  HEALTH_BACKFILL_CONCURRENCY = 2;
+  HEALTH_BACKFILL_CONCURRENCY = 3;
 }
