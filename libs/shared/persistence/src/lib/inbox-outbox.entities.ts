@@ -32,9 +32,13 @@ export class InboxEntry {
 /**
  * Events waiting to be published. Written in the same transaction as the state change that
  * causes them; the relay publishes them and marks them sent, so a crash in between loses nothing.
+ * With a retention (OUTBOX_RETAIN_MS) published rows are kept, marked, and purged by their
+ * published_at: outbox_published_idx keeps that purge from reading the whole table every minute
+ * (without a retention rows are deleted when published, and the index stays empty).
  */
 @Entity({ name: 'outbox' })
 @Index('outbox_unpublished_idx', ['seq'], { where: 'published_at IS NULL' })
+@Index('outbox_published_idx', ['publishedAt'], { where: 'published_at IS NOT NULL' })
 export class OutboxEntry {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   seq!: string;
