@@ -487,10 +487,12 @@ export function generationStatements(n) {
       // them): a rescore then rewrites a row of about its own size, as it would in production.
       `INSERT INTO ${S}.account_health (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features, emitted_score, emitted_band)
        SELECT ${ID}, ${score}, ${band}, 'smb', 1, now() - interval '1 day', 'bench-setup', 'smb',
-              jsonb_build_object('nps_latest', i % 11, 'sessions_7d', i % 9, 'csat_avg_90d', NULL, 'sessions_30d', i % 40, 'downgraded_90d', 0,
-                'active_users_7d', i % 5, 'reopen_rate_90d', NULL, 'active_users_30d', i % 6, 'engagement_trend', (i % 997)::float8 / 991 - 0.5,
-                'open_escalations', 0, 'seat_utilisation', (i % 7)::float8 / 3, 'value_milestones', i % 3, 'payment_failed_30d', 0,
-                'key_features_used_30d', (i % 5)::float8 / 4, 'negative_contacts_30d', 0, 'days_since_last_activity', i % 30, 'tickets_per_active_user_30d', 0),
+              -- float8[] in the stored order (STORED_FEATURE_ORDER): seat_utilisation, active_users_7d,
+              -- active_users_30d, sessions_7d, sessions_30d, engagement_trend, days_since_last_activity,
+              -- key_features_used_30d, value_milestones, nps_latest, csat_avg_90d, tickets_per_active_user_30d,
+              -- reopen_rate_90d, negative_contacts_30d, open_escalations, payment_failed_30d, downgraded_90d
+              ARRAY[(i % 7)::float8 / 3, i % 5, i % 6, i % 9, i % 40, (i % 997)::float8 / 991 - 0.5, i % 30,
+                    (i % 5)::float8 / 4, i % 3, i % 11, NULL, 0, NULL, 0, 0, 0, 0]::float8[],
               ${score}, ${band} FROM generate_series(1, ${n}) i`,
     ],
     [
@@ -735,7 +737,7 @@ async function topicHigh(admin, topic) {
 
 // --- COPY reference ----------------------------------------------------------------------------
 
-/** COPY input: `n` account_health rows (text format), with `features` (JSON text). */
+/** COPY input: `n` account_health rows (text format, COPY_COLUMNS), with `features` (array text). */
 async function writeCopyFile(file, n, features) {
   const out = createWriteStream(file);
   const computedAt = new Date().toISOString();
@@ -753,6 +755,8 @@ async function writeCopyFile(file, n, features) {
   out.end(chunk);
   await once(out, 'finish');
 }
+
+const COPY_COLUMNS = 'account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features, emitted_score, emitted_band';
 
 /** COPY text format: backslash, tab, newline, carriage return escaped. */
 const copyText = (s) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
@@ -781,13 +785,13 @@ export async function copyReference({ databaseUrl, n, outDir, stamp, log }) {
       await writeCopyFile(file, n, features);
       log(`  COPY input generated (${n.toLocaleString('en-US')} rows, not timed) in ${round((performance.now() - tg) / 1000, 1)} s`);
       const t = performance.now();
-      await runCommand('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${table} FROM '${file}'`]);
+      await runCommand('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${table} (${COPY_COLUMNS}) FROM '${file}'`]);
       seconds = (performance.now() - t) / 1000;
       method = `psql -c "\\copy ${table} FROM <file>" (COPY … FROM STDIN) of ${n.toLocaleString('en-US')} rows into an empty table with account_health's columns and primary key`;
     } else {
       const t = performance.now();
       await db.query(
-        `INSERT INTO ${table} SELECT 'bf-' || lpad(i::text, 7, '0'), (i * 37) % 100, 'caution', 'smb', 1, now(), 'backfill:bench', 'smb', $1::jsonb, (i * 37) % 100, 'caution' FROM generate_series(1, ${n}) i`,
+        `INSERT INTO ${table} (${COPY_COLUMNS}) SELECT 'bf-' || lpad(i::text, 7, '0'), (i * 37) % 100, 'caution', 'smb', 1, now(), 'backfill:bench', 'smb', $1::float8[], (i * 37) % 100, 'caution' FROM generate_series(1, ${n}) i`,
         [features],
       );
       seconds = (performance.now() - t) / 1000;

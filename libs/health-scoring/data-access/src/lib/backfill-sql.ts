@@ -7,6 +7,7 @@ import {
 } from './entities';
 import { NON_RISK_ESCALATION_REASONS, OPEN_ESCALATION_STATES, type FactsSettings } from './account-facts.repository';
 import { f8, featureColumn, SCORED_FEATURES, scoringSql, sqlText } from './scoring-sql';
+import { STORED_FEATURE_ORDER } from './stored-features';
 
 /** Table names, as TypeORM maps the entities (schema-qualified). */
 export type TableOf = (entity: new () => unknown) => string;
@@ -168,14 +169,15 @@ function source(t: TableOf, o: RescoreSqlOptions, withFeatures = false): { sql: 
     `CASE WHEN NOT any_activity THEN NULL ${CONTRACT_SIZES.map((s) => `WHEN segment = ${sqlText(s)} THEN ${cardOf(s)}`).join(' ')}` +
     ` ELSE ${cardOf(undefined)} END`;
   const prevCard = o.previous.length ? `CASE pv ${o.previous.map((c, i) => `WHEN ${c.version} THEN ${i}`).join(' ')} END` : 'NULL::int';
-  // The features as account_health stores them, built here (for applySql) so that the scoring stages
-  // pass one column on to the UPDATE instead of seventeen.
-  const featuresJson = withFeatures ? `, jsonb_build_object(${SCORED_FEATURES.map((f) => `${sqlText(f)}, ${featureColumn(f)}`).join(', ')}) AS features_json` : '';
+  // The features as account_health stores them (float8[] in STORED_FEATURE_ORDER), built here (for
+  // applySql) so that the scoring stages pass one column on to the UPDATE instead of seventeen.
+  const stored = STORED_FEATURE_ORDER.map((f) => (SCORED_FEATURES.includes(f) ? featureColumn(f) : 'NULL::float8'));
+  const featuresArray = withFeatures ? `, ARRAY[${stored.join(', ')}]::float8[] AS features_array` : '';
   const columns = [
     'account_id', 'old_band', 'emitted_score', 'emitted_band', 'prev_features', 'prev_computed_at', 'prev_last_event_id',
-    ...SCORED_FEATURES.map(featureColumn), 'segment', 'card', 'prev_card', ...(withFeatures ? ['features_json'] : []),
+    ...SCORED_FEATURES.map(featureColumn), 'segment', 'card', 'prev_card', ...(withFeatures ? ['features_array'] : []),
   ];
-  const sql = `SELECT *, ${card} AS card, ${prevCard} AS prev_card${featuresJson} FROM (${derived}) d`;
+  const sql = `SELECT *, ${card} AS card, ${prevCard} AS prev_card${featuresArray} FROM (${derived}) d`;
   return { sql, columns };
 }
 
@@ -209,7 +211,7 @@ export function applySql(t: TableOf, o: RescoreSqlOptions): string {
     cards: o.scorecards,
     previous: o.previous,
     minDelta: o.minDelta,
-    keep: ['account_id', 'old_band', 'emitted_score', 'emitted_band', 'prev_computed_at', 'prev_last_event_id', 'segment', 'features_json'],
+    keep: ['account_id', 'old_band', 'emitted_score', 'emitted_band', 'prev_computed_at', 'prev_last_event_id', 'segment', 'features_array'],
     output: [`${cardId} AS card_id`, `${cardVersion} AS card_version`, `CASE WHEN changed THEN gen_random_uuid()::text END AS event_id`],
   });
   return `
@@ -217,7 +219,7 @@ export function applySql(t: TableOf, o: RescoreSqlOptions): string {
     u AS (
       UPDATE ${t(AccountHealth)} h
          SET score = s.score, band = s.band, scorecard_id = s.card_id, scorecard_version = s.card_version, computed_at = $5,
-             last_event_id = $15, segment = s.segment, features = s.features_json,
+             last_event_id = $15, segment = s.segment, features = s.features_array,
              emitted_score = CASE WHEN s.changed THEN s.score::numeric ELSE h.emitted_score END,
              emitted_band = CASE WHEN s.changed THEN s.band ELSE h.emitted_band END
         FROM s

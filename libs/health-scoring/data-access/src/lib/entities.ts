@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { HealthBand } from '@kizuna/shared/contracts';
+import { storedFeatures } from './stored-features';
 
 const numeric = { to: (v: number) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
 
@@ -48,8 +49,9 @@ export class AccountHealth {
   /**
    * The features the account was scored on. With the scorecard version (immutable) and computedAt
    * they give back the whole explanation (scoreAccount is pure), so it is recomputed on read.
+   * Stored as a float8[] in STORED_FEATURE_ORDER (a third of the bytes of a jsonb object).
    */
-  @Column({ type: 'jsonb' })
+  @Column({ type: 'double precision', array: true, transformer: storedFeatures })
   features!: Record<string, number | null | undefined>;
 
   /** The score and band of the last emitted change (HEALTH_MIN_DELTA compares against it). */

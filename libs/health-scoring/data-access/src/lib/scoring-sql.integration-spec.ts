@@ -5,6 +5,7 @@ import {
 } from '@kizuna/health-scoring/domain';
 import { seededRandom } from '@kizuna/shared/testing';
 import { featureColumn, jsRoundSql, round2Sql, SCORED_FEATURES, scoringSql } from './scoring-sql';
+import { toStoredFeatures } from './stored-features';
 
 /**
  * The scorecards compiled into SQL (what the backfill scores with) against the reference,
@@ -133,7 +134,7 @@ describe('scorecards compiled into SQL', () => {
     const columns = ['id', 'card', ...SCORED_FEATURES.map(featureColumn), 'emitted_score', 'emitted_band', 'prev_card', 'prev_features'];
     const source =
       `SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id int, card int, ${SCORED_FEATURES.map((f) => `${featureColumn(f)} float8`).join(', ')},` +
-      ` emitted_score numeric, emitted_band text, prev_card int, prev_features jsonb)`;
+      ` emitted_score numeric, emitted_band text, prev_card int, prev_features float8[])`;
     const sql = scoringSql(source, columns, { cards, previous, minDelta, keep: ['id'] });
     const input = rows.map((row) => ({
       id: row.id,
@@ -142,7 +143,7 @@ describe('scorecards compiled into SQL', () => {
       emitted_score: row.emittedScore,
       emitted_band: row.emittedBand,
       prev_card: row.prevCard,
-      prev_features: row.prevFeatures,
+      prev_features: toStoredFeatures(row.prevFeatures),
     }));
     const { rows: got } = await pg.query<{ id: number; score: number | null; band: string | null; changed: boolean; movers: Record<string, unknown>[] | null }>(
       `SELECT * FROM (${sql}) q ORDER BY id`,

@@ -1,5 +1,6 @@
 import { HealthBand } from '@kizuna/shared/contracts';
 import { FEATURES, type Normalisation, type Scorecard } from '@kizuna/health-scoring/domain';
+import { storedFeaturePosition } from './stored-features';
 
 /**
  * The DEAR scoring of libs/health-scoring/domain (scoreAccount, topMovers) compiled into Postgres
@@ -255,7 +256,7 @@ export interface ScoringSqlOptions {
   /**
    * For the changes' top movers (with minDelta): the scorecard versions the previous scores were
    * computed with; the source's `prev_card` column indexes them (NULL: no previous explanation) and
-   * `prev_features` (jsonb) holds the features they were computed from. Without it no movers are
+   * `prev_features` (float8[] in STORED_FEATURE_ORDER) holds the features they were computed from. Without it no movers are
    * computed.
    */
   previous?: Scorecard[];
@@ -308,7 +309,8 @@ export function scoringSql(source: string, sourceColumns: readonly string[], o: 
     const usedBefore = new Set(previous.flatMap((c) => [...c.components, ...c.modifiers].flatMap((g) => g.measures.map((m) => m.feature))));
     const prevFeature = (name: string) => (KNOWN_FEATURES.has(name) && usedBefore.has(name) ? `o_${name}` : undefined);
     for (const name of usedBefore) {
-      if (KNOWN_FEATURES.has(name)) q.add(5, `o_${name}`, `CASE WHEN changed THEN (prev_features ->> ${sqlText(name)})::float8 END`);
+      const at = storedFeaturePosition(name);
+      if (KNOWN_FEATURES.has(name)) q.add(5, `o_${name}`, at === undefined ? 'NULL::float8' : `CASE WHEN changed THEN prev_features[${at}] END`);
     }
     const before = previous.map((card, i) => scorecardStages(q, 6, `v${i}_`, card, `changed AND prev_card = ${i}`, prevFeature, keyIndex));
     // Stage 9: a sortable code per measure whose rounded contribution moved (topMovers' delta, in

@@ -8,7 +8,7 @@ const CONTRACT_SIZES: string[] = Object.values(ContractSize);
 import { loadConfig } from '@kizuna/shared/config';
 import { EventPublisher } from '@kizuna/shared/messaging';
 import { enqueueOutbox } from '@kizuna/shared/persistence';
-import { AccountHealth, HealthChange, loadAccountFacts } from '@kizuna/health-scoring/data-access';
+import { AccountHealth, fromStoredFeatures, HealthChange, loadAccountFacts, toStoredFeatures } from '@kizuna/health-scoring/data-access';
 import {
   contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type AccountFeatures, type HealthScore, type Scorecard,
 } from '@kizuna/health-scoring/domain';
@@ -29,7 +29,8 @@ interface Emitted {
 
 interface CurrentRow {
   account_id: string;
-  features: AccountFeatures;
+  /** As stored: float8[] in STORED_FEATURE_ORDER. */
+  features: (number | null)[];
   scorecard_id: string;
   scorecard_version: number;
   computed_at: Date;
@@ -139,7 +140,7 @@ export class HealthScorer {
     await m.query(
       `INSERT INTO ${healthTable} (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features, emitted_score, emitted_band)
        SELECT a, s, b, sc, v, $2::timestamptz, c, seg, f, es, eb
-         FROM jsonb_to_recordset($1::jsonb) AS x(a text, s numeric, b text, sc text, v int, c text, seg text, f jsonb, es numeric, eb text)
+         FROM jsonb_to_recordset($1::jsonb) AS x(a text, s numeric, b text, sc text, v int, c text, seg text, f float8[], es numeric, eb text)
        ON CONFLICT (account_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band, scorecard_id = EXCLUDED.scorecard_id,
          scorecard_version = EXCLUDED.scorecard_version, computed_at = EXCLUDED.computed_at, last_event_id = EXCLUDED.last_event_id,
          segment = EXCLUDED.segment, features = EXCLUDED.features, emitted_score = EXCLUDED.emitted_score, emitted_band = EXCLUDED.emitted_band`,
@@ -149,7 +150,7 @@ export class HealthScorer {
             const last = changed.has(s.accountId) ? { score: s.health.score, band: s.health.band } : emittedOf(s.accountId);
             return {
               a: s.accountId, s: s.health.score, b: s.health.band, sc: s.health.scorecardId, v: s.health.scorecardVersion, c: causeOf(s.accountId),
-              seg: s.segment, f: s.features, es: last?.score ?? null, eb: last?.band ?? null,
+              seg: s.segment, f: toStoredFeatures(s.features), es: last?.score ?? null, eb: last?.band ?? null,
             };
           }),
         ),
@@ -165,7 +166,7 @@ export class HealthScorer {
         const before = previous.get(c.accountId);
         const movers = topMovers(
           before
-            ? await this.explain({ features: before.features, scorecardId: before.scorecard_id, scorecardVersion: before.scorecard_version, computedAt: before.computed_at })
+            ? await this.explain({ features: fromStoredFeatures(before.features), scorecardId: before.scorecard_id, scorecardVersion: before.scorecard_version, computedAt: before.computed_at })
             : undefined,
           c.health,
         );

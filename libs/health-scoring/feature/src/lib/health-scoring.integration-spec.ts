@@ -9,7 +9,7 @@ import {
 import { ServiceConfig, loadConfig } from '@kizuna/shared/config';
 import { createServiceApp, openApiDocument, serviceRootModule } from '@kizuna/shared/service-kit';
 import { documentedRoutes, recordRoutes, startConsumerGroupAtEnd, testKafka, testToken, TopicRecorder, waitFor } from '@kizuna/shared/testing';
-import { AccountHealth, healthScoringData, loadAccountFacts } from '@kizuna/health-scoring/data-access';
+import { AccountHealth, healthScoringData, fromStoredFeatures, loadAccountFacts, toStoredFeatures } from '@kizuna/health-scoring/data-access';
 import { contractSize, deriveFeatures, scoreAccount, scorecardForSegment, topMovers, type AccountFeatures } from '@kizuna/health-scoring/domain';
 import { HealthScoringModule } from './health-scoring.module';
 import { BackfillService } from './backfill.service';
@@ -366,7 +366,7 @@ describe('health-scoring service', () => {
       const score = Math.floor(r() * 10000) / 100;
       rows['health']?.push({
         account_id: id, score, band: score >= 70 ? 'good' : score >= 40 ? 'caution' : 'danger', scorecard_id: 'trial', scorecard_version: trial.version,
-        computed_at: daysAgo(1), last_event_id: 'seed', segment: null, features: previousFeatures,
+        computed_at: daysAgo(1), last_event_id: 'seed', segment: null, features: toStoredFeatures(previousFeatures),
         emitted_score: emitted ? (r() < 0.5 ? score : Math.floor(r() * 10000) / 100) : null, emitted_band: emitted ? pick(['good', 'caution', 'danger']) : null,
       });
     });
@@ -390,7 +390,7 @@ describe('health-scoring service', () => {
     const before = new Map((rows['health'] ?? []).map((h) => [h['account_id'] as string, h]));
     const expected = await Promise.all(ids.map(async (id) => {
       const f = facts.get(id);
-      const prev = before.get(id) as { score: number; band: string; features: AccountFeatures; emitted_score: number | null; emitted_band: string | null };
+      const prev = before.get(id) as { score: number; band: string; features: (number | null)[]; emitted_score: number | null; emitted_band: string | null };
       if (!f?.facts.anyActivity) return { id, scored: false as const, band: prev.band };
       const decided = f.profile.segment && ['enterprise', 'smb', 'freemium'].includes(f.profile.segment) ? f.profile.segment : undefined;
       const segment = decided ?? contractSize(f.profile, { enterpriseArr: config.HEALTH_ENTERPRISE_ARR }) ?? null;
@@ -399,7 +399,7 @@ describe('health-scoring service', () => {
       if (health.score === null || health.band === null) return { id, scored: false as const, band: prev.band };
       const last = prev.emitted_band ? { score: Number(prev.emitted_score), band: prev.emitted_band } : undefined;
       const changed = !last || last.band !== health.band || Math.abs(last.score - health.score) >= config.HEALTH_MIN_DELTA;
-      const movers = topMovers(scoreAccount(prev.features, trial, now), health);
+      const movers = topMovers(scoreAccount(fromStoredFeatures(prev.features), trial, now), health);
       return { id, scored: true as const, segment, features, health, changed, last, movers };
     }));
     const scoredCount = expected.filter((e) => e.scored).length;
@@ -417,7 +417,7 @@ describe('health-scoring service', () => {
     expect(dry.after).toEqual(real.after);
     expect(dry.before).toEqual(real.before);
 
-    const stored: { account_id: string; score: number; band: string; scorecard_id: string; scorecard_version: number; segment: string | null; features: AccountFeatures; emitted_score: string | null; emitted_band: string | null; last_event_id: string }[] =
+    const stored: { account_id: string; score: number; band: string; scorecard_id: string; scorecard_version: number; segment: string | null; features: (number | null)[]; emitted_score: string | null; emitted_band: string | null; last_event_id: string }[] =
       await ds.query(`SELECT account_id, score::float8 AS score, band, scorecard_id, scorecard_version, segment, features, emitted_score, emitted_band, last_event_id FROM health_scoring.account_health WHERE account_id = ANY($1) ORDER BY account_id`, [ids]);
     const changeRows: { account_id: string; event_id: string; score: number; band: string; previous_score: number | null; previous_band: string | null; scorecard_id: string; scorecard_version: number; movers: unknown }[] =
       await ds.query(`SELECT account_id, event_id, score::float8 AS score, band, previous_score::float8 AS previous_score, previous_band, scorecard_id, scorecard_version, movers FROM health_scoring.health_change WHERE account_id = ANY($1)`, [ids]);
@@ -435,7 +435,7 @@ describe('health-scoring service', () => {
         continue;
       }
       expect({ id: e.id, score: row?.score, band: row?.band, scorecard: [row?.scorecard_id, row?.scorecard_version], segment: row?.segment, features: row?.features }).toEqual({
-        id: e.id, score: e.health.score, band: e.health.band, scorecard: [e.health.scorecardId, e.health.scorecardVersion], segment: e.segment, features: JSON.parse(JSON.stringify(e.features)),
+        id: e.id, score: e.health.score, band: e.health.band, scorecard: [e.health.scorecardId, e.health.scorecardVersion], segment: e.segment, features: toStoredFeatures(e.features),
       });
       const emitted = e.changed ? { score: e.health.score, band: e.health.band } : e.last;
       expect({ id: e.id, emitted: [row?.emitted_score === null ? null : Number(row?.emitted_score), row?.emitted_band] }).toEqual({ id: e.id, emitted: [emitted?.score ?? null, emitted?.band ?? null] });
