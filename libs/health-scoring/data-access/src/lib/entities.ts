@@ -272,7 +272,8 @@ export class HealthChange {
   @Column({ name: 'scorecard_version', type: 'integer' })
   scorecardVersion!: number;
 
-  @Column({ type: 'jsonb' })
+  /** topMovers' array, as JSON text (written once, read as text by the relay). */
+  @Column({ type: 'json' })
   movers!: unknown;
 
   @Column({ name: 'computed_at', type: 'timestamptz' })

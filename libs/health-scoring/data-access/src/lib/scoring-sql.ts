@@ -273,7 +273,7 @@ export interface ScoringSqlOptions {
  * NULL = no data), and for changes and movers `emitted_score` (numeric), `emitted_band`,
  * `prev_card` and `prev_features`. Its output columns: the kept source columns, `score` (float8,
  * rounded to 2 decimals, NULL when not scored), `band`, and with minDelta `changed` (boolean) and,
- * with previous, `movers` (jsonb, topMovers' array, for changed rows).
+ * with previous, `movers` (json, topMovers' array, for changed rows).
  */
 export function scoringSql(source: string, sourceColumns: readonly string[], o: ScoringSqlOptions): string {
   const q = new StagedQuery(sourceColumns);
@@ -326,21 +326,24 @@ export function scoringSql(source: string, sourceColumns: readonly string[], o: 
     q.add(10, 't1', keys.length ? `GREATEST(${codes.join(', ')})` : 'NULL::bigint');
     q.add(11, 't2', keys.length ? `GREATEST(${codes.map((e) => `CASE WHEN ${e} < t1 THEN ${e} END`).join(', ')})` : 'NULL::bigint');
     q.add(12, 't3', keys.length ? `GREATEST(${codes.map((e) => `CASE WHEN ${e} < t2 THEN ${e} END`).join(', ')})` : 'NULL::bigint');
-    const groups = `ARRAY[${keys.map((k) => sqlText(k.group)).join(', ')}]::text[]`;
-    const measures = `ARRAY[${keys.map((k) => sqlText(k.measure)).join(', ')}]::text[]`;
+    // The movers as JSON text (stored as json): printing a jsonb object costs more than writing the
+    // text, and the relay copies it into the event as it is. The keys' strings are JSON-escaped here.
+    const groups = `ARRAY[${keys.map((k) => sqlText(JSON.stringify(k.group))).join(', ')}]::text[]`;
+    const measures = `ARRAY[${keys.map((k) => sqlText(JSON.stringify(k.measure))).join(', ')}]::text[]`;
     const mover = (t: string) => {
       const rank = `(${K - 1} - (${t} / 2) % ${K} + 1)`;
       const cents = `((${t} / 2) / ${K})`;
       return (
-        `jsonb_build_object('component', (${groups})[${rank}], 'measure', (${measures})[${rank}],` +
-        ` 'deltaPoints', ((CASE WHEN ${t} % 2 = 1 THEN -1 ELSE 1 END) * ${cents})::float8 / ${f8(100)})`
+        `'{"component": ' || (${groups})[${rank}] || ', "measure": ' || (${measures})[${rank}] ||` +
+        ` ', "deltaPoints": ' || (((CASE WHEN ${t} % 2 = 1 THEN -1 ELSE 1 END) * ${cents})::float8 / ${f8(100)})::text || '}'`
       );
     };
     q.add(
       13,
       'movers',
-      `CASE WHEN NOT changed THEN NULL WHEN t1 IS NULL THEN '[]'::jsonb WHEN t2 IS NULL THEN jsonb_build_array(${mover('t1')})` +
-        ` WHEN t3 IS NULL THEN jsonb_build_array(${mover('t1')}, ${mover('t2')}) ELSE jsonb_build_array(${mover('t1')}, ${mover('t2')}, ${mover('t3')}) END`,
+      `(CASE WHEN NOT changed THEN NULL WHEN t1 IS NULL THEN '[]' WHEN t2 IS NULL THEN '[' || ${mover('t1')} || ']'` +
+        ` WHEN t3 IS NULL THEN '[' || ${mover('t1')} || ', ' || ${mover('t2')} || ']'` +
+        ` ELSE '[' || ${mover('t1')} || ', ' || ${mover('t2')} || ', ' || ${mover('t3')} || ']' END)::json`,
     );
     output.push('movers');
   }

@@ -195,7 +195,7 @@ export class HealthScorer {
     await m.query(
       `INSERT INTO ${changeTable} (account_id, event_id, score, band, previous_score, previous_band, scorecard_id, scorecard_version, movers, computed_at)
        SELECT a, e, s, b, ps, pb, sc, v, mv, $2::timestamptz
-         FROM jsonb_to_recordset($1::jsonb) AS x(a text, e text, s numeric, b text, ps numeric, pb text, sc text, v int, mv jsonb)`,
+         FROM jsonb_to_recordset($1::jsonb) AS x(a text, e text, s numeric, b text, ps numeric, pb text, sc text, v int, mv json)`,
       [
         JSON.stringify(
           events.map((e) => ({

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createDataSource, ensureDatabase, runServiceMigrations } from '@kizuna/shared/persistence';
 import { healthScoringData } from '../health-scoring-data';
 import { MIGRATIONS } from './index';
-import { FEATURE_ORDER_1796900000000 } from './1796900000000-account-health-features-array';
+import { AccountHealthFeaturesArray1796900000000, FEATURE_ORDER_1796900000000 } from './1796900000000-account-health-features-array';
 
 /**
  * Migration 1796900000000 on rows written by the jsonb schema, in a database of its own: every
@@ -14,6 +14,7 @@ describe('migration: account_health.features from jsonb to float8[]', () => {
   url.pathname = `/kizuna_migration_${randomUUID().slice(0, 8)}`;
   const admin = new URL(url);
   admin.pathname = '/postgres';
+  const at = MIGRATIONS.indexOf(AccountHealthFeaturesArray1796900000000);
   const upTo = (n: number) => createDataSource({ ...healthScoringData, migrations: MIGRATIONS.slice(0, n) }, { url: url.toString(), poolSize: 2 });
 
   afterAll(async () => {
@@ -25,7 +26,7 @@ describe('migration: account_health.features from jsonb to float8[]', () => {
 
   it('moves every feature to its position and back', async () => {
     await ensureDatabase(url.toString());
-    const before = upTo(MIGRATIONS.length - 1);
+    const before = upTo(at);
     await before.initialize();
     await runServiceMigrations(before, healthScoringData.schema);
     const insert = `INSERT INTO health_scoring.account_health (account_id, score, band, scorecard_id, scorecard_version, computed_at, last_event_id, segment, features)
@@ -35,14 +36,14 @@ describe('migration: account_health.features from jsonb to float8[]', () => {
     await before.query(insert, ['none', '{}']);
     await before.destroy();
 
-    const after = upTo(MIGRATIONS.length);
+    const after = upTo(at + 1);
     await after.initialize();
     expect(await runServiceMigrations(after, healthScoringData.schema)).toEqual(['AccountHealthFeaturesArray1796900000000']);
     const rows: { account_id: string; features: (number | null)[] }[] = await after.query(`SELECT account_id, features FROM health_scoring.account_health ORDER BY account_id`);
-    const at = (f: string) => FEATURE_ORDER_1796900000000.indexOf(f);
+    const position = (f: string) => FEATURE_ORDER_1796900000000.indexOf(f);
     const some = FEATURE_ORDER_1796900000000.map(() => null as number | null);
-    some[at('nps_latest')] = 9;
-    some[at('downgraded_90d')] = 1;
+    some[position('nps_latest')] = 9;
+    some[position('downgraded_90d')] = 1;
     expect(rows).toEqual([
       { account_id: 'full', features: FEATURE_ORDER_1796900000000.map((_, i) => i + 0.5) },
       { account_id: 'none', features: FEATURE_ORDER_1796900000000.map(() => null) },
