@@ -6,7 +6,7 @@ import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { ServiceConfig } from '@kizuna/shared/config';
-import { PinoNestLogger, stopTelemetry } from '@kizuna/shared/telemetry';
+import { PinoNestLogger, stopTelemetry, traceHttpRequests } from '@kizuna/shared/telemetry';
 
 export interface RunServiceOptions {
   name: string;
@@ -34,7 +34,10 @@ export async function createServiceApp(options: RunServiceOptions): Promise<Nest
     new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true }),
     { logger: new PinoNestLogger(options.logger.child({ component: 'nest' })), bodyParser: false },
   );
-  registerBodyParsers(app.getHttpAdapter().getInstance(), options);
+  const fastify = app.getHttpAdapter().getInstance();
+  // A SERVER span per request, continuing the caller's trace; health probes would drown the traces that matter.
+  traceHttpRequests(fastify, { ignore: (path) => path.startsWith('/health') });
+  registerBodyParsers(fastify, options);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   if (options.openApi) {
     SwaggerModule.setup('docs', app, options.openApi as unknown as OpenAPIObject, {

@@ -103,8 +103,9 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
     metricReaders,
     instrumentations: [
       new HttpInstrumentation({
-        // Health probes would drown the traces that matter.
-        ignoreIncomingRequestHook: (req) => (req.url ?? '').startsWith('/health'),
+        // Outgoing requests only (webhooks, Slack): each service's server spans come from its Fastify
+        // hooks (traceHttpRequests in http-server-spans.ts), at a fraction of the cost.
+        disableIncomingRequestInstrumentation: true,
         // Never record headers: they may carry write keys or tokens.
         headersToSpanAttributes: { client: { requestHeaders: [], responseHeaders: [] }, server: { requestHeaders: [], responseHeaders: [] } },
       }),
