@@ -56,7 +56,12 @@ export class TopicRecorder {
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    // A topic just created (by the service under test) can be unknown to the broker's metadata for
+    // a moment, and kafkajs's subscribe does not retry that: retry until the broker knows them.
+    await waitFor(`the broker's metadata of ${this.topics.join(', ')}`, async () => {
+      await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+      return true;
+    });
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
         const r = toRecorded(topic, partition, message);
