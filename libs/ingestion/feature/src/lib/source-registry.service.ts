@@ -60,10 +60,11 @@ export class SourceRegistry implements OnApplicationBootstrap {
 
   /** The source a write key belongs to, or undefined for an unknown, expired or revoked key. */
   async authenticate(writeKey: string): Promise<string | undefined> {
-    const hash = hashKey(writeKey);
+    // Cached by the key itself (each request carries it anyway): no SHA-256 per request on a hit.
     const now = Date.now();
-    const hit = this.cache.get(hash);
+    const hit = this.cache.get(writeKey);
     if (hit && hit.until > now) return hit.sourceId ?? undefined;
+    const hash = hashKey(writeKey);
     const rows: { source_id: string }[] = await this.ds.query(
       `SELECT k.source_id FROM ${this.ds.getMetadata(SourceKey).tablePath} k
          JOIN ${this.ds.getMetadata(Source).tablePath} s ON s.id = k.source_id
@@ -72,7 +73,7 @@ export class SourceRegistry implements OnApplicationBootstrap {
     );
     const sourceId = rows[0]?.source_id ?? null;
     if (this.cache.size > 10000) this.cache.clear();
-    this.cache.set(hash, { sourceId, until: now + this.config.INGESTION_KEY_CACHE_TTL_MS });
+    this.cache.set(writeKey, { sourceId, until: now + this.config.INGESTION_KEY_CACHE_TTL_MS });
     return sourceId ?? undefined;
   }
 

@@ -31,7 +31,8 @@ export interface RunServiceOptions {
 export async function createServiceApp(options: RunServiceOptions): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module as never,
-    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true }),
+    // skipMiddie: no service uses Nest (Express-style) middleware, and middie's hook ran on every request.
+    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true, skipMiddie: true }),
     { logger: new PinoNestLogger(options.logger.child({ component: 'nest' })), bodyParser: false },
   );
   const fastify = app.getHttpAdapter().getInstance();
