@@ -11,3 +11,4 @@ export * from './lib/auth';
 export * from './lib/secret-box';
 export * from './lib/inbox-retention.service';
 export { LaneProcess, LANE_MESSAGES, laneProcessEntry } from './lib/lane-process';
+export { tuneGarbageCollector } from './lib/gc-tuning';

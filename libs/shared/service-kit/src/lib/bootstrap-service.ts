@@ -7,6 +7,7 @@ import { KizunaServiceModule, type KizunaServiceOptions } from './kizuna-service
 import { runLaneProcess, runService } from './run-service';
 import { rememberServiceEntry } from './lane-process';
 import { observeClock } from './clock-metrics';
+import { tuneGarbageCollector } from './gc-tuning';
 
 export interface ServiceDefinition {
   name: string;
@@ -44,6 +45,7 @@ export function serviceRootModule(
 
 /** What every app's main.ts calls: config, logger, root module, HTTP, graceful shutdown. */
 export async function bootstrapService(def: ServiceDefinition): Promise<INestApplication | undefined> {
+  tuneGarbageCollector();
   let logger = createLogger(def.name);
   try {
     const config = loadConfig(ServiceConfig);
