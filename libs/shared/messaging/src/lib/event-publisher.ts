@@ -1,5 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
 import {
   compressionType, installKafkaCodecs, type KafkaCompression,
   createEvent, eventHeaders, topicOf, type Clock, type CloudEvent, type EventType, type NewEvent,
@@ -8,6 +8,7 @@ import { KizunaAttr, MessagingAttr } from './semconv';
 import { messagingMetrics } from './messaging-metrics';
 import { installFastRecordCodecs } from './kafkajs-record-codecs';
 import { installRequestQueueTimerFix } from './kafkajs-request-queue';
+import { MemoPartitioner } from './memo-partitioner';
 
 export type AnyNewEvent = { [K in EventType]: NewEvent<K> }[EventType];
 
@@ -111,7 +112,7 @@ export class EventPublisher {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: MemoPartitioner,
     });
   }
 
