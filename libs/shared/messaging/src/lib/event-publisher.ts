@@ -8,7 +8,7 @@ import { KizunaAttr, MessagingAttr } from './semconv';
 import { messagingMetrics } from './messaging-metrics';
 import { installFastRecordCodecs } from './kafkajs-record-codecs';
 import { installRequestQueueTimerFix } from './kafkajs-request-queue';
-import { MemoPartitioner } from './memo-partitioner';
+import { Murmur2Partitioner } from './murmur2-partitioner';
 
 export type AnyNewEvent = { [K in EventType]: NewEvent<K> }[EventType];
 
@@ -112,7 +112,7 @@ export class EventPublisher {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: MemoPartitioner,
+      createPartitioner: Murmur2Partitioner,
     });
   }
 
