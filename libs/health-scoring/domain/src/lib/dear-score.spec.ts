@@ -1,5 +1,5 @@
 import { HealthBand } from '@kizuna/shared/contracts';
-import { HealthScore, MeasureResult, ModifierMeasureResult, normalise, round2, scoreAccount, topMovers } from './dear-score';
+import { HealthScore, MeasureResult, ModifierMeasureResult, Mover, normalise, round2, scoreAccount, topMovers } from './dear-score';
 import { DEFAULT_SCORECARDS } from './default-scorecards';
 import type { AccountFeatures } from './features';
 import { Normalisation, Scorecard, validateScorecard } from './scorecard';
@@ -590,6 +590,40 @@ describe('topMovers', () => {
     expect(topMovers(undefined, next, 10)).toHaveLength(5);
     expect(topMovers(undefined, next, 0)).toEqual([]);
     expect(topMovers(undefined, next, -1)).toEqual([]);
+  });
+
+  it('gives what comparing every measure by key gives, for scores of the same scorecard and of different ones', () => {
+    // The definition, written out: every (group, measure) of either score, delta = after - before, rounded.
+    const byKey = (prev: HealthScore | undefined, next: HealthScore): Mover[] => {
+      const points = (h: HealthScore | undefined) =>
+        new Map((h ? [...h.components, ...h.modifiers] : []).flatMap((g) => g.measures.map((m) => [`${g.key}/${m.key}`, { component: g.key, measure: m.key, points: m.contribution }] as const)));
+      const [before, after] = [points(prev), points(next)];
+      return [...new Set([...after.keys(), ...before.keys()])]
+        .map((id) => {
+          const ref = (after.get(id) ?? before.get(id)) as { component: string; measure: string };
+          return { component: ref.component, measure: ref.measure, deltaPoints: round2((after.get(id)?.points ?? 0) - (before.get(id)?.points ?? 0)) };
+        })
+        .filter((m) => m.deltaPoints !== 0)
+        .sort((x, y) => Math.abs(y.deltaPoints) - Math.abs(x.deltaPoints) || (x.component < y.component ? -1 : x.component > y.component ? 1 : 0) || (x.measure < y.measure ? -1 : x.measure > y.measure ? 1 : 0))
+        .slice(0, 3);
+    };
+    let seed = 7;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const features = (): AccountFeatures =>
+      Object.fromEntries(DEFAULT_SCORECARDS.flatMap((c) => [...c.components, ...c.modifiers].flatMap((g) => g.measures.map((m) => [m.feature, random() < 0.15 ? null : Math.round(random() * 4000) / 100]))));
+    let compared = 0;
+    for (let i = 0; i < 300; i++) {
+      for (const before of DEFAULT_SCORECARDS) {
+        for (const after of DEFAULT_SCORECARDS) {
+          const prev = scoreAccount(features(), before, now);
+          const next = scoreAccount(features(), after, now);
+          expect(topMovers(prev, next)).toEqual(byKey(prev, next));
+          expect(topMovers(undefined, next)).toEqual(byKey(undefined, next));
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(300 * DEFAULT_SCORECARDS.length ** 2);
   });
 
   it('rounds deltas to 2 decimals', () => {

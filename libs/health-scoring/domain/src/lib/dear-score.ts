@@ -245,30 +245,40 @@ export function scoreAccount(features: AccountFeatures, scorecard: Scorecard, no
  * Sorted by |delta| descending, ties by component key then measure key; zero deltas left out.
  */
 export function topMovers(previous: HealthScore | undefined, next: HealthScore, limit = 3): Mover[] {
-  const contributions = (s: HealthScore | undefined): Map<string, { component: string; measure: string; points: number }> => {
-    const map = new Map<string, { component: string; measure: string; points: number }>();
-    if (!s) return map;
-    for (const group of [...s.components, ...s.modifiers]) {
+  const movers: Mover[] = [];
+  const add = (component: string, measure: string, after: number, before: number): void => {
+    const deltaPoints = round2(after - before);
+    if (deltaPoints !== 0) movers.push({ component, measure, deltaPoints });
+  };
+  const nextGroups = [...next.components, ...next.modifiers];
+  const prevGroups = previous ? [...previous.components, ...previous.modifiers] : [];
+  if (!previous || sameMeasures(prevGroups, nextGroups)) {
+    // The common case (the same scorecard, or none before): measures matched by position.
+    nextGroups.forEach((group, g) => group.measures.forEach((m, i) => add(group.key, m.key, m.contribution, prevGroups[g]?.measures[i]?.contribution ?? 0)));
+  } else {
+    const before = new Map<string, { component: string; measure: string; points: number }>();
+    for (const group of prevGroups) for (const m of group.measures) before.set(`${group.key}\u0000${m.key}`, { component: group.key, measure: m.key, points: m.contribution });
+    for (const group of nextGroups) {
       for (const m of group.measures) {
-        map.set(`${group.key}\u0000${m.key}`, { component: group.key, measure: m.key, points: m.contribution });
+        const id = `${group.key}\u0000${m.key}`;
+        add(group.key, m.key, m.contribution, before.get(id)?.points ?? 0);
+        before.delete(id);
       }
     }
-    return map;
-  };
-  const before = contributions(previous);
-  const after = contributions(next);
-  const movers: Mover[] = [];
-  for (const id of new Set([...after.keys(), ...before.keys()])) {
-    const a = after.get(id);
-    const b = before.get(id);
-    const ref = a ?? b;
-    if (!ref) continue;
-    const deltaPoints = round2((a?.points ?? 0) - (b?.points ?? 0));
-    if (deltaPoints !== 0) movers.push({ component: ref.component, measure: ref.measure, deltaPoints });
+    for (const b of before.values()) add(b.component, b.measure, 0, b.points); // measures the new scorecard dropped
   }
   const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
   movers.sort(
     (x, y) => Math.abs(y.deltaPoints) - Math.abs(x.deltaPoints) || cmp(x.component, y.component) || cmp(x.measure, y.measure),
   );
   return movers.slice(0, Math.max(0, Math.floor(limit)));
+}
+
+/** The same groups and measures, by key, in the same order. */
+function sameMeasures(a: { key: string; measures: { key: string }[] }[], b: { key: string; measures: { key: string }[] }[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((g, i) => {
+    const h = b[i];
+    return h !== undefined && g.key === h.key && g.measures.length === h.measures.length && g.measures.every((m, j) => m.key === h.measures[j]?.key);
+  });
 }
