@@ -134,8 +134,12 @@ function read(features: AccountFeatures, feature: string): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-function sum(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0);
+/** now.toISOString(), remembered for the last instant asked (a rescore scores many accounts at one `now`). */
+let lastIso: { time: number; iso: string } | undefined;
+function isoOf(now: Date): string {
+  const time = now.getTime();
+  if (lastIso?.time !== time) lastIso = { time, iso: now.toISOString() };
+  return lastIso.iso;
 }
 
 /**
@@ -143,19 +147,25 @@ function sum(xs: readonly number[]): number {
  * scorecard and `now` give the same result.
  */
 export function scoreAccount(features: AccountFeatures, scorecard: Scorecard, now: Date): HealthScore {
-  // Pass 1, full precision: each component's weighted mean of its measures with data (0..1).
+  // Pass 1, full precision: each component's weighted mean of its measures with data (0..1). Sums are
+  // accumulated left to right from 0, terms without data as 0 (as a reduce over the mapped array would).
   const components = scorecard.components.map((def) => {
     const measures = def.measures.map((m) => {
       const raw = read(features, m.feature);
       return { def: m, raw, normalised: raw === null ? null : normalise(m.normalise, raw) };
     });
-    const presentWeight = sum(measures.filter((m) => m.normalised !== null).map((m) => m.def.weight));
+    let presentWeight = 0;
+    for (const m of measures) if (m.normalised !== null) presentWeight += m.def.weight;
     // A component counts only if it has data on at least one measure with a positive weight.
-    const mean =
-      presentWeight > 0 ? sum(measures.map((m) => (m.normalised === null ? 0 : (m.def.weight / presentWeight) * m.normalised))) : null;
+    let mean: number | null = null;
+    if (presentWeight > 0) {
+      mean = 0;
+      for (const m of measures) mean += m.normalised === null ? 0 : (m.def.weight / presentWeight) * m.normalised;
+    }
     return { def, measures, presentWeight, mean };
   });
-  const presentComponentWeight = sum(components.filter((c) => c.mean !== null).map((c) => c.def.weight));
+  let presentComponentWeight = 0;
+  for (const c of components) if (c.mean !== null) presentComponentWeight += c.def.weight;
   const hasBase = presentComponentWeight > 0;
 
   // Pass 2: effective weights and contributions.
@@ -219,7 +229,7 @@ export function scoreAccount(features: AccountFeatures, scorecard: Scorecard, no
   const common = {
     scorecardId: scorecard.id,
     scorecardVersion: scorecard.version,
-    computedAt: now.toISOString(),
+    computedAt: isoOf(now),
     components: componentResults,
     modifiers: modifierResults,
   };
