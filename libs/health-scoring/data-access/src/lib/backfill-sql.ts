@@ -1,4 +1,4 @@
-import { ContractSize, Topics } from '@kizuna/shared/contracts';
+import { ContractSize, EventHeader, Topics } from '@kizuna/shared/contracts';
 import { OUTBOX_EXPAND_TYPE } from '@kizuna/shared/persistence';
 import { FEATURES, scorecardForSegment, type Scorecard } from '@kizuna/health-scoring/domain';
 import {
@@ -49,7 +49,7 @@ const daysBefore = (day: string, n: number) => new Date(Date.parse(`${day}T00:00
  * $4 the UTC day of now, $5 now, $6 the key features, $7 the value milestones, $8 the open
  * escalation states, $9 the escalation reasons that are no risk, $10-$12 the days 7, 28 and 30
  * days before, $13 and $14 now less 30 and 90 days (WINDOW_BOUNDS_SQL); for applySql also $15
- * the cause (last_event_id), $16 now as ISO 8601 text, $17 the outbox headers (trace context),
+ * the cause (last_event_id), $16 now as ISO 8601 text, $17 the outbox headers (trace context and the row's type),
  * $18 the events' source, $19 the range's outbox batch (a UUID: the id of the outbox row that stands
  * for its changes, see HEALTH_CHANGES_EXPANSION).
  */
@@ -62,7 +62,7 @@ export function rescoreParams(
     p.scorecardId, p.after, p.upTo, day, p.now, p.settings.keyFeatures, p.settings.valueMilestones, OPEN_ESCALATION_STATES, NON_RISK_ESCALATION_REASONS,
     daysBefore(day, 7), daysBefore(day, 28), daysBefore(day, 30), p.bounds.t30, p.bounds.t90,
   ];
-  return apply ? [...base, apply.cause, p.now.toISOString(), JSON.stringify(apply.headers), apply.source, apply.batch] : base;
+  return apply ? [...base, apply.cause, p.now.toISOString(), JSON.stringify({ ...apply.headers, [EventHeader.type]: OUTBOX_EXPAND_TYPE }), apply.source, apply.batch] : base;
 }
 
 /**
@@ -233,8 +233,8 @@ export function applySql(t: TableOf, o: RescoreSqlOptions): string {
     o AS (
       INSERT INTO ${o.outboxTable} (event_id, topic, message_key, envelope, headers)
       SELECT $19::text, ${sqlText(Topics.health)}, $1::text,
-             jsonb_build_object('type', ${sqlText(OUTBOX_EXPAND_TYPE)}, 'data', jsonb_build_object('kind', ${sqlText(HEALTH_CHANGES_EXPANSION)},
-               'batch', $19::text, 'after', $2::text, 'upTo', $3::text, 'time', $16::text, 'source', $18::text)), $17::jsonb
+             json_build_object('type', ${sqlText(OUTBOX_EXPAND_TYPE)}, 'data', json_build_object('kind', ${sqlText(HEALTH_CHANGES_EXPANSION)},
+               'batch', $19::text, 'after', $2::text, 'upTo', $3::text, 'time', $16::text, 'source', $18::text)), $17::json
        WHERE EXISTS (SELECT FROM u WHERE changed)
     )
     SELECT old_band, COALESCE(band, old_band) AS new_band, count(*)::int AS n, (SELECT count(*)::int FROM u WHERE changed) AS changes FROM s GROUP BY 1, 2`;

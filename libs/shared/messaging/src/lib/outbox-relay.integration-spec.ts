@@ -81,7 +81,8 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => e.id));
     expect(rows[0]?.envelope).toEqual(JSON.parse(JSON.stringify(events[0])));
     expect(rows[7]?.headers['traceparent']).toBe(`00-${traceId}-fedcba0987654321-01`);
-    expect(rows[8]?.headers['traceparent']).toBeUndefined(); // no active trace here: nothing to continue
+    expect(rows[8]?.headers).toEqual({ [EventHeader.type]: 'cs.health.score.changed.v1' }); // no active trace here: nothing to continue
+    expect(rows[7]?.headers[EventHeader.type]).toBe('cs.health.score.changed.v1'); // the relay reads no field of the envelope
 
     const again = [events[0], healthEvent(account)].map((event) => ({ topic: Topics.health, event: event as (typeof events)[number] }));
     await expect(ds.transaction((m) => enqueueOutbox(m, again))).rejects.toThrow(/duplicate key/);
@@ -192,6 +193,32 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
       expect(stuck[0]?.event_id).toBe(unknown.id);
     } finally {
       await ds.query(`DELETE FROM "${schema}".outbox WHERE message_key = $1`, [account]);
+      await recorder.stop();
+    }
+  });
+
+  it('sends a row stored with its trace context only (written before the headers held the event type) with the headers its envelope gives', async () => {
+    const account = `acc-${randomUUID()}`;
+    const recorder = await new TopicRecorder(kafka, [Topics.product], (m) => m.key === account).start();
+    const own = new OutboxRelay(ds, publisher, pino({ level: 'silent' }));
+    try {
+      const envelope = {
+        specversion: '1.0', id: randomUUID(), source: 'kizuna/test', type: 'cs.product.track.v1', subject: account, time: '2026-02-01T00:00:00.000Z',
+        data: { kind: 'track', event: 'Report Exported', timestamp: '2026-01-31T23:59:00.000Z', userId: 'u1' },
+      };
+      const traceId = randomUUID().replace(/-/g, '');
+      await ds.query(`INSERT INTO "${schema}".outbox (event_id, topic, message_key, envelope, headers) VALUES ($1, $2, $3, $4, $5)`, [
+        envelope.id, Topics.product, account, JSON.stringify(envelope), JSON.stringify({ traceparent: `00-${traceId}-1234567890abcdef-01` }),
+      ]);
+      while ((await own.drainOnce()) > 0);
+      await waitFor('the row on Kafka', () => recorder.messages.length >= 1);
+      const h = recorder.messages[0]?.headers ?? {};
+      expect(h[EventHeader.type]).toBe('cs.product.track.v1');
+      expect(h[EventHeader.productEvent]).toBe('Report Exported');
+      expect(h[EventHeader.productTime]).toBe('2026-01-31T23:59:00.000Z');
+      expect(h['traceparent']?.split('-')[1]).toBe(traceId);
+      expect(JSON.parse(recorder.messages[0]?.value ?? 'null')).toEqual(envelope);
+    } finally {
       await recorder.stop();
     }
   });

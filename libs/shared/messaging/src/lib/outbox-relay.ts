@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
-import { eventHeaders } from '@kizuna/shared/contracts';
+import { EventHeader, eventHeaders } from '@kizuna/shared/contracts';
 import { OUTBOX_EXPAND_TYPE, OutboxEntry } from '@kizuna/shared/persistence';
 import type { EventPublisher } from './event-publisher';
 import { extractTraceContext } from './trace-headers';
@@ -47,11 +47,26 @@ interface OutboxRow {
   message_key: string;
   /** The envelope as JSON text (sent as it is: no parse and re-serialisation in Node). */
   value: string;
-  type: string | null;
-  product_event: string | null;
-  product_time: string | null;
-  /** The stored trace context, as JSON text (rows written in one trace share it). */
+  /** The stored headers, as JSON text: trace context and EventHeader (see OutboxEntry.headers). */
+  headers: string;
+}
+
+/** A row's message headers, its event type, and the trace it continues. */
+interface RowHeaders {
+  headers: Record<string, string>;
+  type: string | undefined;
+  /** traceparent and tracestate: rows written in one trace share it. */
   trace: string;
+}
+
+/**
+ * The headers a row is sent with. EventHeader is stored with the trace context since 1797100000000;
+ * for a row written before it (or by a writer that left them out), they are read from the envelope.
+ */
+function rowHeaders(row: OutboxRow): RowHeaders {
+  const stored = (JSON.parse(row.headers) as Record<string, string> | null) ?? {};
+  const headers = stored[EventHeader.type] === undefined ? { ...stored, ...eventHeaders(JSON.parse(row.value) as { type?: unknown; data?: unknown }) } : stored;
+  return { headers, type: headers[EventHeader.type], trace: `${stored['traceparent'] ?? ''}\u0000${stored['tracestate'] ?? ''}` };
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -151,38 +166,34 @@ export class OutboxRelay {
       )) as { ok: boolean }[];
       if (!lock?.ok) return 0;
       const rows: OutboxRow[] = await manager.query(
-        `SELECT seq, event_id, topic, message_key, envelope::text AS value, envelope->>'type' AS type,
-                envelope->'data'->>'event' AS product_event, envelope->'data'->>'timestamp' AS product_time, headers::text AS trace
+        `SELECT seq, event_id, topic, message_key, envelope::text AS value, headers::text AS headers
            FROM ${this.table} WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
         [batchSize],
       );
       if (rows.length === 0) return 0;
+      const stored = rows.map(rowHeaders);
       // One context object per distinct trace: the publisher gives each its own producer span.
       const parents = new Map<string, Context>();
-      const parentOf = (t: string) => {
-        let p = parents.get(t);
-        if (!p) parents.set(t, (p = extractTraceContext((JSON.parse(t) as Record<string, string> | null) ?? {})));
+      const parentOf = (h: RowHeaders) => {
+        let p = parents.get(h.trace);
+        if (!p) parents.set(h.trace, (p = extractTraceContext(h.headers)));
         return p;
       };
       // An expansion row is sent alone, in its place: the rows before it first, then its events.
-      const at = rows.findIndex((r) => r.type === OUTBOX_EXPAND_TYPE);
+      const at = stored.findIndex((h) => h.type === OUTBOX_EXPAND_TYPE);
       const first = rows[0];
-      if (at === 0 && first) {
-        const sent = await this.expand(manager, first, parentOf(first.trace), batchSize);
+      const firstHeaders = stored[0];
+      if (at === 0 && first && firstHeaders) {
+        const sent = await this.expand(manager, first, parentOf(firstHeaders), batchSize);
         await this.done(manager, [first.seq]);
         return sent;
       }
       const batch = at > 0 ? rows.slice(0, at) : rows;
       await this.publisher.send(
-        batch.map((r) => ({
-          topic: r.topic,
-          key: r.message_key,
-          value: r.value,
-          headers: eventHeaders({ type: r.type ?? undefined, data: { event: r.product_event ?? undefined, timestamp: r.product_time ?? undefined } }),
-          parent: parentOf(r.trace),
-          eventId: r.event_id,
-          ...(r.type ? { eventType: r.type } : {}),
-        })),
+        batch.map((r, i) => {
+          const h = stored[i] as RowHeaders;
+          return { topic: r.topic, key: r.message_key, value: r.value, headers: h.headers, parent: parentOf(h), eventId: r.event_id, ...(h.type ? { eventType: h.type } : {}) };
+        }),
       );
       await this.done(manager, batch.map((r) => r.seq));
       return batch.length;

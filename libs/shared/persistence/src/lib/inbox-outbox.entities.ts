@@ -53,12 +53,16 @@ export class OutboxEntry {
   @Column({ name: 'message_key', type: 'text' })
   messageKey!: string;
 
-  /** The whole CloudEvents envelope. */
-  @Column({ type: 'jsonb' })
+  /** The whole CloudEvents envelope, as written (json, not jsonb: written once, read once as text). */
+  @Column({ type: 'json' })
   envelope!: Record<string, unknown>;
 
-  /** W3C trace context of the transaction that wrote the row, so the trace continues. */
-  @Column({ type: 'jsonb', default: () => "'{}'" })
+  /**
+   * The message's Kafka headers: the W3C trace context of the transaction that wrote the row (the
+   * relay's producer span continues it) and EventHeader (`ce_type`, ...), so the relay reads no
+   * field of the envelope. Rows written before 1797100000000 may hold the trace context only.
+   */
+  @Column({ type: 'json', default: () => "'{}'" })
   headers!: Record<string, string>;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })

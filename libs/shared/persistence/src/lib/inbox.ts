@@ -1,6 +1,6 @@
 import { context, propagation, trace, type Context } from '@opentelemetry/api';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { CloudEvent } from '@kizuna/shared/contracts';
+import { eventHeaders, type CloudEvent } from '@kizuna/shared/contracts';
 import { InboxEntry, OutboxEntry } from './inbox-outbox.entities';
 
 /**
@@ -39,7 +39,8 @@ export async function claimInboxMany(manager: EntityManager, consumer: string, e
 /**
  * Writes events to the outbox inside the caller's transaction, with the trace context (the current
  * one, or each event's own when given), so they are published (by the relay) if and only if the
- * transaction commits, and downstream work continues the trace that caused them.
+ * transaction commits, and downstream work continues the trace that caused them. The row's headers
+ * are the message's: that trace context and the EventHeader fields.
  * `skipDuplicates`: an event whose (deterministic) id is already in the outbox is left out
  * instead of failing the transaction (re-emission of the same fact).
  */
@@ -61,11 +62,13 @@ export async function enqueueOutbox(
   // One JSON document for all rows, inserted in the given order (seq follows it: the relay publishes
   // by seq). TypeORM's insert builder checked every parameter against all earlier ones: quadratic in
   // the rows, and most of the CPU of writing a rescored batch's changes.
-  const rows = events.map(({ topic, event, traceContext }) => ({ i: event.id, t: topic, k: event.subject, e: event, h: headersOf(traceContext) }));
+  // The stored headers are the message's: its trace context (which the relay's producer span replaces)
+  // and EventHeader, so the relay reads no field of the envelope (json: each would be a parse of it).
+  const rows = events.map(({ topic, event, traceContext }) => ({ i: event.id, t: topic, k: event.subject, e: event, h: { ...headersOf(traceContext), ...eventHeaders(event) } }));
   await manager.query(
     `INSERT INTO ${table} (event_id, topic, message_key, envelope, headers)
      SELECT x.i, x.t, x.k, x.e, x.h
-       FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (i text, t text, k text, e jsonb, h jsonb)) WITH ORDINALITY AS x(i, t, k, e, h, n)
+       FROM ROWS FROM (json_to_recordset($1::json) AS (i text, t text, k text, e json, h json)) WITH ORDINALITY AS x(i, t, k, e, h, n)
       ORDER BY x.n${options.skipDuplicates === true ? '\n     ON CONFLICT DO NOTHING' : ''}`,
     [JSON.stringify(rows)],
   );

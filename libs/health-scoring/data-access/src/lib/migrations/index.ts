@@ -11,6 +11,7 @@ import { HealthChangeOutboxBatch1796700000000 } from './1796700000000-health-cha
 import { OutboxPublishedIndex1796800000000 } from './1796800000000-outbox-published-index';
 import { AccountHealthFeaturesArray1796900000000 } from './1796900000000-account-health-features-array';
 import { HealthChangeMoversJson1797000000000 } from './1797000000000-health-change-movers-json';
+import { OutboxJson1797100000000 } from './1797100000000-outbox-json';
 
 /** In the order they run. Written by `npm run db:generate`. */
-export const MIGRATIONS: (new () => unknown)[] = [InitHealthScoringSchema1795454401110, AddDearFactsScorecardsHistory1795459065306, AddBackfillJobs1795460210036, AddEscalationFactsAndSegment1796132996131, AddProfileOwnerCsmEmail1796133195359, AddRosterMemberProjection1796141898830, CompactAccountHealth1796400000000, AccountHealthFillfactor1796500000000, InboxReceivedIndex1796600000000, HealthChangeOutboxBatch1796700000000, OutboxPublishedIndex1796800000000, AccountHealthFeaturesArray1796900000000, HealthChangeMoversJson1797000000000];
+export const MIGRATIONS: (new () => unknown)[] = [InitHealthScoringSchema1795454401110, AddDearFactsScorecardsHistory1795459065306, AddBackfillJobs1795460210036, AddEscalationFactsAndSegment1796132996131, AddProfileOwnerCsmEmail1796133195359, AddRosterMemberProjection1796141898830, CompactAccountHealth1796400000000, AccountHealthFillfactor1796500000000, InboxReceivedIndex1796600000000, HealthChangeOutboxBatch1796700000000, OutboxPublishedIndex1796800000000, AccountHealthFeaturesArray1796900000000, HealthChangeMoversJson1797000000000, OutboxJson1797100000000];
