@@ -231,6 +231,18 @@ export class OutboxRelay {
     else await manager.query(`DELETE FROM ${this.table} WHERE seq = ANY($1::bigint[])`, [seqs]);
   }
 
+  /**
+   * Unpublished rows naming a topic outside `known` (the installation's topics), by topic. Rows name
+   * the topic they go to, with KAFKA_TOPIC_PREFIX in it: after a change of prefix they would go to the
+   * old namespace's topics, where nobody of this installation reads them.
+   */
+  async foreignTopics(known: readonly string[]): Promise<{ topic: string; rows: number }[]> {
+    return this.dataSource.query(
+      `SELECT topic, count(*)::int AS rows FROM ${this.table} WHERE published_at IS NULL AND NOT topic = ANY($1::text[]) GROUP BY topic ORDER BY topic`,
+      [known],
+    );
+  }
+
   /** Rows not yet published (the outbox backlog; an expansion row counts as one). */
   async backlog(): Promise<number> {
     const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM ${this.table} WHERE published_at IS NULL`);

@@ -65,13 +65,17 @@ describe('graceful shutdown of a service', () => {
     await setup.destroy();
   });
 
-  async function startApp(order: string[]): Promise<NestFastifyApplication> {
+  async function createApp(): Promise<NestFastifyApplication> {
     const config = loadConfig(ServiceConfig, { ...process.env, KAFKA_GROUP_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: '3', DATABASE_POOL_SIZE: '4' });
     const logger = pino({ level: 'silent' });
-    const app = await createServiceApp({
+    return createServiceApp({
       name: 'slow-work', config, logger, defaultPort: 0,
       module: serviceRootModule({ name: 'slow-work', defaultPort: 0, data: spec, feature: SlowWorkModule }, config, logger, clock),
     });
+  }
+
+  async function startApp(order: string[]): Promise<NestFastifyApplication> {
+    const app = await createApp();
     await app.init();
     // Record the order in which the consumer and the database go away.
     const runner = app.get(ConsumerRunner);
@@ -107,6 +111,22 @@ describe('graceful shutdown of a service', () => {
       kind: 'track' as const, sourceId: 'test', messageId: `m-${n}`, accountId: account, userId: 'u1', event: `E${n}`,
       properties: {}, timestamp: '2026-04-01T00:00:00.000Z', receivedAt: '2026-04-01T00:00:00.000Z',
     },
+  });
+
+  it('refuses to start while its outbox holds events for the topics of another KAFKA_TOPIC_PREFIX, and names them', async () => {
+    const elsewhere = `elsewhere.${Topics.health}`;
+    await setup.query(`INSERT INTO "${schema}".outbox (event_id, topic, message_key, envelope) VALUES ($1, $2, $3, '{}'), ($4, $2, $3, '{}')`, [
+      randomUUID(), elsewhere, account, randomUUID(),
+    ]);
+    const app = await createApp();
+    try {
+      const failed = await app.init().then(() => undefined, (e: unknown) => e as Error);
+      expect(failed?.message).toContain(`the outbox holds 2 unpublished event(s) for topics outside this installation's namespace`);
+      expect(failed?.message).toContain(`${elsewhere} (2)`);
+    } finally {
+      await app.close();
+      await setup.query(`DELETE FROM "${schema}".outbox WHERE topic = $1`, [elsewhere]);
+    }
   });
 
   it('finishes the work in flight, stops consuming before the database closes, commits nothing past unfinished work; a restart carries on', async () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { ALL_TOPICS, type EventType } from '@kizuna/shared/contracts';
+import { ALL_TOPICS, TOPIC_PREFIX, type EventType } from '@kizuna/shared/contracts';
 import { isLaneProcess, type ServiceConfig } from '@kizuna/shared/config';
 import {
   ConsumerRunner, EventPublisher, LANE_METADATA, ON_EVENT_BATCH_METADATA, ON_EVENT_METADATA, ONLY_IF_METADATA, OutboxRelay, ensureTopics, type BatchHandler, type HeaderReader,
@@ -46,6 +46,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       this.runner.runOnly('lanes');
       this.relay.forwardKicks(() => process.send?.(LANE_MESSAGES.outboxKick));
     } else {
+      await this.checkOutboxTopics();
       this.relay.start();
       const entry = laneProcessEntry();
       if (this.config.KAFKA_LANES === 'process' && this.runner.hasLanes()) {
@@ -72,6 +73,21 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       this.logger.info({ groups: this.runner.groupsToRun(), lanes: isLaneProcess() ? 'this process' : this.lanes ? 'lane process' : 'inline' }, 'consumer started');
     }
     this.lanes?.start();
+  }
+
+  /**
+   * Refuses to start when the outbox holds events for topics of another namespace: written under another
+   * KAFKA_TOPIC_PREFIX, they would be published where this installation does not read them.
+   */
+  private async checkOutboxTopics(): Promise<void> {
+    const foreign = await this.relay.foreignTopics(ALL_TOPICS);
+    if (foreign.length === 0) return;
+    const rows = foreign.reduce((n, f) => n + f.rows, 0);
+    throw new Error(
+      `the outbox holds ${rows} unpublished event(s) for topics outside this installation's namespace (KAFKA_TOPIC_PREFIX "${TOPIC_PREFIX}"): ` +
+        `${foreign.map((f) => `${f.topic} (${f.rows})`).join(', ')}. KAFKA_TOPIC_PREFIX stays what it was when they were written: ` +
+        'set it back and let the service publish them before changing it (docs/operations.md)',
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
