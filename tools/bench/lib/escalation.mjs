@@ -12,6 +12,7 @@ import { cpuBetween, cpuSnapshot, rssSampler } from './sampler.mjs';
 import { groupLag, resetGroupToLatest, subscribedTopics, waitForStableGroup } from './health.mjs';
 import { feedTrack } from './feed.mjs';
 import { topicName } from './topics.mjs';
+import { findHistogram, histogramDelta, histogramQuantiles, scrapeHistograms } from './histograms.mjs';
 import { signLocalToken } from '../../scripts/dev-auth.mjs';
 
 const require = createRequire(import.meta.url);
@@ -35,6 +36,35 @@ const groupsOf = (service) => [
   { id: `${groupOf(service)}.product`, topics: [PRODUCT_TOPIC] },
 ];
 const round = (x, d = 0) => (x === undefined || x === null || !Number.isFinite(x) ? x ?? null : Math.round(x * 10 ** d) / 10 ** d);
+
+const STAGE_HISTOGRAMS = ['kizuna_consumer_record_age', 'kizuna_consumer_process_duration', 'kizuna_outbox_publish_delay'];
+
+const scrapeStages = async (escalationPort, notificationPort) => {
+  const [escalation, notification] = await Promise.all([scrapeHistograms(escalationPort, STAGE_HISTOGRAMS), scrapeHistograms(notificationPort, STAGE_HISTOGRAMS)]);
+  return { escalation, notification };
+};
+
+/**
+ * The ticket's way through the two services, stage by stage, from their own histograms over the
+ * measured window (all events of those topics and outboxes, not only the measured tickets'): the
+ * support record's age when escalation-routing's group gets it, its processing, escalation-routing's
+ * outbox to Kafka, the escalation record's age when notification's group gets it, its processing.
+ */
+function stageLatencies(before, after) {
+  const esc = histogramDelta(before.escalation, after.escalation);
+  const notif = histogramDelta(before.notification, after.notification);
+  const rows = [
+    ['support record age at escalation-routing', esc, 'kizuna_consumer_record_age', { group: groupOf('escalation-routing'), topic: SUPPORT_TOPIC }],
+    ['escalation-routing processing', esc, 'kizuna_consumer_process_duration', { group: groupOf('escalation-routing'), topic: SUPPORT_TOPIC, outcome: 'handled' }],
+    ['escalation-routing outbox to Kafka', esc, 'kizuna_outbox_publish_delay', {}],
+    ['escalation record age at notification', notif, 'kizuna_consumer_record_age', { group: groupOf('notification'), topic: ESCALATION_TOPIC }],
+    ['notification processing', notif, 'kizuna_consumer_process_duration', { group: groupOf('notification'), topic: ESCALATION_TOPIC, outcome: 'handled' }],
+  ];
+  return rows.map(([stage, histograms, name, labels]) => {
+    const h = findHistogram(histograms, name, labels);
+    return { stage, ...(h ? histogramQuantiles(h) : { count: 0, p50: null, p90: null, p99: null }) };
+  });
+}
 
 /** p50/p95/p99/max of `values`; `total` ≥ values.length counts the missing ones as slower than any seen (null). */
 export function percentiles(values, total = values.length) {
@@ -337,6 +367,7 @@ export async function escalationScenario({
     const c0 = cpuSnapshot(pids);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const lagStart = await Promise.all(groups.map((g) => groupLag(admin, g.id, g.topics)));
+    const stagesStart = await scrapeStages(esc.port, notif.port);
     // The bench's own event loop (load sender, Kafka reader, SMTP sink) during the window: a reading it
     // takes late (an assigned event, the end of an e-mail's DATA) is late by this much.
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -353,6 +384,7 @@ export async function escalationScenario({
     while (pending() > 0 && performance.now() - sendEnd < drainSec * 1000) await sleep(200);
     const waitedSec = round((performance.now() - sendEnd) / 1000, 1);
     const lagAfter = await Promise.all(groups.map((g) => groupLag(admin, g.id, g.topics)));
+    const stages = stageLatencies(stagesStart, await scrapeStages(esc.port, notif.port));
 
     // Ticket accepted (its record on cs.support.v1, timestamped by ingestion's producer) → assigned event
     // read by the bench; also from the 2xx answer and from the send of the ticket.
@@ -412,6 +444,7 @@ export async function escalationScenario({
       smtp: smtp.counts(),
       consumerLag: { atWindowStart: lagOf(lagStart), atEndOfSending: lagOf(lagAtEnd), afterWait: lagOf(lagAfter) },
       consumedPerSec,
+      stages,
       cpu: cpuBetween(c0, c1),
       rssPeakMiB: { escalationRouting: rss.escalation.peakMiB(), notification: rss.notification.peakMiB() },
       window: { label, fromUs, toUs },
@@ -426,6 +459,7 @@ export async function escalationScenario({
     log(`ticket accepted → escalation assigned on Kafka: ${f(out.ticketAcceptedToAssignedMs)}; from the 2xx answer ${f(out.ticketToAssignedMs)} (${out.assignedMatched} of ${ticketStats.accepted} tickets; ${out.product.eventsPerSecSent.toLocaleString('en-US')} product events/s sent)`);
     log(`escalation assigned → e-mail accepted by SMTP: ${f(out.assignedToEmailMs)} (${emailsOfAssigned} of ${assignedSeen.length} assigned; waited ${waitedSec} s after sending)`);
     log(`ticket record → assigned record (both producers' timestamps): ${f(out.ticketAcceptedToAssignedRecordMs)}; bench event-loop delay p50 ${out.benchLoopDelayMs.p50} / p99 ${out.benchLoopDelayMs.p99} / max ${out.benchLoopDelayMs.max} ms`);
+    log(`where the time goes, from the services' histograms (bucket bounds: "at most"): ${stages.map((st) => `${st.stage} p50 ${st.p50 ?? '–'} / p90 ${st.p90 ?? '–'} / p99 ${st.p99 ?? '–'} ms (${st.count})`).join('; ')}`);
     for (const s of [...ticketStats.errorSamples, ...product.errorSamples]) log(`  error answer: ${s}`);
   } finally {
     await reader?.disconnect().catch(() => undefined);

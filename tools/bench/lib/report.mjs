@@ -494,6 +494,16 @@ function escalationScenarioRows(e, { main }) {
       e.consumedPerSec ? `consumed during the window (committed offsets): ${Object.entries(e.consumedPerSec).map(([g, v]) => `${g} ${n(v)}/s`).join(', ')}` : '',
       '',
     ],
+    ...(e.stages
+      ? [[
+        '    where the time goes (the services\' histograms, p50 / p90 / p99, each at most the bucket bound)',
+        e.stages.map((st) => `${st.stage} ${st.p50 ?? '–'} / ${st.p90 ?? '–'} / ${st.p99 ?? '–'} ms`).join('; '),
+        'report',
+        '',
+        `observations: ${e.stages.map((st) => n(st.count)).join(', ')}`,
+        '',
+      ]]
+      : []),
     [
       '    RSS peak during the scenario',
       `escalation-routing ${n(e.rssPeakMiB.escalationRouting)} MiB, notification ${n(e.rssPeakMiB.notification)} MiB`,
@@ -587,6 +597,7 @@ function escalationSection(r) {
     `- For ${s.warmupSec} s (warm-up after the services started, not measured: \`--escalation-warmup\`) and then ${s.durationSec} s, the bench posts ${s.ticketsPerSec} tickets/s to \`POST /v1/support/tickets\` (a simulated ticket's subject, category, tags, channel and priority, each for a new account, status open, the agent's "needs CS" flag set: each opens one agent-flagged escalation, routed to the least-loaded CSM) while \`POST /v1/batch\` carries ${n(s.productEventsPerSec)} product events/s (the simulator's track calls, on 5,000 bench accounts; its "Seat Limit Reached" calls open expansion escalations too) in batches of ${s.batchSize} (${s.productRateSource}), both paced (open model). escalation-routing and notification read the product stream in a lane of their own (\`<group>.product\`), so a ticket does not wait behind product batches, but they share the cores with it.`,
     '- A kafkajs consumer in the bench reads `cs.escalation.v1`; an assigned event ties back to its ticket by its key (the account). Ticket latency = arrival of the assigned event − the moment the ticket was accepted: the timestamp of its record on `cs.support.v1` (set by ingestion\'s producer when it sends the ticket to Kafka, before the broker\'s acknowledgement and the 2xx answer; the bench reads that topic too), on the machine\'s clock. Also shown: − the 2xx answer of the ticket call, and − the send (bench\'s monotonic clock). The answer can reach the bench after the assigned event when the HTTP path is the slower one, so that figure can be negative. Also shown: both ends as producers\' record timestamps (the assigned event\'s set by escalation-routing\'s outbox relay), which leaves out the bench reader\'s fetch and event loop, and the delay of the bench\'s own event loop during the window (`monitorEventLoopDelay`): a reading the bench takes (an assigned event, the end of an e-mail\'s DATA at its SMTP sink) is late by that much.',
     '- E-mail latency = the moment the SMTP server accepted the message (end of DATA) − the Kafka record timestamp of the assigned event (set by escalation-routing\'s producer, same machine clock), tied together by the subject ("Escalation assigned: <account>"). Also shown from the moment the bench read the assigned event.',
+    '- Where the time goes: the services\' own latency histograms (`GET /metrics`, scraped at the start of the window and after the wait; the difference), over every event of those topics and outboxes in the window, not only the measured tickets\': the age of a `cs.support.v1` record when escalation-routing\'s group gets it (`kizuna_consumer_record_age`: Kafka, the fetch, a busy process), escalation-routing\'s processing (`kizuna_consumer_process_duration`), its outbox to Kafka (`kizuna_outbox_publish_delay`: from the transaction that wrote the row), the age of a `cs.escalation.v1` record when notification\'s group gets it, and notification\'s processing. The e-mail\'s send after that (delivery worker, SMTP) has no histogram. A quantile is the upper bound of the bucket it falls in.',
     `- Whatever is not seen within ${e.waitAfterSendingSec} s after sending stopped counts as slower than any seen ("> wait").`,
     ...(e.withinCapacity
       ? [`- escalation-routing or notification did not keep up with ${n(e.product.eventsPerSecSent)} product events/s (tickets unseen, or more than a second's worth of lag left), so the same ran again (services restarted, groups moved to the end) with ${n(e.withinCapacity.product.eventsPerSecSent)} product events/s (${e.withinCapacity.settings.productRateSource}): the latencies within capacity.`]

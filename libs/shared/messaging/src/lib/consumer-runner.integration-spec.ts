@@ -301,6 +301,35 @@ describe('ConsumerRunner against a real broker', () => {
     await waitFor('the lag back to zero', async () => (await lagOf()) === 0);
     expect(started).toBe(10);
   });
+  it('reports how old each message was when it arrived, from its record timestamp', async () => {
+    const account = `acc-${randomUUID()}`;
+    const group = `test-age-${randomUUID()}`;
+    const seen: string[] = [];
+    await startConsumerGroupAtEnd(kafka, group, [Topics.product]);
+    await runner(group)
+      .on('cs.product.track.v1', async (e) => {
+        if (e.subject === account) seen.push(e.data.event ?? '');
+      })
+      .start();
+    // One written two minutes ago (by its producer's clock), one now.
+    await rawProducer.send({
+      topic: Topics.product,
+      messages: [
+        { key: account, value: JSON.stringify(trackEvent(account, 1)), timestamp: String(Date.now() - 120_000) },
+        { key: account, value: JSON.stringify(trackEvent(account, 2)) },
+      ],
+    });
+    await waitFor('both handled', () => seen.length === 2);
+    const bucket = (le: string) =>
+      renderPrometheusMetrics().then((text) => {
+        const line = text.split('\n').find((l) => l.startsWith('kizuna_consumer_record_age_bucket{') && l.includes(`group="${group}"`) && l.includes(`le="${le}"`));
+        return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? NaN);
+      });
+    // The fresh one within a minute, the old one between one and five minutes.
+    expect(await bucket('60')).toBe(1);
+    expect(await bucket('300')).toBe(2);
+  });
+
   it('replays dead letters to their topic once the cause is fixed, and never twice', async () => {
     const account = `acc-${randomUUID()}`;
     const group = `test-replay-${randomUUID()}`;

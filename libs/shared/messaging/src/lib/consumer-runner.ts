@@ -440,6 +440,7 @@ export class ConsumerRunner {
 
   private async eachBatch(payload: EachBatchPayload, consumer: Consumer, lane: boolean): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    this.recordAges(batch.topic, batch.messages);
     const maxBatch = this.options.maxBatchSize ?? 500;
     let lastDone: string | undefined;
     let run: Parsed[] = [];
@@ -519,6 +520,18 @@ export class ConsumerRunner {
         // flight must be committed before the group is left (else it is redelivered after the restart).
         else await payload.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
       }
+    }
+  }
+
+  /** How old each message of a batch is as the batch arrives here (see kizuna.consumer.record.age). */
+  private recordAges(topic: string, messages: KafkaMessage[]): void {
+    const now = Date.now();
+    const attributes = { group: this.groupId, topic };
+    const histogram = messagingMetrics().recordAge;
+    for (const m of messages) {
+      const at = Number(m.timestamp);
+      // A producer's clock ahead of this one reads as age 0, not as a negative age.
+      if (at > 0) histogram.record(Math.max(0, now - at) / 1000, attributes);
     }
   }
 

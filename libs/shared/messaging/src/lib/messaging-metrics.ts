@@ -3,6 +3,8 @@ import { metrics, type Counter, type Histogram, type ObservableGauge } from '@op
 interface MessagingInstruments {
   processed: Counter;
   processDuration: Histogram;
+  recordAge: Histogram;
+  outboxDelay: Histogram;
   deadLettered: Counter;
   rebalances: Counter;
   lag: ObservableGauge;
@@ -11,6 +13,9 @@ interface MessagingInstruments {
 }
 
 let instruments: MessagingInstruments | undefined;
+
+/** Buckets of the latency histograms (seconds): fine below a second, where the targets are. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300];
 
 /**
  * Kafka and outbox instruments, scraped at each service's GET /metrics. Created on first use: a meter
@@ -27,6 +32,17 @@ export function messagingMetrics(): MessagingInstruments {
       description: 'Time to process one message, or one run of messages for a batch handler',
       unit: 's',
       advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] },
+    }),
+    recordAge: meter.createHistogram('kizuna.consumer.record.age', {
+      description:
+        'Age of each message when its batch reaches the consumer (now - the record timestamp its producer set): Kafka, the fetch and the wait for this process, before any processing',
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    }),
+    outboxDelay: meter.createHistogram('kizuna.outbox.publish.delay', {
+      description: 'Time from the transaction that wrote an outbox row to Kafka acknowledging its message',
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
     }),
     deadLettered: meter.createCounter('kizuna.consumer.dead_lettered', {
       description: 'Messages written to a dead-letter topic, by reason',

@@ -8,6 +8,7 @@ import {
   INBOX_OUTBOX_ENTITIES, InboxEntry, OUTBOX_EXPAND_TYPE, OutboxEntry, createDataSource, enqueueOutbox, processOnce, runServiceMigrations,
 } from '@kizuna/shared/persistence';
 import { TopicRecorder, testKafka, waitFor } from '@kizuna/shared/testing';
+import { renderPrometheusMetrics } from '@kizuna/shared/telemetry';
 import { EventPublisher, MAX_REQUEST_BYTES } from './event-publisher';
 import { OutboxRelay, outboxRelayLockName } from './outbox-relay';
 import { ensureTopics } from './topics-admin';
@@ -221,6 +222,25 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     } finally {
       await recorder.stop();
     }
+  });
+
+  it('reports how long each row waited, from the transaction that wrote it to Kafka\'s acknowledgement', async () => {
+    const own = new OutboxRelay(ds, publisher, pino({ level: 'silent' }));
+    const table = ds.getMetadata(OutboxEntry).tablePath;
+    const bucket = (le: string) =>
+      renderPrometheusMetrics().then((text) => {
+        const line = text.split('\n').find((l) => l.startsWith('kizuna_outbox_publish_delay_bucket{') && l.includes(`table="${table}"`) && l.includes(`le="${le}"`));
+        return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+      });
+    while ((await own.drainOnce()) > 0);
+    const [fresh, old] = [await bucket('60'), await bucket('300')];
+    const account = `acc-${randomUUID()}`;
+    await ds.transaction((m) => enqueueOutbox(m, [healthEvent(account), healthEvent(account)].map((event) => ({ topic: Topics.health, event }))));
+    // One of them written two minutes ago.
+    await ds.query(`UPDATE ${table} SET created_at = now() - interval '2 minutes' WHERE seq = (SELECT min(seq) FROM ${table} WHERE message_key = $1)`, [account]);
+    while ((await own.drainOnce()) > 0);
+    expect(await bucket('60')).toBe(fresh + 1);
+    expect(await bucket('300')).toBe(old + 2);
   });
 
   it('publishes committed outbox rows with their trace context and type header, one producer span per trace, and nothing from a rolled-back transaction', async () => {

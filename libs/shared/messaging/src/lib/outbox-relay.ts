@@ -49,6 +49,8 @@ interface OutboxRow {
   value: string;
   /** The stored headers, as JSON text: trace context and EventHeader (see OutboxEntry.headers). */
   headers: string;
+  /** When the transaction that wrote the row began (epoch ms). */
+  created_ms: number;
 }
 
 /** A row's message headers, its event type, and the trace it continues. */
@@ -166,7 +168,8 @@ export class OutboxRelay {
       )) as { ok: boolean }[];
       if (!lock?.ok) return 0;
       const rows: OutboxRow[] = await manager.query(
-        `SELECT seq, event_id, topic, message_key, envelope::text AS value, headers::text AS headers
+        `SELECT seq, event_id, topic, message_key, envelope::text AS value, headers::text AS headers,
+                (extract(epoch FROM created_at) * 1000)::float8 AS created_ms
            FROM ${this.table} WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
         [batchSize],
       );
@@ -186,6 +189,7 @@ export class OutboxRelay {
       if (at === 0 && first && firstHeaders) {
         const sent = await this.expand(manager, first, parentOf(firstHeaders), batchSize);
         await this.done(manager, [first.seq]);
+        this.recordDelay([first]);
         return sent;
       }
       const batch = at > 0 ? rows.slice(0, at) : rows;
@@ -196,6 +200,7 @@ export class OutboxRelay {
         }),
       );
       await this.done(manager, batch.map((r) => r.seq));
+      this.recordDelay(batch);
       return batch.length;
     });
   }
@@ -221,6 +226,14 @@ export class OutboxRelay {
       if (!last || page.length < limit) return sent;
       cursor = last.cursor;
     }
+  }
+
+  /** How long the rows waited, from their transaction to Kafka's acknowledgement (kizuna.outbox.publish.delay). */
+  private recordDelay(rows: OutboxRow[]): void {
+    const now = Date.now();
+    const attributes = { table: this.table };
+    const histogram = messagingMetrics().outboxDelay;
+    for (const r of rows) histogram.record(Math.max(0, now - r.created_ms) / 1000, attributes);
   }
 
   /** Published rows: deleted, or with a retention marked. */
