@@ -45,7 +45,7 @@ const USAGE = `Usage: npm run bench [-- options]
   --duration <s>           seconds per measured scenario (default 30, quick 5)
   --warmup <s>             warm-up seconds before the service is measured (default 10, quick 3)
   --batch-connections <n>  concurrent connections for /v1/batch (default 16)
-  --single-connections <n> concurrent connections for /v1/track (default 64)
+  --single-connections <n> concurrent connections for /v1/track (default 128)
   --profile                run the service with node --cpu-prof and print where its CPU time went
                            (figures are lower with the profiler on; docs/benchmarks.md is not updated)
   --only <batch|single|health|escalation|backfill>
@@ -85,7 +85,7 @@ function options() {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       'batch-connections': { type: 'string', default: '16' },
-      'single-connections': { type: 'string', default: '64' },
+      'single-connections': { type: 'string', default: '128' },
       profile: { type: 'boolean', default: false },
       only: { type: 'string' },
       accounts: { type: 'string' },
