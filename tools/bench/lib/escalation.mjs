@@ -37,7 +37,7 @@ const groupsOf = (service) => [
 ];
 const round = (x, d = 0) => (x === undefined || x === null || !Number.isFinite(x) ? x ?? null : Math.round(x * 10 ** d) / 10 ** d);
 
-const STAGE_HISTOGRAMS = ['kizuna_consumer_record_age', 'kizuna_consumer_process_duration', 'kizuna_outbox_publish_delay'];
+const STAGE_HISTOGRAMS = ['kizuna_consumer_record_age', 'kizuna_consumer_process_duration', 'kizuna_outbox_publish_delay', 'kizuna_notification_send_duration'];
 
 const scrapeStages = async (escalationPort, notificationPort) => {
   const [escalation, notification] = await Promise.all([scrapeHistograms(escalationPort, STAGE_HISTOGRAMS), scrapeHistograms(notificationPort, STAGE_HISTOGRAMS)]);
@@ -48,7 +48,8 @@ const scrapeStages = async (escalationPort, notificationPort) => {
  * The ticket's way through the two services, stage by stage, from their own histograms over the
  * measured window (all events of those topics and outboxes, not only the measured tickets'): the
  * support record's age when escalation-routing's group gets it, its processing, escalation-routing's
- * outbox to Kafka, the escalation record's age when notification's group gets it, its processing.
+ * outbox to Kafka, the escalation record's age when notification's group gets it, its processing, the
+ * e-mail's send.
  */
 function stageLatencies(before, after) {
   const esc = histogramDelta(before.escalation, after.escalation);
@@ -59,6 +60,7 @@ function stageLatencies(before, after) {
     ['escalation-routing outbox to Kafka', esc, 'kizuna_outbox_publish_delay', {}],
     ['escalation record age at notification', notif, 'kizuna_consumer_record_age', { group: groupOf('notification'), topic: ESCALATION_TOPIC }],
     ['notification processing', notif, 'kizuna_consumer_process_duration', { group: groupOf('notification'), topic: ESCALATION_TOPIC, outcome: 'handled' }],
+    ['the e-mail\'s send (SMTP)', notif, 'kizuna_notification_send_duration', { channel: 'email', outcome: 'delivered' }],
   ];
   return rows.map(([stage, histograms, name, labels]) => {
     const h = findHistogram(histograms, name, labels);

@@ -130,9 +130,18 @@ describe('notification delivery metrics', () => {
     expect(await webhookAttempts()).toEqual({});
 
     await db.query(`DROP TRIGGER fail_record ON notification.delivery`);
+    // The re-send's receiver answers after 300 ms: its duration is recorded with its outcome.
+    hooks.answerDelayMs = 300;
     clock.offsetMs += LEASE_MS + 1000;
     await waitFor('delivered after the lease', async () => (await db.query(`SELECT 1 FROM notification.delivery WHERE id = $1 AND status = 'delivered'`, [row?.id])).rowCount === 1, { timeoutMs: 60_000 });
     expect(hooks.requests.map((r) => r.headers['webhook-id'])).toEqual([row?.id, row?.id]);
     expect(await webhookAttempts()).toEqual({ delivered: 1 });
+    const sendBucket = async (le: string): Promise<number> => {
+      const r = await app.inject({ method: 'GET', url: '/metrics' });
+      const line = r.body.split('\n').find((l) => l.startsWith('kizuna_notification_send_duration_bucket{') && l.includes('channel="webhook"') && l.includes('outcome="delivered"') && l.includes(`le="${le}"`));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    // One send recorded (the rolled-back one is not), between 0.25 and 0.4 s.
+    expect([await sendBucket('0.25'), await sendBucket('0.4'), await sendBucket('+Inf')]).toEqual([0, 1, 1]);
   }, 150_000);
 });

@@ -8,9 +8,17 @@ import { OutboxRelay } from '@kizuna/shared/messaging';
 import { enqueueOutbox, queryRows } from '@kizuna/shared/persistence';
 import { lazyInstruments } from '@kizuna/shared/telemetry';
 
-/** Recorded delivery attempts by channel and outcome (delivered, throttled, failed, dead-lettered), counted after their commit: GET /metrics. */
+/**
+ * Recorded delivery attempts by channel and outcome (delivered, throttled, failed, dead-lettered), and how
+ * long each send took, counted after their commit: GET /metrics.
+ */
 const deliveryMetrics = lazyInstruments((meter) => ({
   attempts: meter.createCounter('kizuna.notification.deliveries', { description: 'Delivery attempts, by channel and outcome (delivered, throttled, failed, dead-lettered)' }),
+  sendDuration: meter.createHistogram('kizuna.notification.send.duration', {
+    description: 'Time of one send (a delivery, or a digest of several): building the message and the channel answering (SMTP accepting the DATA, the HTTP response), by channel and outcome',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.4, 0.5, 0.75, 1, 2.5, 5, 10, 15, 30] },
+  }),
 }));
 import { PeriodicTask, SERVICE_LOGGER, SecretBox } from '@kizuna/shared/service-kit';
 import { AccountDirectory, ChannelTarget, Delivery, NotificationRow, Recipient, type DeliveryAttempt, type StoredContent } from '@kizuna/notification/data-access';
@@ -503,6 +511,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       }
     });
     for (const c of counted) deliveryMetrics().attempts.add(1, c);
+    for (const { group, result, durationMs } of outcomes) {
+      deliveryMetrics().sendDuration.record(durationMs / 1000, { channel: (group[0] as Claimed).channel, outcome: result.outcome });
+    }
     for (const a of alerts) await this.alertDisabled(a);
   }
 

@@ -15,6 +15,8 @@ export interface SunkWebhook {
  */
 export class WebhookSink {
   readonly requests: SunkWebhook[] = [];
+  /** How long the receiver takes to answer each request (0: at once). */
+  answerDelayMs = 0;
   private readonly server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     // A sender killed mid-request resets the connection: that request did not arrive.
@@ -27,7 +29,8 @@ export class WebhookSink {
         return;
       }
       this.requests.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-      res.writeHead(204).end();
+      if (this.answerDelayMs > 0) setTimeout(() => res.writeHead(204).end(), this.answerDelayMs);
+      else res.writeHead(204).end();
     });
   });
 
