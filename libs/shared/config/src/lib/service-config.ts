@@ -52,6 +52,13 @@ export class ServiceConfig {
   KAFKA_KEY_CONCURRENCY = 1;
 
   /**
+   * Members of the service's own consumer group in this process, each with its own fetches (the
+   * partitions are shared out among them as among instances). See docs/operations.md.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(16)
+  KAFKA_GROUP_MEMBERS = 1;
+
+  /**
    * How long published outbox rows are kept. 0 (the default): deleted as they are published (Kafka
    * holds the events), the least to write per event. More: marked published, kept this long, then
    * purged (tools that read what a service emitted from its outbox: the chaos harness).

@@ -115,6 +115,47 @@ describe('ConsumerRunner against a real broker', () => {
     }
   });
 
+  it('with groupMembers, fetches for one member\'s partitions while a batch of another member\'s is in progress', async () => {
+    const account = (p: number) => `acc-p${p}-${randomUUID()}`;
+    const [a0, a1, a2] = [account(0), account(1), account(2)];
+    const seen: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let blocked = false;
+    const group = `test-members-${randomUUID()}`;
+    await startConsumerGroupAtEnd(kafka, group, [Topics.product]);
+    await runner(group, 3, { groupMembers: 2, partitionsConsumedConcurrently: 3 })
+      .on('cs.product.track.v1', async (e) => {
+        if (![a0, a1, a2].includes(e.subject)) return;
+        if (e.subject === a0) {
+          blocked = true;
+          await gate;
+        }
+        seen.push(e.subject);
+      })
+      .start();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor('two members sharing the partitions', async () => {
+        const { groups: [g] } = await admin.describeGroups([group]);
+        return g?.state === 'Stable' && g.members.length === 2;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const record = (e: CloudEvent, partition: number) => ({ key: e.subject, value: JSON.stringify(e), partition, headers: { [EventHeader.type]: e.type } });
+    await rawProducer.send({ topic: Topics.product, messages: [record(trackEvent(a0, 1), 0)] });
+    await waitFor('partition 0\'s event in progress', () => blocked);
+    await rawProducer.send({ topic: Topics.product, messages: [record(trackEvent(a1, 1), 1), record(trackEvent(a2, 1), 2)] });
+    // One member holds partition 0 and its fetches wait for that batch; the other member's partition goes on.
+    // With one member (or none of its partitions fetched again), nothing would be handled before the release.
+    await waitFor('an event of the other member\'s partition handled while partition 0 is held', () => seen.length >= 1);
+    expect(seen).not.toContain(a0);
+    release();
+    await waitFor('all three handled', () => seen.length === 3);
+  });
+
   it('retries a failing handler with backoff until it succeeds', async () => {
     const account = `acc-${randomUUID()}`;
     let calls = 0;

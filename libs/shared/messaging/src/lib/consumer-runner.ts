@@ -82,6 +82,14 @@ export interface ConsumerRunnerOptions {
    * the run's offsets are committed when all of them are done. Lanes and batch handlers are unchanged.
    */
   keyConcurrency?: number;
+  /**
+   * Consumers this process runs in the service's own group (default 1). The broker shares the
+   * partitions out among them as among instances, and each fetches on its own: a kafkajs consumer
+   * fetches again only when every batch of its last fetch is done, so with one member an event waits
+   * for the slowest batch of any other partition in that fetch; with several, only for those of its
+   * member's partitions. Lanes keep one consumer each.
+   */
+  groupMembers?: number;
   /** How long a lag reading is reused (default 1000 ms; 0 asks the broker at every scrape). */
   lagCacheMs?: number;
   /** Most events handed to one call of a batch handler (default 500). */
@@ -281,7 +289,8 @@ export class ConsumerRunner {
     const plans = this.groupsToRun();
     for (const plan of plans) if (plan.lane) await this.seedLaneRetrying(plan);
     const consumers: Consumer[] = [];
-    for (const plan of plans) {
+    const members: ConsumerGroupPlan[] = plans.flatMap((plan) => Array.from({ length: plan.lane ? 1 : Math.max(1, this.options.groupMembers ?? 1) }, () => plan));
+    for (const plan of members) {
       const consumer = this.kafka.consumer({
         groupId: plan.groupId,
         sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
@@ -304,7 +313,7 @@ export class ConsumerRunner {
     this.running = true;
     messagingMetrics().lag.addCallback(this.observeLag);
     for (const [i, consumer] of consumers.entries()) {
-      const plan = plans[i] as ConsumerGroupPlan;
+      const plan = members[i] as ConsumerGroupPlan;
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,

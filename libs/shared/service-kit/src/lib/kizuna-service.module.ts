@@ -93,6 +93,7 @@ export class KizunaServiceModule {
               retryBackoffMs: config.KAFKA_RETRY_BACKOFF_MS,
               partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
               keyConcurrency: config.KAFKA_KEY_CONCURRENCY,
+              groupMembers: config.KAFKA_GROUP_MEMBERS,
               maxBatchSize: config.KAFKA_MAX_BATCH,
               laneYieldMs: config.KAFKA_LANE_YIELD_MS,
               laneFetchBytes: config.KAFKA_LANE_FETCH_BYTES,
