@@ -48,11 +48,12 @@ const USAGE = `Usage: npm run bench [-- options]
   --single-connections <n> concurrent connections for /v1/track (default 128)
   --profile                run the service with node --cpu-prof and print where its CPU time went
                            (figures are lower with the profiler on; docs/benchmarks.md is not updated)
-  --only <batch|single|health|escalation|backfill>
+  --only <batch|single|ingestion|health|escalation|backfill>
                            measure only that service scenario, without the references
                            (for profiling one path; docs/benchmarks.md is not updated);
                            health = the health-scoring set, escalation = ticket → escalation →
-                           e-mail (both measure /v1/batch first, for their rate); backfill =
+                           e-mail (both measure /v1/batch first, for their rate); ingestion =
+                           /v1/batch then /v1/track in one service, as in the full run; backfill =
                            the health-scoring backfill, dry run and COPY reference alone (no
                            ingestion service)
   --tickets-per-sec <n>    tickets per second in the escalation scenario (default 20)
@@ -107,7 +108,7 @@ function options() {
     return x;
   };
   const quick = values.quick;
-  if (values.only && !['batch', 'single', 'health', 'escalation', 'backfill'].includes(values.only)) throw new Error(`--only must be batch, single, health, escalation or backfill, got ${values.only}`);
+  if (values.only && !['batch', 'single', 'ingestion', 'health', 'escalation', 'backfill'].includes(values.only)) throw new Error(`--only must be batch, single, ingestion, health, escalation or backfill, got ${values.only}`);
   const share = Number(values['escalation-ingest-share']);
   if (!(share > 0 && share <= 1)) throw new Error(`--escalation-ingest-share must be a number in (0, 1], got ${values['escalation-ingest-share']}`);
   return {
@@ -328,11 +329,12 @@ async function measureService(runId, o, ctx) {
   const common = { port, writeKey: WRITE_KEY, pids, rss, admin };
 
   // The health set drives /v1/batch at 70 % of the batch throughput measured here, so it needs batch.
-  const wanted = (name) => !o.only || o.only === name || (['health', 'escalation'].includes(o.only) && name === 'batch');
-  log(`warm-up: ${o.warmupSec} s${o.only ? ` of ${wanted('single') ? 'single' : 'batch'}` : ` of batches, ${Math.ceil(o.warmupSec / 2)} s of single events`}`);
+  const both = !o.only || o.only === 'ingestion';
+  const wanted = (name) => both || o.only === name || (['health', 'escalation'].includes(o.only) && name === 'batch');
+  log(`warm-up: ${o.warmupSec} s${both ? ` of batches, ${Math.ceil(o.warmupSec / 2)} s of single events` : ` of ${wanted('single') ? 'single' : 'batch'}`}`);
   phase('ingestion warm-up');
   if (wanted('batch')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.batch, durationSec: o.warmupSec, writeKey: WRITE_KEY });
-  if (wanted('single')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.single, durationSec: Math.ceil(o.warmupSec / (o.only ? 1 : 2)), writeKey: WRITE_KEY });
+  if (wanted('single')) await runLoad({ url: `http://127.0.0.1:${port}`, ...l.single, durationSec: Math.ceil(o.warmupSec / (both ? 2 : 1)), writeKey: WRITE_KEY });
 
   if (wanted('batch')) phase('ingestion /v1/batch');
   const batch = wanted('batch') ? await scenario('ingestion /v1/batch', { ...common, ...l.batch, durationSec: o.durationSec }) : undefined;

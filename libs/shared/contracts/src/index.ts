@@ -18,4 +18,5 @@ export * from './lib/events/notification';
 export * from './lib/events/ingest';
 export * from './lib/events/roster';
 export * from './lib/recent-cache';
+export * from './lib/recent-keys';
 export * from './lib/kafka-compression';

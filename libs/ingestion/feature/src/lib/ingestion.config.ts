@@ -31,7 +31,7 @@ export class IngestionConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   INGESTION_WORKERS = 1;
 
-  /** Recently accepted (source, messageId) pairs remembered in memory for dedup (about 150 bytes each). */
+  /** Recently accepted (source, messageId) pairs remembered in memory for dedup (128-bit hashes, 48 bytes each). */
   @Type(() => Number) @IsInt() @Min(1000)
   INGESTION_DEDUP_CACHE_ENTRIES = 1_000_000;
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { CLOCK, RecentCache, type Clock } from '@kizuna/shared/contracts';
+import { CLOCK, RecentCache, RecentKeys, type Clock } from '@kizuna/shared/contracts';
 import type { AnyNewEvent } from '@kizuna/shared/messaging';
 import { queryRows } from '@kizuna/shared/persistence';
 import { PendingEvent, UserAccount } from '@kizuna/ingestion/data-access';
@@ -45,9 +45,9 @@ interface Valid {
  * (explicitly, or through the user's group call, now or later), publish, and answer only after
  * Kafka acknowledged.
  *
- * Dedup: recently accepted (source, messageId) pairs are kept in memory (bounded, 24 h), so an SDK
- * retry is acknowledged without being published again; a retry that races the original waits for
- * it and shares its outcome. The event id is derived from (source, messageId), so every consumer's
+ * Dedup: recently accepted (source, messageId) pairs are kept in memory (bounded, 24 h, as 128-bit
+ * hashes outside the JavaScript heap: `RecentKeys`), so an SDK retry is acknowledged without being
+ * published again; a retry that races the original waits for it and shares its outcome. The event id is derived from (source, messageId), so every consumer's
  * inbox also absorbs a re-publication (after a restart, or through another instance): counted once.
  *
  * The common call (it names its account, or its user's account is cached) touches no database:
@@ -57,7 +57,7 @@ interface Valid {
  */
 @Injectable()
 export class SegmentIngestService {
-  private readonly recent: RecentCache<true>;
+  private readonly recent: RecentKeys;
   /** Messages being stored right now: a racing retry waits for the original's outcome. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly associations = new RecentCache<string>(200_000, 60_000);
@@ -69,7 +69,7 @@ export class SegmentIngestService {
     private readonly config: IngestionConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    this.recent = new RecentCache(config.INGESTION_DEDUP_CACHE_ENTRIES, config.INGESTION_DEDUP_WINDOW_MS);
+    this.recent = new RecentKeys(config.INGESTION_DEDUP_CACHE_ENTRIES, config.INGESTION_DEDUP_WINDOW_MS);
   }
 
   /**
@@ -120,7 +120,7 @@ export class SegmentIngestService {
       // A retry racing its original is acknowledged only once the original is stored.
       await Promise.all(waits);
       const result = await this.store(sourceId, endpoint, fresh, rejected, receivedAt);
-      for (const k of keys) this.recent.set(k, true, now);
+      for (const k of keys) this.recent.add(k, now);
       settle(true);
       trace.getActiveSpan()?.setAttributes({
         'kizuna.ingest.accepted': fresh.length,
