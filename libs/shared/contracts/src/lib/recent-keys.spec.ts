@@ -130,6 +130,15 @@ describe('RecentKeys', () => {
     expect(d.has('y', 0)).toBe(false); // the fourth word differs above the low bit
   });
 
+  it('keeps every key while its generation grows from 1,024 slots to its full size', () => {
+    const c = new RecentKeys(100_000, 1000);
+    for (let i = 0; i < 49_999; i++) c.add(`k${i}`, i % 100);
+    expect(c.size).toBe(49_999);
+    for (let i = 0; i < 49_999; i++) if (!c.has(`k${i}`, 500) || !c.has(`k${i}`, (i % 100) + 999)) throw new Error(`k${i} lost`);
+    for (let i = 0; i < 49_999; i++) if (c.has(`k${i}`, (i % 100) + 1000)) throw new Error(`k${i} kept past its time`);
+    expect(c.has('k49999', 0)).toBe(false);
+  });
+
   it('stays fast when full: 1,000,000 additions into a 200,000-key set', () => {
     const c = new RecentKeys(200_000, 60_000);
     const started = process.hrtime.bigint();
