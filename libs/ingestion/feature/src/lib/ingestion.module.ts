@@ -3,7 +3,7 @@ import { loadConfig } from '@kizuna/shared/config';
 import { AdminGuard } from './admin.guard';
 import { IngestionConfig } from './ingestion.config';
 import { PendingSweeper } from './pending-sweeper.service';
-import { SegmentController } from './segment.controller';
+import { SegmentRoutes } from './segment.routes';
 import { SegmentIngestService } from './segment-ingest.service';
 import { SourceRegistry } from './source-registry.service';
 import { PendingController, SourcesController } from './sources.controller';
@@ -14,7 +14,7 @@ import { SupportIntakeService } from './support-intake.service';
 import { WriteKeyAuth } from './write-key';
 
 @Module({
-  controllers: [SourcesController, PendingController, SupportController, SegmentController],
+  controllers: [SourcesController, PendingController, SupportController],
   providers: [
     { provide: IngestionConfig, useFactory: () => loadConfig(IngestionConfig) },
     AdminGuard,
@@ -23,6 +23,7 @@ import { WriteKeyAuth } from './write-key';
     EventIntake,
     AccountDirectoryService,
     SegmentIngestService,
+    SegmentRoutes,
     SupportIntakeService,
     PendingSweeper,
   ],

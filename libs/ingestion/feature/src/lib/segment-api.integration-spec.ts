@@ -176,6 +176,23 @@ describe('ingestion: the Segment tracking API', () => {
     expect((await post('/v1/batch', { batch: [{ type: 'track' }] })).json).toMatchObject({ message: 'no valid message in the batch', rejected: [{ index: 0 }] });
   });
 
+  // The Segment routes are Fastify routes of their own (not a Nest controller): their errors keep the
+  // shape every other route of the services answers with.
+  it('answers errors on the Segment routes in the shape of the other routes', async () => {
+    const unknown = await post('/v1/nope', { userId: 'u' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toEqual({ statusCode: 404, message: 'unknown endpoint /v1/nope' });
+    const invalid = await post('/v1/track', { userId: 'u', context: { groupId: 'a' } });
+    expect(invalid.json).toEqual({ statusCode: 400, error: 'Bad Request', message: 'event: required for track' });
+    const noKey = await call('POST', '/v1/batch', { batch: [] });
+    expect(noKey.status).toBe(401);
+    expect(noKey.json).toEqual({ statusCode: 401, error: 'Unauthorized', message: expect.stringMatching(/^missing write key/) });
+    const admin401 = await call('POST', '/v1/admin/sources', { name: 'x' });
+    expect(Object.keys(admin401.json).sort()).toEqual(Object.keys(noKey.json).sort());
+    const wrongMethod = await call('GET', '/v1/track');
+    expect(wrongMethod.status).toBe(404);
+  });
+
   it('authenticates by Basic username or body writeKey; unknown, missing and revoked keys get 401', async () => {
     const account = `acc-${randomUUID()}`;
     expect((await call('POST', '/v1/track', { writeKey, userId: 'u', event: 'E', context: { groupId: account } })).status).toBe(200);

@@ -1,10 +1,8 @@
-import {
-  BadRequestException, Controller, HttpCode, HttpException, HttpStatus, Post, Req, Res,
-} from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequestException, HttpException, HttpStatus, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SEGMENT_TYPES, checkBatch, checkMessageSize, mergeBatchDefaults, type SegmentType } from '@kizuna/ingestion/domain';
 import { EventStoreUnavailable, SegmentIngestService, type IngestResult, type RejectedItem } from './segment-ingest.service';
-import { NoBearerAuth } from '@kizuna/shared/service-kit';
 import { WriteKeyAuth } from './write-key';
 
 export interface BatchResponse extends Omit<IngestResult, 'rejected'> {
@@ -21,27 +19,62 @@ function bodyBytes(req: FastifyRequest, body: unknown): number {
   return Number.isFinite(header) && header > 0 ? header : Buffer.byteLength(JSON.stringify(body) ?? '');
 }
 
+type SegmentRequest = FastifyRequest<{ Params: { type: string } }>;
+
 /**
  * The Segment HTTP tracking API (`/v1/track`, `/identify`, `/group`, `/page`, `/screen`, `/alias`,
  * `/batch`, `/import`), so existing Segment and RudderStack SDKs can point at Kizuna unchanged.
  * 200 `{"success": true}` only after Kafka acknowledged; 400 names the problem; 401 for a bad key;
  * 503 with Retry-After when the event store is unavailable.
  *
- * The handlers read the body and the route's parameter from the request rather than through `@Body()`
- * and `@Param()`: Nest runs the global ValidationPipe on every such parameter of every request, and
- * these bodies are checked by the Segment schema anyway.
+ * Fastify routes of their own, not a Nest controller: these are the service's hot path, and Nest's
+ * router (guards, the global ValidationPipe on every parameter, its promise chain) cost about 15 % of
+ * the CPU of a single-event call (docs/benchmarks.md). What Nest gave them is kept: the server span
+ * and the request metrics (Fastify hooks), the body parsers, and the error answers in Nest's shape
+ * (`HttpException`s as Nest sends them; anything else a logged 500 that says nothing of the cause).
+ * The write key is the authentication (no bearer token, as `@NoBearerAuth('write-key')` said before).
  */
-@NoBearerAuth('write-key')
-@Controller('v1')
-export class SegmentController {
+@Injectable()
+export class SegmentRoutes implements OnModuleInit {
+  private readonly logger = new Logger('SegmentRoutes');
+
   constructor(
     private readonly auth: WriteKeyAuth,
     private readonly ingest: SegmentIngestService,
+    private readonly host: HttpAdapterHost,
   ) {}
 
-  @Post(['batch', 'import'])
-  @HttpCode(200)
-  async batch(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<BatchResponse> {
+  /** Registered on the Nest app's Fastify instance before it listens (module init comes first). */
+  onModuleInit(): void {
+    const adapter = this.host.httpAdapter as { getInstance(): FastifyInstance } | undefined;
+    if (!adapter) return; // an application context without HTTP
+    const fastify = adapter.getInstance();
+    const route = (path: string, handler: (req: SegmentRequest, reply: FastifyReply) => Promise<unknown>) =>
+      fastify.post(path, async (req, reply) => {
+        try {
+          return await handler(req as SegmentRequest, reply);
+        } catch (e) {
+          return this.answerError(e, req, reply);
+        }
+      });
+    route('/v1/batch', (req, reply) => this.batch(req, reply));
+    route('/v1/import', (req, reply) => this.batch(req, reply));
+    route('/v1/:type', (req, reply) => this.single(req, reply));
+  }
+
+  /** As Nest's exception filter answers: an HttpException's own body; anything else a 500, logged. */
+  private answerError(e: unknown, req: FastifyRequest, reply: FastifyReply): unknown {
+    if (e instanceof HttpException) {
+      const body = e.getResponse();
+      reply.code(e.getStatus());
+      return typeof body === 'string' ? { statusCode: e.getStatus(), message: body } : body;
+    }
+    this.logger.error(`${req.method} ${req.url}: ${(e as Error).message}`, (e as Error).stack);
+    reply.code(500);
+    return { statusCode: 500, message: 'Internal server error' };
+  }
+
+  async batch(req: FastifyRequest, reply: FastifyReply): Promise<BatchResponse> {
     const body = req.body;
     const sourceId = await this.auth.source(req, body, reply);
     if (typeof body !== 'object' || body === null || !Array.isArray((body as Record<string, unknown>)['batch'])) {
@@ -64,9 +97,7 @@ export class SegmentController {
     return { success: true, ...result };
   }
 
-  @Post(':type')
-  @HttpCode(200)
-  async single(@Req() req: FastifyRequest<{ Params: { type: string } }>, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ success: true }> {
+  async single(req: SegmentRequest, reply: FastifyReply): Promise<{ success: true }> {
     const { type } = req.params;
     const body = req.body;
     if (!(SEGMENT_TYPES as readonly string[]).includes(type)) {
