@@ -243,6 +243,27 @@ describe('inbox, outbox and relay against real Postgres and Kafka', () => {
     expect(await bucket('300')).toBe(old + 2);
   });
 
+  // After a full batch the relay drains again at once; after a partial one it waits for a kick. With
+  // the idle poll at a minute, one kick has to carry five rows through batches of two.
+  it('drains again without a kick after a full batch, until a batch comes back short', async () => {
+    const own = new OutboxRelay(ds, publisher, pino({ level: 'silent' }), { batchSize: 2, idleMs: 60_000 });
+    const account = `acc-${randomUUID()}`;
+    const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();
+    try {
+      await relay.stop(); // the shared relay (started by a later case) must not publish these rows
+      const events = Array.from({ length: 5 }, () => healthEvent(account));
+      await ds.transaction((m) => enqueueOutbox(m, events.map((event) => ({ topic: Topics.health, event }))));
+      own.start();
+      own.kick();
+      await waitFor('five rows on Kafka', () => recorder.messages.length >= 5);
+      expect(recorder.messages.map((m) => (JSON.parse(m.value ?? 'null') as { id: string }).id)).toEqual(events.map((e) => e.id));
+      expect(await own.backlog()).toBe(0);
+    } finally {
+      await own.stop();
+      await recorder.stop();
+    }
+  });
+
   it('publishes committed outbox rows with their trace context and type header, one producer span per trace, and nothing from a rolled-back transaction', async () => {
     const account = `acc-${randomUUID()}`;
     const recorder = await new TopicRecorder(kafka, [Topics.health], (m) => m.key === account).start();
