@@ -28,8 +28,8 @@ type SegmentRequest = FastifyRequest<{ Params: { type: string } }>;
  * 503 with Retry-After when the event store is unavailable.
  *
  * Fastify routes of their own, not a Nest controller: these are the service's hot path, and Nest's
- * router (guards, the global ValidationPipe on every parameter, its promise chain) cost about 15 % of
- * the CPU of a single-event call (docs/benchmarks.md). What Nest gave them is kept: the server span
+ * router (guards, the global ValidationPipe on every parameter, its promise chain) cost about a tenth
+ * of the CPU of a single-event call (docs/benchmarks.md). What Nest gave them is kept: the server span
  * and the request metrics (Fastify hooks), the body parsers, and the error answers in Nest's shape
  * (`HttpException`s as Nest sends them; anything else a logged 500 that says nothing of the cause).
  * The write key is the authentication (no bearer token, as `@NoBearerAuth('write-key')` said before).
@@ -69,7 +69,8 @@ export class SegmentRoutes implements OnModuleInit {
       reply.code(e.getStatus());
       return typeof body === 'string' ? { statusCode: e.getStatus(), message: body } : body;
     }
-    this.logger.error(`${req.method} ${req.url}: ${(e as Error).message}`, (e as Error).stack);
+    // The route's template, not the URL: a query string is the caller's and may carry anything.
+    this.logger.error(`${req.method} ${req.routeOptions.url ?? ''}: ${(e as Error).message}`, (e as Error).stack);
     reply.code(500);
     return { statusCode: 500, message: 'Internal server error' };
   }
