@@ -4,3 +4,4 @@ export * from './lib/inbox';
 export * from './lib/health-projection.entity';
 export * from './lib/roster-projection.entity';
 export * from './lib/inbox-retention';
+export * from './lib/table-statistics';

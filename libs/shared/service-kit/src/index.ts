@@ -12,3 +12,4 @@ export * from './lib/secret-box';
 export * from './lib/inbox-retention.service';
 export { LaneProcess, LANE_MESSAGES, laneProcessEntry } from './lib/lane-process';
 export { tuneGarbageCollector } from './lib/gc-tuning';
+export * from './lib/table-statistics.service';

@@ -141,6 +141,14 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1000)
   INBOX_CLEANUP_INTERVAL_MS = 3_600_000;
 
+  /**
+   * How often the service looks for tables of its schema whose planner statistics are stale, and
+   * ANALYZEs them, when the server runs without autovacuum (with it on, the service leaves them to
+   * it). 0: never.
+   */
+  @Type(() => Number) @IsInt() @Min(0)
+  DB_ANALYZE_INTERVAL_MS = 15_000;
+
   /** Inbox rows deleted per statement (one short transaction each). */
   @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
   INBOX_CLEANUP_BATCH = 10_000;

@@ -15,6 +15,7 @@ import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { MessagingLifecycle } from './messaging.lifecycle';
 import { InboxRetention } from './inbox-retention.service';
+import { TableStatistics } from './table-statistics.service';
 import { MigrationsRunner, SERVICE_SCHEMA } from './migrations.runner';
 import { ReadinessService } from './readiness.service';
 import { KAFKA, SERVICE_CONFIG, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
@@ -112,6 +113,7 @@ export class KizunaServiceModule {
         },
         MigrationsRunner,
         InboxRetention,
+        TableStatistics,
         MessagingLifecycle,
         ReadinessService,
       ],
