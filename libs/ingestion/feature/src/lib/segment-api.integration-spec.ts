@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ManualClock, Topics, type CloudEvent } from '@kizuna/shared/contracts';
 import { TopicRecorder, testKafka, waitFor, type RecordedMessage } from '@kizuna/shared/testing';
 import { ingestEventId } from '@kizuna/ingestion/domain';
 import { createIngestionTestApp } from './ingestion-test-app.test-helper';
 import { PendingSweeper } from './pending-sweeper.service';
+import { SegmentIngestService } from './segment-ingest.service';
 
 const ADMIN = 'integration-admin-token-0123456789';
 
@@ -191,6 +193,25 @@ describe('ingestion: the Segment tracking API', () => {
     expect(Object.keys(admin401.json).sort()).toEqual(Object.keys(noKey.json).sort());
     const wrongMethod = await call('GET', '/v1/track');
     expect(wrongMethod.status).toBe(404);
+  });
+
+  it('answers an unexpected failure with a 500 that says nothing of its cause, logged with the route and not the query', async () => {
+    const failure = jest.spyOn(app.get(SegmentIngestService), 'ingest').mockRejectedValueOnce(new Error('pool exhausted near secret-7f3a'));
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const res = await post('/v1/track?token=do-not-log', { userId: 'u', event: 'Clicked', context: { groupId: 'acc-500' } });
+      expect(res.status).toBe(500);
+      expect(res.json).toEqual({ statusCode: 500, message: 'Internal server error' });
+      expect(failure).toHaveBeenCalledTimes(1);
+      const lines = logged.mock.calls.map((c) => String(c[0]));
+      expect(lines).toContainEqual(expect.stringMatching(/^POST \/v1\/:type: pool exhausted near secret-7f3a$/));
+      expect(lines.join('\n')).not.toContain('do-not-log');
+    } finally {
+      logged.mockRestore();
+      failure.mockRestore();
+    }
+    // The next call is served as usual.
+    expect((await post('/v1/track', { userId: 'u', event: 'Clicked', context: { groupId: 'acc-500' } })).status).toBe(200);
   });
 
   it('authenticates by Basic username or body writeKey; unknown, missing and revoked keys get 401', async () => {
