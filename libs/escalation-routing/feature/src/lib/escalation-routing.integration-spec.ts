@@ -217,6 +217,10 @@ describe('escalation-routing service', () => {
       'T1: Invoice question T1', 'T2: Invoice question T2', 'T3: Invoices are wrong again', 'T4: Still wrong',
     ]);
     expect(bundle.json.audit.map((a: { action: string }) => a.action)).toEqual(['opened', 'assigned', 'evidence-added']);
+    expect(bundle.json.evidence.map((e: { ref: string; rule: string }) => `${e.ref} ${e.rule}`)).toEqual(['T1 repeatInquiries', 'T2 repeatInquiries', 'T3 repeatInquiries', 'T4 repeatInquiries']);
+    // The assignment is the CSM's last (round robin on ties), written with the escalation.
+    const [olivia] = await app.get(DataSource).query('SELECT last_assigned_at FROM escalation_routing.csm WHERE id = $1', [id('olivia')]);
+    expect(olivia.last_assigned_at).toEqual(new Date('2026-05-19T10:00:00.000Z'));
     expect((await api('GET', '/v1/escalations/not-a-uuid')).status).toBe(400);
     expect((await api('GET', `/v1/escalations/${randomUUID()}`)).status).toBe(404);
   });

@@ -50,6 +50,14 @@ export async function enqueueOutbox(
   options: { skipDuplicates?: boolean } = {},
 ): Promise<void> {
   if (events.length === 0) return;
+  await manager.query(outboxInsertSql(manager, '$1::json', options), [JSON.stringify(outboxRows(events))]);
+}
+
+/**
+ * The outbox rows of `events` as one JSON document's entries (for {@link outboxInsertSql}), each with
+ * its message headers: the trace context (the current one, or the event's own) and EventHeader.
+ */
+export function outboxRows(events: { topic: string; event: CloudEvent; traceContext?: Context }[]): unknown[] {
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
   const headersOf = (c: Context | undefined) => {
@@ -58,20 +66,24 @@ export async function enqueueOutbox(
     propagation.inject(c, own);
     return own;
   };
+  return events.map(({ topic, event, traceContext }) => ({ i: event.id, t: topic, k: event.subject, e: event, h: { ...headersOf(traceContext), ...eventHeaders(event) } }));
+}
+
+/**
+ * The INSERT of outbox rows read from `source`, a json expression of {@link outboxRows}'s entries
+ * (`$1::json`, or a part of a larger document: one statement may write more than the outbox).
+ * One JSON document for all rows, inserted in the given order (seq follows it: the relay publishes
+ * by seq). TypeORM's insert builder checked every parameter against all earlier ones: quadratic in
+ * the rows, and most of the CPU of writing a rescored batch's changes. The stored headers are the
+ * message's: its trace context (which the relay's producer span replaces) and EventHeader, so the
+ * relay reads no field of the envelope (json: each would be a parse of it).
+ */
+export function outboxInsertSql(manager: EntityManager, source: string, options: { skipDuplicates?: boolean } = {}): string {
   const table = manager.connection.getMetadata(OutboxEntry).tablePath;
-  // One JSON document for all rows, inserted in the given order (seq follows it: the relay publishes
-  // by seq). TypeORM's insert builder checked every parameter against all earlier ones: quadratic in
-  // the rows, and most of the CPU of writing a rescored batch's changes.
-  // The stored headers are the message's: its trace context (which the relay's producer span replaces)
-  // and EventHeader, so the relay reads no field of the envelope (json: each would be a parse of it).
-  const rows = events.map(({ topic, event, traceContext }) => ({ i: event.id, t: topic, k: event.subject, e: event, h: { ...headersOf(traceContext), ...eventHeaders(event) } }));
-  await manager.query(
-    `INSERT INTO ${table} (event_id, topic, message_key, envelope, headers)
+  return `INSERT INTO ${table} (event_id, topic, message_key, envelope, headers)
      SELECT x.i, x.t, x.k, x.e, x.h
-       FROM ROWS FROM (json_to_recordset($1::json) AS (i text, t text, k text, e json, h json)) WITH ORDINALITY AS x(i, t, k, e, h, n)
-      ORDER BY x.n${options.skipDuplicates === true ? '\n     ON CONFLICT DO NOTHING' : ''}`,
-    [JSON.stringify(rows)],
-  );
+       FROM ROWS FROM (json_to_recordset(${source}) AS (i text, t text, k text, e json, h json)) WITH ORDINALITY AS x(i, t, k, e, h, n)
+      ORDER BY x.n${options.skipDuplicates === true ? '\n     ON CONFLICT DO NOTHING' : ''}`;
 }
 
 /**
