@@ -291,8 +291,9 @@ export class EscalationEngine {
       acknowledgedAt: null, closedAt: null, resolution: null, handBackNote: null, slaBreachedAt: null, breachCount: 0, updatedAt: now,
     };
     // A new escalation's evidence is its decision's, each (kind, ref) once: what the insert below keeps.
-    const seen = new Set<string>();
-    const evidence = o.evidence.filter((e) => !seen.has(evidenceKey(e)) && seen.add(evidenceKey(e)));
+    const byKey = new Map<string, Evidence>();
+    for (const e of o.evidence) if (!byKey.has(evidenceKey(e))) byKey.set(evidenceKey(e), e);
+    const evidence = [...byKey.values()];
     const known = { account: o.account, evidence, ...(view ? { csms: view.rows, teams: view.teamRows } : {}) };
     // Both audit entries and both events go out in one statement each (a ticket's round trips are its latency).
     const audits: AuditEntry[] = [

@@ -3,8 +3,8 @@ import { queryRows } from './data-source';
 
 /** The server's autovacuum setting: 'on' or 'off'. */
 export async function autovacuumSetting(ds: DataSource): Promise<string> {
-  const [row] = await queryRows<{ on: string }>(ds, `SELECT current_setting('autovacuum') AS on`);
-  return row?.on ?? 'on';
+  const [row] = await queryRows<{ value: string }>(ds, `SELECT current_setting('autovacuum') AS value`);
+  return row?.value ?? 'on';
 }
 
 /**

@@ -15,6 +15,8 @@ import { SERVICE_CONFIG, SERVICE_LOGGER } from './tokens';
 @Injectable()
 export class TableStatistics implements OnApplicationBootstrap, OnModuleDestroy {
   private task?: PeriodicTask;
+  /** The pass at start (outside the periodic task): waited for on shutdown too. */
+  private first?: Promise<unknown>;
 
   constructor(
     private readonly ds: DataSource,
@@ -30,11 +32,12 @@ export class TableStatistics implements OnApplicationBootstrap, OnModuleDestroy 
     this.logger.info({ schema: this.schema, intervalMs: this.config.DB_ANALYZE_INTERVAL_MS }, 'autovacuum is off: this service analyzes its own tables when they change');
     this.task = new PeriodicTask('table statistics', this.config.DB_ANALYZE_INTERVAL_MS, () => this.runOnce(), this.logger);
     this.task.start();
-    void this.runOnce().catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'table statistics failed; will retry'));
+    this.first = this.runOnce().catch((e: unknown) => this.logger.error({ err: { message: (e as Error).message } }, 'table statistics failed; will retry'));
   }
 
-  onModuleDestroy(): Promise<void> | undefined {
-    return this.task?.stop();
+  async onModuleDestroy(): Promise<void> {
+    await this.first;
+    await this.task?.stop();
   }
 
   /** One pass: the names of the tables analyzed. */
