@@ -434,6 +434,9 @@ export function escalationChecks(e) {
     escalationAllAssigned: e.tickets.accepted > 0 && e.assignedMatched === e.tickets.accepted,
     notificationEmailP99: within(e.assignedToEmailMs, E.emailP99Ms),
     notificationAllEmailed: e.assignedMatched > 0 && e.emailsMatched === e.assignedMatched,
+    // The e-mail's target names no load ("in the benchmark"): it is checked at a load the machine
+    // carries too. The ticket's names the ingestion benchmark's rate, so within capacity it is reported.
+    ...(e.withinCapacity ? { notificationEmailP99WithinCapacity: within(e.withinCapacity.assignedToEmailMs, E.emailP99Ms) } : {}),
   };
 }
 
@@ -480,8 +483,8 @@ function escalationScenarioRows(e, { main }) {
     [
       `${main ? '' : 'within capacity: '}cs.escalation.assigned.v1 (record timestamp) → e-mail accepted by SMTP (end of DATA), p50 / p95 / p99`,
       pcts(e.assignedToEmailMs, w),
-      target(`p99 ≤ ${n(E.emailP99Ms)} ms`),
-      result(within(e.assignedToEmailMs, E.emailP99Ms)),
+      `p99 ≤ ${n(E.emailP99Ms)} ms`,
+      passFail(within(e.assignedToEmailMs, E.emailP99Ms)),
       `from the bench reading the assigned event: ${pcts(e.assignedReadToEmailMs, w)}`,
       `ticket answered → e-mail p50 / p99 ${e.ticketToEmailMs.p50 === null ? `> ${w} s` : `${n(e.ticketToEmailMs.p50)} ms`} / ${e.ticketToEmailMs.p99 === null ? `> ${w} s` : `${n(e.ticketToEmailMs.p99)} ms`}`,
     ],
@@ -602,6 +605,7 @@ function escalationSection(r) {
     ...(e.withinCapacity
       ? [`- escalation-routing or notification did not keep up with ${n(e.product.eventsPerSecSent)} product events/s (tickets unseen, or more than a second's worth of lag left), so the same ran again (services restarted, groups moved to the end) with ${n(e.withinCapacity.product.eventsPerSecSent)} product events/s (${e.withinCapacity.settings.productRateSource}): the latencies within capacity.`]
       : []),
+    '- Targets: the ticket\'s (p99 ≤ 300 ms) is stated at the sustained ingest rate of the ingestion benchmark, so it is checked beside the full product load and only reported within capacity. The e-mail\'s (p99 ≤ 500 ms "in the benchmark") names no load, so it is checked at both. The full load is what /v1/batch sustained alone; beside escalation-routing and notification (which also read every product event) the machine carries a fraction of it, shown as the share of the planned rate, and is saturated for the whole window.',
     '',
     'Commands: `npm run bench -- --only escalation` (measures /v1/batch first for the rate; `--tickets-per-sec`, `--csms`, `--escalation-ingest-share`), `npm run bench:notification` (the same).',
     '',
@@ -653,12 +657,14 @@ export function summaryRows(r) {
   }
   const e = r.escalation;
   if (e) {
-    out.push([`ticket accepted → escalation assigned p50 / p95 / p99 (${n(e.product.eventsPerSecSent)} product events/s beside)`, lat(ticketLatency(e)), `p99 ≤ ${n(TARGETS.escalation.assignedP99Ms)} ms`,
+    const carried = `${pct(e.product.eventsPerSecSent, e.settings.productEventsPerSec)} of the ${n(e.settings.productEventsPerSec)} events/s planned`;
+    out.push([`ticket accepted → escalation assigned p50 / p95 / p99 (${n(e.product.eventsPerSecSent)} product events/s beside: ${carried})`, lat(ticketLatency(e)), `p99 ≤ ${n(TARGETS.escalation.assignedP99Ms)} ms`,
       passFail(c.escalationAssignedP99), `ticket HTTP answer p50 / p99 ${n(e.tickets.httpMs.p50)} / ${n(e.tickets.httpMs.p99)} ms`, '']);
-    out.push(['escalation assigned → e-mail accepted by SMTP p50 / p95 / p99', lat(e.assignedToEmailMs), `p99 ≤ ${n(TARGETS.escalation.emailP99Ms)} ms`, passFail(c.notificationEmailP99), '', '']);
+    out.push(['escalation assigned → e-mail accepted by SMTP p50 / p95 / p99 (same load)', lat(e.assignedToEmailMs), `p99 ≤ ${n(TARGETS.escalation.emailP99Ms)} ms`, passFail(c.notificationEmailP99), '', '']);
     const w = e.withinCapacity;
     if (w) {
-      out.push([`  within capacity (${n(w.product.eventsPerSecSent)} product events/s): ticket → assigned; assigned → e-mail`, `${lat(ticketLatency(w))}; ${lat(w.assignedToEmailMs)}`, 'report', '', '', '']);
+      out.push([`  within capacity (${n(w.product.eventsPerSecSent)} product events/s): ticket → assigned`, lat(ticketLatency(w)), 'report', '', '', '']);
+      out.push(['  within capacity: assigned → e-mail', lat(w.assignedToEmailMs), `p99 ≤ ${n(TARGETS.escalation.emailP99Ms)} ms`, passFail(within(w.assignedToEmailMs, TARGETS.escalation.emailP99Ms)), '', '']);
     }
   }
   if (h?.backfill) {
