@@ -286,6 +286,26 @@ async function fastifyReference(runId, o, logDir) {
   return { batch, single, peakRssMiB: peak };
 }
 
+/**
+ * The floor under a single event: bare Fastify with the services' Kafka publisher (hello-kafka.mjs),
+ * each request one record, answered after the broker acknowledged it. Same bodies, same connections.
+ */
+async function kafkaFastifyReference(runId, o, { brokers, brokerPid, logDir }) {
+  const port = await servicePort();
+  const server = startProcess('hello-kafka', process.execPath, [join(root, 'tools/bench/hello-kafka.mjs')], {
+    env: { ...process.env, PORT: String(port), KAFKA_BROKERS: brokers, KAFKA_TOPIC_PARTITIONS: String(o.partitions) },
+    logFile: join(logDir, 'hello-kafka.log'),
+  });
+  await waitForHttp(`http://127.0.0.1:${port}/health/ready`, server, 60000);
+  const rss = rssSampler(server.pid);
+  const l = loads(`${runId}-hello-kafka`, o);
+  await runLoad({ url: `http://127.0.0.1:${port}`, ...l.single, durationSec: Math.min(o.warmupSec, 3) });
+  const single = await scenario('Fastify + Kafka publisher, single body', { port, ...l.single, durationSec: o.durationSec, pids: { server: server.pid, broker: brokerPid }, rss });
+  rss.stop();
+  await stopProcess(server);
+  return { single };
+}
+
 async function startService(o, { brokers, databaseUrl, logDir, profileDir }) {
   const port = await servicePort();
   const env = {
@@ -602,6 +622,12 @@ async function bench(o) {
   const svc = await measureService(runId, o, ctx);
 
   const { messageSample, kp } = o.only ? {} : await kafkaReference(runId, o, svc, kafkaInfo);
+  let kafkaFastify = {};
+  if (!o.only || o.only === 'single' || o.only === 'ingestion') {
+    log('reference: Fastify + the Kafka publisher, single events');
+    phase('reference: Fastify + Kafka publisher');
+    kafkaFastify = await kafkaFastifyReference(runId, o, ctx);
+  }
   const escalation = svc.escalation;
   if (escalation) {
     escalation.log = Object.fromEntries(
@@ -675,6 +701,7 @@ async function bench(o) {
       fastifyBatch: fastify.batch,
       fastifySingle: fastify.single,
       fastifyPeakRssMiB: fastify.peakRssMiB,
+      kafkaFastifySingle: kafkaFastify.single,
       kafkaProducerPerf: kp,
       messageSample: messageSample && { ...messageSample, example: messageSample.example?.slice(0, 2000) },
     },

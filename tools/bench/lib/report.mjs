@@ -21,7 +21,7 @@ const passFail = (ok) => (ok ? 'PASS' : 'FAIL');
 /** The rows shown everywhere: [scenario, measured, target, result, reference, ratio]. */
 export function rows(r) {
   const { batch, single } = r.scenarios;
-  const { fastifyBatch, fastifySingle, kafkaProducerPerf: kp } = r.reference;
+  const { fastifyBatch, fastifySingle, kafkaFastifySingle: floor, kafkaProducerPerf: kp } = r.reference;
   const kpText = kp ? `Kafka ProducerPerformance ${n(kp.recordsPerSec)} records/s (${kp.recordSize} B, acks=all)` : 'Kafka ProducerPerformance: not run';
   const out = [];
   if (batch) {
@@ -49,8 +49,8 @@ export function rows(r) {
       `${n(single.eventsPerSec)} events/s`,
       `≥ ${n(TARGETS.singleEventsPerSec)} events/s`,
       passFail(r.checks.singleThroughput && r.checks.singleAcked),
-      `bare Fastify ${n(fastifySingle?.eventsPerSec)} requests/s`,
-      `${pct(single.eventsPerSec, fastifySingle?.eventsPerSec)} of Fastify`,
+      `bare Fastify ${n(fastifySingle?.eventsPerSec)} requests/s${floor ? `; Fastify + Kafka publisher ${n(floor.eventsPerSec)} events/s` : ''}`,
+      `${pct(single.eventsPerSec, fastifySingle?.eventsPerSec)} of Fastify${floor ? `, ${pct(single.eventsPerSec, floor.eventsPerSec)} of Fastify + Kafka` : ''}`,
     ]);
     out.push([
       '  acknowledged by Kafka (cs.product.v1 offsets)',
@@ -60,7 +60,7 @@ export function rows(r) {
       '',
       '',
     ]);
-    out.push(['  request latency p50 / p99', ms(single.latencyMs), 'report', '', `bare Fastify ${ms(fastifySingle?.latencyMs)}`, '']);
+    out.push(['  request latency p50 / p99', ms(single.latencyMs), 'report', '', `bare Fastify ${ms(fastifySingle?.latencyMs)}${floor ? `; Fastify + Kafka publisher ${ms(floor.latencyMs)}` : ''}`, '']);
   }
   const errors = Object.values(r.scenarios).reduce((s, x) => s + x.non2xx + x.errors + x.timeouts, 0);
   out.push(['non-2xx / connection errors / timeouts', `${errors}`, '0', passFail(errors === 0), '', '']);
@@ -91,6 +91,7 @@ export function cpuTable(r, { markdown = false } = {}) {
     ['ingestion /v1/track', r.scenarios.single],
     ['bare Fastify, batch body', r.reference.fastifyBatch],
     ['bare Fastify, single body', r.reference.fastifySingle],
+    ['Fastify + Kafka publisher, single body', r.reference.kafkaFastifySingle],
   ].filter(([, s]) => s?.cpu);
   const body = list.map(([name, s]) => {
     const c = s.cpu.percentOfOneCore;
@@ -404,6 +405,9 @@ export function markdownDoc(r, foundation, charts) {
       ' the high watermarks of `cs.product.v1` must have grown by at least the accepted count.',
     `- Latency is per HTTP request (autocannon, ${s.batchConnections} connections for batches, ${s.singleConnections} for single events, no pipelining). Each connection waits for its answer before it sends again, so a scenario's throughput is at most connections ÷ mean latency: a single event's answer waits for Kafka's acknowledgement of the produce request it went out in (5–10 ms), and at 64 connections that bound (about 9,000 requests/s) was reached before the service's core was (86–90 % busy, 2026-12-04); 128 connections keep it busy (95–103 %), which is what a sustained rate is, and 256 gave no more. RSS: peak \`VmRSS\` of the service (summed over its processes when it runs cluster workers), sampled every 200 ms.`,
     `- References, same run, same load generator: a bare Fastify server (\`tools/bench/hello-fastify.mjs\`: parse JSON, answer \`{"success":true}\`) with the same bodies;` +
+      (r.reference.kafkaFastifySingle
+        ? ' for single events, the floor under the service: bare Fastify with the services\' own Kafka publisher (`tools/bench/hello-kafka.mjs`: each body sent as one record in a CloudEvent-shaped envelope, answered after the broker acknowledged it; no write key, validation, dedup, telemetry or Postgres);'
+        : '') +
       (kp
         ? ` Kafka's own producer, ${n(s.producerPerf.records)} records of ${kp.recordSize} B (the service's average record: ${sample?.valueBytes} B value + ${sample?.keyBytes} B key + ${sample?.headerBytes} B headers),` +
           ` figure of the steady state after ${n(s.producerPerf.warmup)} warm-up records (quick runs are shorter and show a lower figure):`
@@ -568,6 +572,7 @@ export function throughputBars(r) {
   if (batch) b.push(['ingestion POST /v1/batch (events/s)', batch.eventsPerSec, 'events/s', 0]);
   if (ref.kafkaProducerPerf) b.push(['Kafka ProducerPerformance (records/s)', ref.kafkaProducerPerf.recordsPerSec, 'records/s', 1]);
   if (ref.fastifySingle) b.push(['bare Fastify, single body (requests/s)', ref.fastifySingle.eventsPerSec, 'requests/s', 1]);
+  if (ref.kafkaFastifySingle) b.push(['Fastify + Kafka publisher, single body (events/s)', ref.kafkaFastifySingle.eventsPerSec, 'events/s', 1]);
   if (single) b.push(['ingestion POST /v1/track (events/s)', single.eventsPerSec, 'events/s', 0]);
   const hl = r.health?.latency?.atIngestShare;
   if (hl) b.push(['health-scoring applied, 70 % load (events/s)', hl.healthProcessedEventsPerSec, 'events/s', 2]);
@@ -647,7 +652,8 @@ export function summaryRows(r) {
   }
   if (single) {
     out.push(['sustained ingest, single (POST /v1/track)', `${n(single.eventsPerSec)} events/s`, `≥ ${n(TARGETS.singleEventsPerSec)} events/s`, passFail(c.singleThroughput && c.singleAcked),
-      `bare Fastify ${n(ref.fastifySingle?.eventsPerSec)} requests/s`, `${pct(single.eventsPerSec, ref.fastifySingle?.eventsPerSec)} of Fastify`]);
+      `bare Fastify ${n(ref.fastifySingle?.eventsPerSec)} requests/s${ref.kafkaFastifySingle ? `; Fastify + Kafka publisher ${n(ref.kafkaFastifySingle.eventsPerSec)} events/s` : ''}`,
+      `${pct(single.eventsPerSec, ref.fastifySingle?.eventsPerSec)} of Fastify${ref.kafkaFastifySingle ? `, ${pct(single.eventsPerSec, ref.kafkaFastifySingle.eventsPerSec)} of Fastify + Kafka` : ''}`]);
   }
   const h = r.health;
   if (h?.latency?.atIngestShare) {
