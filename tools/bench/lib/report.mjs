@@ -18,6 +18,9 @@ const pct = (a, b) => (a && b ? `${Math.round((a / b) * 1000) / 10} %` : '–');
 const ms = (l) => (l ? `${l.p50} / ${l.p99} ms` : '–');
 const passFail = (ok) => (ok ? 'PASS' : 'FAIL');
 
+/** Processes the run starts as references (hello-*.mjs), not services. */
+const REFERENCE_PROCESSES = new Set(['hello-fastify', 'hello-kafka']);
+
 /** The rows shown everywhere: [scenario, measured, target, result, reference, ratio]. */
 export function rows(r) {
   const { batch, single } = r.scenarios;
@@ -554,7 +557,7 @@ export function lagSummary(r) {
 
 export function runRows(r) {
   const rows = [];
-  for (const [svc, mib] of Object.entries(r.peakRssMiB ?? {}).sort()) rows.push([`peak RSS: ${svc}`, `${n(mib)} MiB`, 'report', '', svc === 'hello-fastify' ? 'reference' : '', '']);
+  for (const [svc, mib] of Object.entries(r.peakRssMiB ?? {}).sort()) rows.push([`peak RSS: ${svc}`, `${n(mib)} MiB`, 'report', '', REFERENCE_PROCESSES.has(svc) ? 'reference' : '', '']);
   for (const [g, x] of Object.entries(lagSummary(r)).sort()) {
     rows.push([`consumer lag: ${g}`, `max ${n(x.max)} at ${n(x.maxAt)} s (${x.phaseOfMax ?? '–'}), last ${n(x.last)}; ${x.samples} samples`, 'report', '', '', '']);
   }
@@ -681,8 +684,9 @@ export function summaryRows(r) {
     out.push([`backfill of ${n(accounts)} accounts`, bf.status === 'done' ? `${bf.seconds} s` : `${bf.status}, ~${n(secs)} s extrapolated`, `≤ ${fmtSec(t.seconds)} s${t.scaled ? ' (scaled)' : ''}`, passFail(c.healthBackfill),
       h.copy ? `Postgres COPY of the same rows ${h.copy.seconds} s` : '', h.copy && secs ? `${Math.round((secs / h.copy.seconds) * 10) / 10} × COPY` : '']);
   }
-  const rss = Object.entries(r.peakRssMiB ?? {}).filter(([k]) => k !== 'hello-fastify').sort();
-  if (rss.length) out.push(['peak RSS per service', rss.map(([k, v]) => `${k} ${n(v)} MiB`).join(', '), 'report', '', `bare Fastify ${n(r.peakRssMiB['hello-fastify'] ?? ref.fastifyPeakRssMiB)} MiB`, '']);
+  const rss = Object.entries(r.peakRssMiB ?? {}).filter(([k]) => !REFERENCE_PROCESSES.has(k)).sort();
+  const floorRss = r.peakRssMiB?.['hello-kafka'];
+  if (rss.length) out.push(['peak RSS per service', rss.map(([k, v]) => `${k} ${n(v)} MiB`).join(', '), 'report', '', `bare Fastify ${n(r.peakRssMiB['hello-fastify'] ?? ref.fastifyPeakRssMiB)} MiB${floorRss ? `; Fastify + Kafka publisher ${n(floorRss)} MiB` : ''}`, '']);
   const lag = lagSummary(r);
   if (Object.keys(lag).length) {
     out.push(['consumer lag over time (max per group; every second in the JSON and the chart)', Object.entries(lag).sort().map(([g, x]) => `${g} ${n(x.max)}`).join(', '), 'report', '', '', '']);
